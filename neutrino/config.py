@@ -1,0 +1,392 @@
+"""INI files with Neutron's key names -> typed, validated settings.
+
+Several files may be given (`--config-file a --config-file b`); a later file wins. Keys that
+Neutrino does not use are reported once and ignored, so the seed's files work unchanged.
+"""
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import ipaddress
+import logging
+import os
+import re
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+LOG = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """A config value is invalid; the message names file, section, key and what is allowed."""
+
+
+@dataclass
+class IniFiles:
+    """The merged content of several INI files, remembering where each value came from."""
+
+    values: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, paths: Sequence[str]) -> IniFiles:
+        files = cls()
+        for path in paths:
+            if not os.path.isfile(path):
+                raise ConfigError(f"Config file {path} does not exist or is not a file.")
+            parser = configparser.RawConfigParser(
+                strict=False, default_section="\x00none", inline_comment_prefixes=None
+            )
+            parser.optionxform = str  # type: ignore[assignment,method-assign]
+            try:
+                with open(path, encoding="utf-8") as f:
+                    parser.read_file(f)
+            except configparser.Error as exc:
+                raise ConfigError(f"{path}: cannot parse INI file: {exc}") from exc
+            for section in parser.sections():
+                for key, value in parser.items(section, raw=True):
+                    files.values[(section, key)] = (value.strip(), path)
+        return files
+
+    @classmethod
+    def from_dict(cls, data: dict[str, dict[str, Any]], origin: str = "<defaults>") -> IniFiles:
+        files = cls()
+        for section, keys in data.items():
+            for key, value in keys.items():
+                files.values[(section, key)] = (str(value), origin)
+        return files
+
+    def get(self, section: str, key: str) -> tuple[str, str] | None:
+        return self.values.get((section, key))
+
+
+# ---- value parsers: each takes the raw text and returns the value or raises ValueError -----
+
+def parse_bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("a boolean (True or False)")
+
+
+def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(_range_text(low, high)) from None
+        if value < low or (high is not None and value > high):
+            raise ValueError(_range_text(low, high))
+        return value
+
+    return parse
+
+
+def _range_text(low: int, high: int | None) -> str:
+    return f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
+
+
+def one_of(*choices: str, aliases: dict[str, str] | None = None) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if aliases and value in aliases:
+            return aliases[value]
+        if value.lower() in choices:
+            return value.lower()
+        raise ValueError("one of " + ", ".join(choices))
+
+    return parse
+
+
+def parse_str(raw: str) -> str:
+    return raw.strip()
+
+
+def parse_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_mac(raw: str) -> str:
+    if not re.fullmatch(r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}", raw.strip()):
+        raise ValueError("a MAC address such as fa:16:3e:00:00:00")
+    return raw.strip().lower()
+
+
+def parse_ip(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise ValueError("an IP address") from None
+
+
+def parse_optional_ip(raw: str) -> str | None:
+    return parse_ip(raw) if raw.strip() else None
+
+
+@dataclass(frozen=True)
+class VlanRange:
+    physical_network: str
+    low: int | None = None  # None: the physnet takes only admin-chosen segments
+    high: int | None = None
+
+
+def parse_vlan_ranges(raw: str) -> list[VlanRange]:
+    ranges = []
+    for item in parse_list(raw):
+        parts = item.split(":")
+        if len(parts) == 1 and parts[0]:
+            ranges.append(VlanRange(parts[0]))
+            continue
+        if len(parts) != 3:
+            raise ValueError("a list of <physical_network>[:<vlan_min>:<vlan_max>]")
+        try:
+            low, high = int(parts[1]), int(parts[2])
+        except ValueError:
+            raise ValueError("a list of <physical_network>[:<vlan_min>:<vlan_max>]") from None
+        if not (1 <= low <= high <= 4094):
+            raise ValueError("VLAN ranges with 1 <= vlan_min <= vlan_max <= 4094")
+        ranges.append(VlanRange(parts[0], low, high))
+    return ranges
+
+
+def parse_vni_ranges(raw: str) -> list[tuple[int, int]]:
+    ranges = []
+    for item in parse_list(raw):
+        parts = item.split(":")
+        try:
+            low, high = int(parts[0]), int(parts[-1])
+        except ValueError:
+            raise ValueError("a list of <vni_min>:<vni_max>") from None
+        if len(parts) > 2 or not (1 <= low <= high <= 16777215):
+            raise ValueError("a list of <vni_min>:<vni_max> with 1 <= min <= max <= 16777215")
+        ranges.append((low, high))
+    return ranges
+
+
+def parse_mappings(raw: str) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in parse_list(raw):
+        key, sep, value = item.partition(":")
+        if not sep or not key or not value:
+            raise ValueError("a list of <physical_network>:<interface>")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def parse_db_url(raw: str) -> str:
+    """Accept Neutron's URLs; `mysql://` means MySQL through the pure-Python PyMySQL driver."""
+    url = raw.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("a database URL such as sqlite:////var/lib/neutrino/neutrino.db, "
+                         "mysql://user:pass@host/db or postgresql://user@host/db")
+    base = scheme.split("+")[0]
+    if base == "mysql" and "+" not in scheme:
+        scheme = "mysql+pymysql"
+    elif base == "postgres":
+        scheme = "postgresql"
+    elif base not in ("mysql", "mariadb", "postgresql", "sqlite"):
+        raise ValueError("a database URL of sqlite, mysql or postgresql")
+    if base == "mariadb" and "+" not in scheme:
+        scheme = "mariadb+pymysql"
+    return f"{scheme}://{rest}"
+
+
+def parse_transport_url(raw: str) -> str:
+    url = raw.strip()
+    if url and urlsplit(url).scheme not in ("http", "https", "rabbit", "amqp"):
+        raise ValueError("a URL starting with http://, https:// or rabbit://")
+    return url
+
+
+SCHEDULER_ALIASES = {
+    "neutron.scheduler.dhcp_agent_scheduler.ChanceScheduler": "chance",
+    "neutron.scheduler.dhcp_agent_scheduler.WeightScheduler": "least_loaded",
+    "neutron.scheduler.dhcp_agent_scheduler.AZAwareWeightScheduler": "least_loaded",
+}
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One config option: where it lives, how it parses, and what it defaults to."""
+
+    name: str
+    section: str
+    key: str
+    parse: Callable[[str], Any]
+    default: Any
+    aliases: tuple[tuple[str, str], ...] = ()
+
+
+def load_options(opts: Iterable[Opt], files: IniFiles) -> dict[str, Any]:
+    """Parse every option from `files` (first of key, then aliases), falling back to defaults."""
+    values: dict[str, Any] = {}
+    for opt in opts:
+        found = None
+        for section, key in ((opt.section, opt.key), *opt.aliases):
+            found = files.get(section, key)
+            if found is not None:
+                break
+        if found is None:
+            values[opt.name] = opt.default
+            continue
+        raw, origin = found
+        try:
+            values[opt.name] = opt.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{origin}: [{section}] {key} = {raw!r} is invalid: expected {exc}."
+            ) from None
+    return values
+
+
+def report_unused(files: IniFiles, opts: Iterable[Opt], process: str) -> list[str]:
+    """Log, once, every key this process does not use; returns them for tests."""
+    used = set()
+    for opt in opts:
+        used.add((opt.section, opt.key))
+        used.update(opt.aliases)
+    unused = sorted(
+        f"[{section}] {key} ({origin})"
+        for (section, key), (_, origin) in files.values.items()
+        if (section, key) not in used
+    )
+    if unused:
+        LOG.info("%s ignores config keys it does not use: %s", process, ", ".join(unused))
+    return unused
+
+
+# ---- option sets ---------------------------------------------------------------------------
+
+def _default_host() -> str:
+    return socket.gethostname()
+
+
+COMMON_OPTS: tuple[Opt, ...] = (
+    Opt("host", "DEFAULT", "host", parse_str, None),
+    Opt("state_path", "DEFAULT", "state_path", parse_str, None),
+    Opt("debug", "DEFAULT", "debug", parse_bool, False),
+    Opt("transport_url", "DEFAULT", "transport_url", parse_transport_url, ""),
+    Opt("rabbit_host", "DEFAULT", "rabbit_host", parse_str, None,
+        (("oslo_messaging_rabbit", "rabbit_host"),)),
+    Opt("rabbit_port", "DEFAULT", "rabbit_port", int_in(1, 65535), 5672,
+        (("oslo_messaging_rabbit", "rabbit_port"),)),
+    Opt("rabbit_userid", "DEFAULT", "rabbit_userid", parse_str, "guest",
+        (("oslo_messaging_rabbit", "rabbit_userid"),)),
+    Opt("rabbit_password", "DEFAULT", "rabbit_password", parse_str, "guest",
+        (("oslo_messaging_rabbit", "rabbit_password"),)),
+    Opt("rabbit_virtual_host", "DEFAULT", "rabbit_virtual_host", parse_str, "/",
+        (("oslo_messaging_rabbit", "rabbit_virtual_host"),)),
+)
+
+SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
+    Opt("bind_host", "DEFAULT", "bind_host", parse_ip, "0.0.0.0"),
+    Opt("bind_port", "DEFAULT", "bind_port", int_in(1, 65535), 9696),
+    Opt("api_workers", "DEFAULT", "api_workers", int_in(1, 64), 1),
+    Opt("agent_down_time", "DEFAULT", "agent_down_time", int_in(1), 75),
+    Opt("dhcp_agents_per_network", "DEFAULT", "dhcp_agents_per_network", int_in(1), 1),
+    Opt("network_scheduler_driver", "DEFAULT", "network_scheduler_driver",
+        one_of("least_loaded", "chance", aliases=SCHEDULER_ALIASES), "least_loaded"),
+    Opt("dhcp_load_type", "DEFAULT", "dhcp_load_type", one_of("networks", "subnets", "ports"),
+        "networks"),
+    Opt("network_auto_schedule", "DEFAULT", "network_auto_schedule", parse_bool, True),
+    Opt("allow_automatic_dhcp_failover", "DEFAULT", "allow_automatic_dhcp_failover",
+        parse_bool, True),
+    Opt("dhcp_failover_grace", "DEFAULT", "dhcp_failover_grace", int_in(0), 0),
+    Opt("enable_new_agents", "DEFAULT", "enable_new_agents", parse_bool, True),
+    Opt("allow_overlapping_ips", "DEFAULT", "allow_overlapping_ips", parse_bool, False),
+    Opt("base_mac", "DEFAULT", "base_mac", parse_mac, "fa:16:3e:00:00:00"),
+    Opt("dhcp_lease_duration", "DEFAULT", "dhcp_lease_duration", int_in(-1), 86400),
+    Opt("global_physnet_mtu", "DEFAULT", "global_physnet_mtu", int_in(68, 65535), 1500),
+    Opt("auth_strategy", "DEFAULT", "auth_strategy", one_of("keystone", "noauth"), "keystone"),
+    Opt("event_log_size", "DEFAULT", "event_log_size", int_in(100), 100000),
+    Opt("db_connection", "database", "connection", parse_db_url, None),
+    Opt("db_retry_interval", "database", "retry_interval", int_in(0), 10),
+    Opt("db_max_retries", "database", "max_retries", int_in(-1), 10),
+    Opt("tenant_network_types", "ml2", "tenant_network_types", parse_list, None,
+        (("vlans", "tenant_network_type"),)),
+    Opt("network_vlan_ranges", "ml2_type_vlan", "network_vlan_ranges", parse_vlan_ranges, [],
+        (("vlans", "network_vlan_ranges"),)),
+    Opt("vni_ranges", "ml2_type_vxlan", "vni_ranges", parse_vni_ranges, [],),
+    Opt("flat_networks", "ml2_type_flat", "flat_networks", parse_list, ["*"]),
+    Opt("token_expiration", "token", "expiration", int_in(60), 3600),
+)
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    state_path: str
+    debug: bool
+    transport_url: str
+    bind_host: str
+    bind_port: int
+    api_workers: int
+    agent_down_time: int
+    dhcp_agents_per_network: int
+    network_scheduler_driver: str
+    dhcp_load_type: str
+    network_auto_schedule: bool
+    allow_automatic_dhcp_failover: bool
+    dhcp_failover_grace: int
+    enable_new_agents: bool
+    allow_overlapping_ips: bool
+    base_mac: str
+    dhcp_lease_duration: int
+    global_physnet_mtu: int
+    auth_strategy: str
+    event_log_size: int
+    db_connection: str
+    db_retry_interval: int
+    db_max_retries: int
+    tenant_network_types: list[str]
+    network_vlan_ranges: list[VlanRange]
+    vni_ranges: list[tuple[int, int]]
+    flat_networks: list[str]
+    token_expiration: int
+
+    def replace(self, **changes: Any) -> ServerSettings:
+        return dataclasses.replace(self, **changes)
+
+
+def default_state_path() -> str:
+    return os.environ.get("NEUTRINO_STATE_PATH") or (
+        "/var/lib/neutrino" if os.geteuid() == 0 else os.path.expanduser("~/.local/state/neutrino")
+    )
+
+
+def effective_transport_url(values: dict[str, Any]) -> str:
+    """`transport_url` wins; otherwise the seed's legacy rabbit_* keys; otherwise HTTP."""
+    if values["transport_url"]:
+        return str(values["transport_url"])
+    if values.get("rabbit_host"):
+        return (f"rabbit://{values['rabbit_userid']}:{values['rabbit_password']}@"
+                f"{values['rabbit_host']}:{values['rabbit_port']}/"
+                f"{values['rabbit_virtual_host'].lstrip('/')}")
+    return ""
+
+
+def load_server_settings(paths: Sequence[str], overrides: dict[str, Any] | None = None
+                         ) -> ServerSettings:
+    files = IniFiles.read(paths)
+    values = load_options(SERVER_OPTS, files)
+    report_unused(files, SERVER_OPTS, "neutrino-server")
+    values.update(overrides or {})
+    values["host"] = values["host"] or _default_host()
+    values["state_path"] = values["state_path"] or default_state_path()
+    values["transport_url"] = effective_transport_url(values)
+    if not values["db_connection"]:
+        values["db_connection"] = "sqlite:///" + os.path.join(values["state_path"], "neutrino.db")
+    if not values["tenant_network_types"]:
+        values["tenant_network_types"] = ["vxlan"] if values["vni_ranges"] else (
+            ["vlan"] if values["network_vlan_ranges"] else ["local"])
+    for tenant_type in values["tenant_network_types"]:
+        if tenant_type not in ("vlan", "vxlan", "flat", "local"):
+            raise ConfigError(
+                f"[ml2] tenant_network_types (or [vlans] tenant_network_type) = "
+                f"{tenant_type!r} is invalid: expected one of vlan, vxlan, flat, local.")
+    names = {f.name for f in dataclasses.fields(ServerSettings)}
+    return ServerSettings(**{k: v for k, v in values.items() if k in names})

@@ -1,0 +1,167 @@
+"""Typed payloads exchanged between agents and the server, whatever the transport.
+
+Version 1. Both sides validate on receipt; a field added later must have a default so that
+an older peer still parses the message.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+
+AGENT_TYPE_DHCP = "DHCP agent"
+AGENT_TYPE_LINUXBRIDGE = "Linux bridge agent"
+TOPIC_DHCP_AGENT = "dhcp_agent"
+TOPIC_L2_AGENT = "N/A"
+DEVICE_OWNER_DHCP = "network:dhcp"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class AgentState(Message):
+    """What an agent says about itself on every heartbeat."""
+
+    agent_type: str
+    binary: str
+    host: str
+    topic: str = "N/A"
+    configurations: dict[str, Any] = Field(default_factory=dict)
+    start_flag: bool = False
+    availability_zone: str | None = None
+    resource_versions: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReportResult(Message):
+    agent_id: str
+    # Lets the agent log when the server thinks it is disabled; it keeps serving anyway.
+    admin_state_up: bool = True
+
+
+class FixedIp(Message):
+    subnet_id: str
+    ip_address: str
+
+
+class PortInfo(Message):
+    id: str
+    network_id: str
+    name: str = ""
+    mac_address: str
+    fixed_ips: list[FixedIp] = Field(default_factory=list)
+    device_owner: str = ""
+    device_id: str = ""
+    admin_state_up: bool = True
+    binding_host_id: str = Field("", alias="binding:host_id")
+    revision_number: int = 0
+    extra_dhcp_opts: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class HostRoute(Message):
+    destination: str
+    nexthop: str
+
+
+class AllocationPool(Message):
+    start: str
+    end: str
+
+
+class SubnetInfo(Message):
+    id: str
+    network_id: str
+    name: str = ""
+    cidr: str
+    ip_version: int = 4
+    gateway_ip: str | None = None
+    enable_dhcp: bool = True
+    dns_nameservers: list[str] = Field(default_factory=list)
+    host_routes: list[HostRoute] = Field(default_factory=list)
+    allocation_pools: list[AllocationPool] = Field(default_factory=list)
+    revision_number: int = 0
+
+
+class Segment(Message):
+    network_type: str = Field(alias="provider:network_type")
+    physical_network: str | None = Field(None, alias="provider:physical_network")
+    segmentation_id: int | None = Field(None, alias="provider:segmentation_id")
+
+
+class NetworkInfo(Message):
+    """One network's full state as a DHCP agent needs it."""
+
+    id: str
+    name: str = ""
+    project_id: str = ""
+    admin_state_up: bool = True
+    mtu: int = 1500
+    revision_number: int = 0
+    network_type: str = Field("local", alias="provider:network_type")
+    physical_network: str | None = Field(None, alias="provider:physical_network")
+    segmentation_id: int | None = Field(None, alias="provider:segmentation_id")
+    subnets: list[SubnetInfo] = Field(default_factory=list)
+    ports: list[PortInfo] = Field(default_factory=list)
+
+
+class NetworkRef(Message):
+    id: str
+    revision_number: int = 0
+
+
+class DhcpPortRequest(Message):
+    """Create (or reuse) the DHCP port of `device_id` on a network."""
+
+    network_id: str
+    device_id: str
+    host: str
+    subnet_ids: list[str] = Field(default_factory=list)
+    mac_address: str | None = None
+
+
+class Event(Message):
+    """A change notice: what changed, never the new state (DESIGN.md)."""
+
+    revision: int
+    event: str  # e.g. "network.update", "port.create", "agent.network_added"
+    resource: str  # network, subnet, port, agent
+    resource_id: str
+    network_id: str | None = None
+    host: str | None = None  # None: every agent
+
+
+class EventBatch(Message):
+    events: list[Event] = Field(default_factory=list)
+    latest_revision: int = 0
+    # The log no longer holds what the agent asked for (pruned): the agent must resync.
+    reset: bool = False
+
+
+class BoundDevice(Message):
+    """A port bound to a host, with the segment the L2 agent must wire it to."""
+
+    port_id: str
+    network_id: str
+    mac_address: str
+    device_owner: str = ""
+    network_type: str
+    physical_network: str | None = None
+    segmentation_id: int | None = None
+    mtu: int = 1500
+
+
+class TunnelEndpoint(Message):
+    host: str
+    ip: str
+    tunnel_types: list[str] = Field(default_factory=list)
+
+
+class L2HostState(Message):
+    devices: list[BoundDevice] = Field(default_factory=list)
+    tunnel_endpoints: list[TunnelEndpoint] = Field(default_factory=list)
+    latest_revision: int = 0
+
+
+Direction = Literal["agent_to_server", "server_to_agent"]
