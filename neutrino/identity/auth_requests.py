@@ -1,0 +1,137 @@
+"""Keystone v3 and v2.0 authentication request bodies -> one typed `AuthRequest`.
+
+Pure parsing; the request shapes are Keystone's, field for field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from neutrino.identity.errors import MalformedAuthRequest, UnsupportedAuth
+
+
+@dataclass(frozen=True)
+class PasswordCredentials:
+    user: str  # a name or an id
+    password: str
+    user_domain: str | None = None  # a domain name or id, None when not given
+
+
+@dataclass(frozen=True)
+class TokenCredentials:
+    token: str
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    credentials: PasswordCredentials | TokenCredentials
+    project: str | None = None  # a name or an id; None asks for the default scope
+    project_domain: str | None = None
+
+
+def _object(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        raise MalformedAuthRequest(f"Expecting to find {key} in {where} as a JSON object.")
+    return value
+
+
+def _string(parent: dict[str, Any], key: str, where: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedAuthRequest(f"Expecting to find {key} in {where} as a non-empty string.")
+    return value
+
+
+def _optional_string(parent: dict[str, Any], key: str, where: str) -> str | None:
+    if parent.get(key) is None:
+        return None
+    return _string(parent, key, where)
+
+
+def _domain(parent: dict[str, Any], where: str) -> str | None:
+    if parent.get("domain") is None:
+        return None
+    domain = _object(parent, "domain", where)
+    found = (_optional_string(domain, "id", f"{where}.domain")
+             or _optional_string(domain, "name", f"{where}.domain"))
+    if found is None:
+        raise MalformedAuthRequest(f"Expecting to find id or name in {where}.domain.")
+    return found
+
+
+def _v3_password(identity: dict[str, Any]) -> PasswordCredentials:
+    user = _object(_object(identity, "password", "identity"), "user", "identity.password")
+    where = "identity.password.user"
+    name_or_id = _optional_string(user, "id", where) or _optional_string(user, "name", where)
+    if name_or_id is None:
+        raise MalformedAuthRequest(f"Expecting to find id or name in {where}.")
+    password = user.get("password")
+    if not isinstance(password, str):
+        raise MalformedAuthRequest(f"Expecting to find password in {where} as a string.")
+    return PasswordCredentials(name_or_id, password, _domain(user, where))
+
+
+def _v3_scope(auth: dict[str, Any]) -> tuple[str | None, str | None]:
+    scope = auth.get("scope")
+    if scope is None or scope == "unscoped":
+        return None, None
+    if not isinstance(scope, dict):
+        raise MalformedAuthRequest("Expecting scope to be a JSON object or \"unscoped\".")
+    if "project" not in scope:
+        kinds = ", ".join(sorted(scope)) or "an empty scope"
+        raise UnsupportedAuth(f"Only project scope is supported, not {kinds}.")
+    project = _object(scope, "project", "scope")
+    project_id = _optional_string(project, "id", "scope.project")
+    if project_id is not None:
+        return project_id, None
+    return _string(project, "name", "scope.project"), _domain(project, "scope.project")
+
+
+def parse_v3(body: Any) -> AuthRequest:
+    """Parse the body of POST /v3/auth/tokens."""
+    if not isinstance(body, dict):
+        raise MalformedAuthRequest("Expecting a JSON object with an auth member.")
+    auth = _object(body, "auth", "the request body")
+    identity = _object(auth, "identity", "auth")
+    methods = identity.get("methods")
+    if not isinstance(methods, list) or not methods:
+        raise MalformedAuthRequest("Expecting identity.methods to be a non-empty list.")
+    credentials: PasswordCredentials | TokenCredentials
+    if "password" in methods:
+        credentials = _v3_password(identity)
+    elif "token" in methods:
+        credentials = TokenCredentials(_string(_object(identity, "token", "identity"), "id",
+                                               "identity.token"))
+    else:
+        raise UnsupportedAuth(
+            f"Unsupported auth methods {methods}; use password or token.")
+    project, domain = _v3_scope(auth)
+    return AuthRequest(credentials, project, domain)
+
+
+def parse_v2(body: Any) -> AuthRequest:
+    """Parse the body of POST /v2.0/tokens."""
+    if not isinstance(body, dict):
+        raise MalformedAuthRequest("Expecting a JSON object with an auth member.")
+    auth = _object(body, "auth", "the request body")
+    credentials: PasswordCredentials | TokenCredentials
+    if "passwordCredentials" in auth:
+        creds = _object(auth, "passwordCredentials", "auth")
+        where = "auth.passwordCredentials"
+        user = _optional_string(creds, "userId", where) or _optional_string(
+            creds, "username", where)
+        if user is None:
+            raise MalformedAuthRequest(f"Expecting to find username or userId in {where}.")
+        password = creds.get("password")
+        if not isinstance(password, str):
+            raise MalformedAuthRequest(f"Expecting to find password in {where} as a string.")
+        credentials = PasswordCredentials(user, password)
+    elif "token" in auth:
+        credentials = TokenCredentials(_string(_object(auth, "token", "auth"), "id",
+                                               "auth.token"))
+    else:
+        raise MalformedAuthRequest("Expecting to find passwordCredentials or token in auth.")
+    project = (_optional_string(auth, "tenantId", "auth")
+               or _optional_string(auth, "tenantName", "auth"))
+    return AuthRequest(credentials, project)
