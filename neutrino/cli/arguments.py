@@ -1,0 +1,43 @@
+"""Argument types for the CLI's options: booleans and key=value lists as the old client took them."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def boolean(text: str) -> bool:
+    """'True'/'False' (any case, also yes/no, 1/0) as a bool."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"'{text}' is not a boolean: use True or False.")
+
+
+def key_values(allowed: tuple[str, ...], required: tuple[str, ...] = ()
+               ) -> Callable[[str], dict[str, str]]:
+    """A parser for 'k1=v1,k2=v2' that accepts only the `allowed` keys."""
+
+    def parse(text: str) -> dict[str, str]:
+        pairs: dict[str, str] = {}
+        for part in text.split(","):
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in allowed:
+                raise argparse.ArgumentTypeError(
+                    f"'{part}' in '{text}' is not key=value with a key among "
+                    f"{', '.join(allowed)}.")
+            pairs[key] = value.strip()
+        absent = [key for key in required if key not in pairs]
+        if absent:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' lacks {', '.join(absent)}: expected "
+                f"{','.join(k + '=...' for k in allowed)}.")
+        return pairs
+
+    return parse

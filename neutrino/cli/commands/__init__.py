@@ -1,0 +1,1 @@
+"""The `neutrino` sub-commands, one module per resource or extension."""

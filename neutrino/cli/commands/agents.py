@@ -1,0 +1,97 @@
+"""agent-list, agent-show, agent-update, agent-delete (the `agent` extension)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cliff.command import Command
+from cliff.lister import Lister
+from cliff.show import ShowOne
+
+from neutrino.cli.api import CliError
+from neutrino.cli.app import neutron_client
+from neutrino.cli.arguments import boolean
+from neutrino.cli.commands.messages import say
+from neutrino.cli.display import alive_face, field_value, show_table
+
+AGENT_COLUMNS = ("id", "agent_type", "host", "alive", "admin_state_up")
+
+
+def agent_rows(agents: list[dict[str, Any]], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Rows for `columns`, with alive as ':-)' or 'xxx'."""
+    return [tuple(alive_face(agent) if column == "alive" else field_value(agent.get(column))
+                  for column in columns)
+            for agent in agents]
+
+
+class ListAgent(Lister):
+    """List agents; alive is ':-)' if the agent reported within agent_down_time, else 'xxx'."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--agent-type", "--agent_type", metavar="TYPE",
+                            help="Only agents of this type, e.g. 'DHCP agent'.")
+        parser.add_argument("--host", metavar="HOST", help="Only agents on this host.")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        agents = neutron_client(self.app).list("agents", agent_type=parsed_args.agent_type,
+                                               host=parsed_args.host)
+        return AGENT_COLUMNS, agent_rows(agents, AGENT_COLUMNS)
+
+
+class ShowAgent(ShowOne):
+    """Show every field of an agent, configurations as indented JSON."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("agent", metavar="AGENT", help="Id of the agent.")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        # Unlike agent-list, the old client's agent-show printed alive as True/False.
+        return show_table(neutron_client(self.app).show("agent", parsed_args.agent))
+
+
+class UpdateAgent(Command):
+    """Enable or disable an agent, or change its description (PUT /v2.0/agents/{id}).
+
+    A disabled agent (admin_state_up False) is given no new networks.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("agent", metavar="AGENT", help="Id of the agent.")
+        parser.add_argument("--admin-state-up", "--admin_state_up", metavar="{True,False}",
+                            type=boolean, help="False disables the agent, True enables it.")
+        parser.add_argument("--description", metavar="DESCRIPTION",
+                            help="Free text about the agent.")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        fields: dict[str, Any] = {}
+        if parsed_args.admin_state_up is not None:
+            fields["admin_state_up"] = parsed_args.admin_state_up
+        if parsed_args.description is not None:
+            fields["description"] = parsed_args.description
+        if not fields:
+            raise CliError("Nothing to update: give --admin-state-up True|False or "
+                           "--description.")
+        neutron_client(self.app).update("agent", parsed_args.agent, fields)
+        say(self.app, f"Updated agent: {parsed_args.agent}")
+        return 0
+
+
+class DeleteAgent(Command):
+    """Delete an agent's record; a running agent registers itself again."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("agent", metavar="AGENT", help="Id of the agent to delete.")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        neutron_client(self.app).delete("agent", parsed_args.agent)
+        say(self.app, f"Deleted agent: {parsed_args.agent}")
+        return 0

@@ -1,0 +1,118 @@
+"""port-create, port-list, port-show, port-delete."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cliff.command import Command
+from cliff.lister import Lister
+from cliff.show import ShowOne
+
+from neutrino.cli.app import neutron_client
+from neutrino.cli.arguments import key_values
+from neutrino.cli.commands.messages import say, say_created
+from neutrino.cli.display import list_rows, show_table
+from neutrino.cli.resolve import find_id
+
+PORT_COLUMNS = ("id", "name", "mac_address", "fixed_ips")
+
+
+class CreatePort(ShowOne):
+    """Create a port on a network (POST /v2.0/ports)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("network", metavar="NETWORK", help="Name or id of the network.")
+        parser.add_argument("--name", metavar="NAME", help="Name of the port.")
+        parser.add_argument("--tenant-id", "--tenant_id", metavar="TENANT_ID",
+                            help="Owner tenant (project) id; admin only, defaults to yours.")
+        parser.add_argument("--admin-state-down", "--admin_state_down", dest="admin_state_up",
+                            action="store_false", default=True,
+                            help="Create the port with admin_state_up False.")
+        parser.add_argument("--mac-address", "--mac_address", metavar="MAC",
+                            help="MAC address; the server picks one if omitted.")
+        parser.add_argument("--fixed-ip", "--fixed_ip", dest="fixed_ips", action="append",
+                            metavar="subnet_id=SUBNET,ip_address=IP",
+                            type=key_values(("subnet_id", "ip_address")),
+                            help="Address wanted on a subnet (name or id); either key may be "
+                                 "omitted. Repeat for several.")
+        parser.add_argument("--device-id", "--device_id", metavar="DEVICE_ID",
+                            help="Id of the device using the port, e.g. a VM id.")
+        parser.add_argument("--device-owner", "--device_owner", metavar="DEVICE_OWNER",
+                            help="What owns the port, e.g. compute:nova or network:dhcp.")
+        parser.add_argument("--binding:host_id", "--binding-host-id", dest="host_id",
+                            metavar="HOST", help="Host the port is bound to (admin only).")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        client = neutron_client(self.app)
+        fields: dict[str, Any] = {
+            "network_id": find_id(client, "network", parsed_args.network),
+            "admin_state_up": parsed_args.admin_state_up,
+        }
+        optional = {"name": parsed_args.name, "tenant_id": parsed_args.tenant_id,
+                    "mac_address": parsed_args.mac_address, "device_id": parsed_args.device_id,
+                    "device_owner": parsed_args.device_owner,
+                    "binding:host_id": parsed_args.host_id}
+        fields.update({key: value for key, value in optional.items() if value is not None})
+        if parsed_args.fixed_ips:
+            fixed_ips = []
+            for wanted in parsed_args.fixed_ips:
+                entry = dict(wanted)
+                if "subnet_id" in entry:
+                    # The old client took subnet names here too.
+                    entry["subnet_id"] = find_id(client, "subnet", entry["subnet_id"])
+                fixed_ips.append(entry)
+            fields["fixed_ips"] = fixed_ips
+        port = client.create("port", fields)
+        say_created(self.app, parsed_args, "port")
+        return show_table(port)
+
+
+class ListPort(Lister):
+    """List ports with their addresses (GET /v2.0/ports)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--network-id", "--network_id", metavar="NETWORK_ID",
+                            help="Only ports on this network id.")
+        parser.add_argument("--device-owner", "--device_owner", metavar="DEVICE_OWNER",
+                            help="Only ports with this device owner, e.g. network:dhcp.")
+        parser.add_argument("--device-id", "--device_id", metavar="DEVICE_ID",
+                            help="Only ports of this device.")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        ports = neutron_client(self.app).list(
+            "ports", network_id=parsed_args.network_id, device_owner=parsed_args.device_owner,
+            device_id=parsed_args.device_id)
+        return PORT_COLUMNS, list_rows(ports, PORT_COLUMNS)
+
+
+class ShowPort(ShowOne):
+    """Show every field of a port."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("port", metavar="PORT", help="Name or id of the port.")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        client = neutron_client(self.app)
+        return show_table(client.show("port", find_id(client, "port", parsed_args.port)))
+
+
+class DeletePort(Command):
+    """Delete a port (DELETE /v2.0/ports/{id})."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("port", metavar="PORT", help="Name or id of the port to delete.")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        client = neutron_client(self.app)
+        client.delete("port", find_id(client, "port", parsed_args.port))
+        say(self.app, f"Deleted port: {parsed_args.port}")
+        return 0
