@@ -1,0 +1,248 @@
+"""The DHCP agent: keeps one dnsmasq per hosted network in step with the server."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from neutrino.agent import dnsmasq, namespaces
+from neutrino.agent.changes import Applied, is_stale
+from neutrino.agent.dhcp_network import DhcpLayout, NetworkDhcp
+from neutrino.agent.dnsmasq_config import ConfPaths, dhcp_subnets
+from neutrino.agent.heartbeat import Heartbeat
+from neutrino.agent.interface import BridgeInterfaceDriver
+from neutrino.agent.ip_command import IpCommand
+from neutrino.agent.settings import DHCP_DRIVER_REPORTED, DhcpAgentSettings
+from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
+from neutrino.transport.messages import (
+    AGENT_TYPE_DHCP,
+    TOPIC_DHCP_AGENT,
+    AgentState,
+    EventBatch,
+    NetworkInfo,
+)
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "neutrino-dhcp-agent"
+LONG_POLL_TIMEOUT = 10.0
+LIVENESS_CHECK_INTERVAL = 5.0
+MAX_BACKOFF = 30.0
+
+
+class DhcpAgent:
+    """Wire it with settings and a transport client, then `run(stop)` until stop is set."""
+
+    def __init__(self, settings: DhcpAgentSettings, client: AgentServerClient,
+                 ip: IpCommand | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.ip = ip or IpCommand()
+        layout = DhcpLayout(host=settings.host, dhcp_confs=settings.dhcp_confs,
+                            namespace_prefix=settings.namespace_prefix,
+                            lease_duration=settings.dhcp_lease_duration,
+                            dns_servers=settings.dnsmasq_dns_servers,
+                            dnsmasq_path=settings.dnsmasq_path)
+        self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip))
+        self.applied: dict[str, Applied] = {}
+        self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval)
+        self._pool = ThreadPoolExecutor(settings.num_sync_threads, thread_name_prefix="sync")
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._queued: set[str] = set()
+        self._failed: set[str] = set()
+        self.after = 0
+
+    # ---- what the server sees ---------------------------------------------------------
+
+    def agent_state(self) -> AgentState:
+        with self._guard:
+            applied = list(self.applied.values())
+        return AgentState(
+            agent_type=AGENT_TYPE_DHCP, binary=BINARY, host=self.settings.host,
+            topic=TOPIC_DHCP_AGENT, availability_zone=self.settings.availability_zone,
+            configurations={
+                "networks": len(applied),
+                "subnets": sum(len(dhcp_subnets(a.network)) for a in applied),
+                "ports": sum(len(a.network.ports) for a in applied),
+                "dhcp_driver": DHCP_DRIVER_REPORTED,
+                "use_namespaces": True,
+                "dhcp_lease_time": self.settings.dhcp_lease_duration,
+            })
+
+    # ---- converging networks ----------------------------------------------------------
+
+    def _lock(self, network_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(network_id, threading.Lock())
+
+    def schedule(self, network_id: str, refetch: bool = True) -> Future[None] | None:
+        """Queue a convergence of the network; a network already queued is not queued twice."""
+        with self._guard:
+            if network_id in self._queued:
+                return None
+            self._queued.add(network_id)
+        return self._pool.submit(self._converge, network_id, refetch)
+
+    def _converge(self, network_id: str, refetch: bool) -> None:
+        with self._guard:
+            self._queued.discard(network_id)
+        with self._lock(network_id):
+            applied = self.applied.get(network_id)
+            try:
+                if refetch or applied is None:
+                    network: NetworkInfo | None = self.client.get_network_info(
+                        self.settings.host, network_id)
+                else:
+                    network = applied.network
+                if applied is not None and is_stale(applied.network, network):
+                    LOG.debug("network %s: ignoring stale revision %s < %s", network_id,
+                              network.revision_number if network else None,
+                              applied.network.revision_number)
+                    return
+                result = self.networks.converge(network_id, network, applied)
+            except TransportError as exc:
+                # Never tear anything down for lack of an answer; retry at the next pass.
+                LOG.warning("network %s: server unreachable, will retry: %s", network_id, exc)
+                self._failed.add(network_id)
+                return
+            except Exception:
+                LOG.exception("network %s: convergence failed, will retry", network_id)
+                self._failed.add(network_id)
+                return
+            self._failed.discard(network_id)
+            with self._guard:
+                if result is None:
+                    self.applied.pop(network_id, None)
+                else:
+                    self.applied[network_id] = result
+
+    def _leftovers(self) -> set[str]:
+        """Networks with a namespace or files from an earlier run, hosted or not."""
+        prefix = self.settings.namespace_prefix
+        found = {n[len(prefix):] for n in namespaces.list_names(prefix)}
+        try:
+            found |= set(os.listdir(self.settings.dhcp_confs))
+        except FileNotFoundError:
+            pass
+        return found
+
+    def sync_all(self, wait_done: bool = False) -> bool:
+        """Converge every hosted network and drop the others; False if the server is away."""
+        try:
+            refs = self.client.get_active_networks(self.settings.host)
+        except TransportError as exc:
+            LOG.warning("full sync postponed, server unreachable: %s", exc)
+            return False
+        hosted = {r.id for r in refs}
+        with self._guard:
+            known = set(self.applied)
+        futures = [self.schedule(n) for n in hosted | known | self._leftovers()]
+        if wait_done:
+            wait([f for f in futures if f is not None])
+        LOG.info("full sync: %d networks hosted on %s", len(hosted), self.settings.host)
+        return True
+
+    def periodic_resync(self) -> bool:
+        """Refetch networks whose revision moved, that failed, or that appeared/disappeared."""
+        try:
+            refs = self.client.get_active_networks(self.settings.host)
+        except TransportError as exc:
+            LOG.warning("periodic resync postponed, server unreachable: %s", exc)
+            return False
+        hosted = {r.id: r.revision_number for r in refs}
+        with self._guard:
+            applied = {n: a.network.revision_number for n, a in self.applied.items()}
+        todo = {n for n, rev in hosted.items() if applied.get(n) != rev}
+        todo |= set(applied) - set(hosted)
+        todo |= set(self._failed)
+        for network_id in todo:
+            self.schedule(network_id)
+        return True
+
+    def check_dnsmasq(self) -> None:
+        """Restart any dnsmasq that died, from the cached state (works with no server)."""
+        with self._guard:
+            networks = list(self.applied)
+        for network_id in networks:
+            if dnsmasq.running_pid(self.networks.paths(network_id)) is None:
+                self.schedule(network_id, refetch=False)
+
+    def handle_events(self, batch: EventBatch) -> None:
+        if batch.reset:
+            LOG.info("event log no longer holds revision %s: full resync", self.after)
+            self.sync_all()
+        else:
+            touched = set()
+            for event in batch.events:
+                network_id = event.network_id or (
+                    event.resource_id if event.resource == "network" else None)
+                if network_id is None:
+                    LOG.debug("ignoring event %s without network", event.event)
+                    continue
+                touched.add(network_id)
+            for network_id in touched:
+                self.schedule(network_id)
+        newest = max([batch.latest_revision, *(e.revision for e in batch.events)])
+        self.after = max(self.after, newest)
+
+    # ---- main loop --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Heartbeat, learn the event log head, full sync (blocking until done)."""
+        self.heartbeat.start()
+        began = self.clock()
+        while True:
+            try:
+                head = self.client.wait_events(self.settings.host, 0, 0)
+                self.after = max([head.latest_revision, *(e.revision for e in head.events)])
+                break
+            except TransportError as exc:
+                LOG.warning("server unreachable at start, retrying: %s", exc)
+                time.sleep(1.0)  # back-off before the next attempt, nothing to wait on
+        self.sync_all(wait_done=True)
+        LOG.info("initial sync of %d networks took %.1f s", len(self.applied),
+                 self.clock() - began)
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
+        next_resync = self.clock() + self.settings.resync_interval
+        next_check = self.clock() + LIVENESS_CHECK_INTERVAL
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                timeout = max(0.0, min(LONG_POLL_TIMEOUT, next_resync - self.clock()))
+                batch = self.client.wait_events(self.settings.host, self.after, timeout)
+                backoff = 1.0
+                self.handle_events(batch)
+            except TransportError as exc:
+                LOG.warning("event stream interrupted, retrying in %.0f s: %s", backoff, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            except AgentRefused as exc:
+                LOG.error("server refused the event stream: %s", exc)
+                stop.wait(MAX_BACKOFF)
+            now = self.clock()
+            if now >= next_check:
+                self.check_dnsmasq()
+                next_check = now + LIVENESS_CHECK_INTERVAL
+            if now >= next_resync:
+                self.periodic_resync()
+                next_resync = now + self.settings.resync_interval
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop threads; dnsmasq keeps serving unless kill_dnsmasq_on_exit."""
+        self.heartbeat.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.settings.kill_dnsmasq_on_exit:
+            for network_id in list(self.applied):
+                dnsmasq.stop(ConfPaths.for_network(self.settings.dhcp_confs, network_id))
+        LOG.info("DHCP agent on %s stopped; %d dnsmasq instances %s", self.settings.host,
+                 len(self.applied), "stopped" if self.settings.kill_dnsmasq_on_exit
+                 else "left serving")

@@ -1,0 +1,65 @@
+"""`neutrino-dhcp-agent --config-file neutron.conf --config-file dhcp_agent.ini [cleanup]`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from neutrino.agent.cleanup import cleanup_dhcp
+from neutrino.agent.dhcp_agent import DhcpAgent
+from neutrino.agent.settings import DhcpAgentSettings, load_dhcp_agent_settings
+from neutrino.config import ConfigError
+from neutrino.transport.client import AgentServerClient
+
+LOG = logging.getLogger("neutrino.agent.dhcp")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="neutrino-dhcp-agent")
+    parser.add_argument("--config-file", action="append", default=[], dest="config_files")
+    parser.add_argument("command", nargs="?", choices=["run", "cleanup"], default="run",
+                        help="cleanup: remove every namespace, tap and dnsmasq of this agent")
+    return parser.parse_args(argv)
+
+
+def make_client(settings: DhcpAgentSettings) -> AgentServerClient:
+    from neutrino.transport.http_client import HttpAgentClient  # wired here, nowhere else
+
+    return HttpAgentClient(settings.server.url, settings.server.username,
+                           settings.server.password)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_dhcp_agent_settings(args.config_files)
+    except ConfigError as exc:
+        print(f"neutrino-dhcp-agent: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "cleanup":
+        cleanup_dhcp(settings.dhcp_confs, settings.namespace_prefix)
+        return 0
+    client = make_client(settings)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        LOG.info("signal %d received, stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    agent = DhcpAgent(settings, client)
+    try:
+        agent.run(stop)
+    finally:
+        client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Bring one network's DHCP (port, namespace, files, dnsmasq) to its desired state."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neutrino.agent import dnsmasq, namespaces
+from neutrino.agent.changes import (
+    Action,
+    Applied,
+    classify,
+    dhcp_port_covers,
+    find_dhcp_port,
+    interface_cidrs,
+    wants_dhcp,
+)
+from neutrino.agent.dnsmasq_config import (
+    ConfPaths,
+    DnsmasqFiles,
+    dhcp_subnets,
+    dnsmasq_argv,
+    render_files,
+    render_leases,
+)
+from neutrino.agent.interface import BridgeInterfaceDriver
+from neutrino.agent.naming import bridge_name, dhcp_device_id, namespace_name, ns_device_name
+from neutrino.transport.client import AgentServerClient, TransportError
+from neutrino.transport.messages import DEVICE_OWNER_DHCP, DhcpPortRequest, NetworkInfo, PortInfo
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DhcpLayout:
+    """Where and how this agent runs dnsmasq: the parts of its settings a network needs."""
+
+    host: str
+    dhcp_confs: str
+    namespace_prefix: str
+    lease_duration: int
+    dns_servers: list[str] = field(default_factory=list)
+    dnsmasq_path: str = "dnsmasq"
+
+
+class NetworkDhcp:
+    """Converges one network at a time; callers serialise calls per network."""
+
+    def __init__(self, layout: DhcpLayout, client: AgentServerClient,
+                 interface: BridgeInterfaceDriver,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.layout = layout
+        self.client = client
+        self.interface = interface
+        self.clock = clock
+
+    def paths(self, network_id: str) -> ConfPaths:
+        return ConfPaths.for_network(self.layout.dhcp_confs, network_id)
+
+    def namespace(self, network_id: str) -> str:
+        return namespace_name(self.layout.namespace_prefix, network_id)
+
+    def device_id(self, network_id: str) -> str:
+        return dhcp_device_id(self.layout.host, network_id)
+
+    def converge(self, network_id: str, network: NetworkInfo | None,
+                 applied: Applied | None) -> Applied | None:
+        """Apply `network` (None: not hosted here any more); returns what is now applied."""
+        if not wants_dhcp(network):
+            self.teardown(network_id, applied, release=True)
+            return None
+        assert network is not None
+        port = self._ensure_dhcp_port(network)
+        ports = [p for p in network.ports if p.id != port.id] + [port]
+        files = render_files(network, ports, self.layout.dns_servers)
+        action = classify(applied, network, port, files)
+        paths = self.paths(network_id)
+        running = dnsmasq.running_pid(paths)
+        if action in (Action.NOTHING, Action.RELOAD) and running is None:
+            LOG.warning("dnsmasq of network %s is not running; restarting it", network_id)
+            action = Action.RESTART
+        if action is Action.START:
+            self._start(network, port, ports, files, running)
+        elif action is Action.RESTART:
+            LOG.info("network %s: restarting dnsmasq (subnets, DHCP port or MTU changed)",
+                     network_id)
+            dnsmasq.stop(paths)
+            self._plug(network, port, flush=True)
+            self._write_files(paths, files)
+            self._spawn(network, port, ports, seed_leases=True)
+        elif action is Action.RELOAD:
+            self._write_files(paths, files)
+            if running is not None:
+                dnsmasq.reload(running)
+            LOG.info("network %s: dnsmasq reloaded (%d ports)", network_id, len(ports))
+        if action is not Action.NOTHING:
+            self._report_ready(network, port)
+        return Applied(network=network, dhcp_port=port, files=files)
+
+    def _start(self, network: NetworkInfo, port: PortInfo, ports: list[PortInfo],
+               files: DnsmasqFiles, running: int | None) -> None:
+        paths = self.paths(network.id)
+        argv = self._argv(network, port)
+        if running is not None and dnsmasq.cmdline(running)[1:] == argv[1:]:
+            # A dnsmasq left by a previous agent run with the same command line: keep it, so
+            # no DHCP request goes unanswered across an agent restart.
+            self._plug(network, port, flush=False)
+            if self._write_files(paths, files):
+                dnsmasq.reload(running)
+            LOG.info("network %s: adopted running dnsmasq %d", network.id, running)
+            return
+        if running is not None:
+            dnsmasq.stop(paths)
+        self._plug(network, port, flush=True)
+        self._write_files(paths, files)
+        self._spawn(network, port, ports, seed_leases=True)
+        LOG.info("network %s: dnsmasq started in %s serving %d ports", network.id,
+                 self.namespace(network.id), len(ports))
+
+    def _argv(self, network: NetworkInfo, port: PortInfo) -> list[str]:
+        return dnsmasq_argv(network, self.paths(network.id), ns_device_name(port.id),
+                            self.layout.lease_duration, self.layout.dnsmasq_path)
+
+    def _plug(self, network: NetworkInfo, port: PortInfo, flush: bool) -> None:
+        self.interface.plug(self.namespace(network.id), port.id, port.mac_address,
+                            interface_cidrs(port, network), bridge_name(network.id),
+                            network.mtu, flush=flush)
+
+    def _spawn(self, network: NetworkInfo, port: PortInfo, ports: list[PortInfo],
+               seed_leases: bool) -> None:
+        paths = self.paths(network.id)
+        if seed_leases:
+            _write_atomic(paths.leases, render_leases(network, ports, int(self.clock()),
+                                                      self.layout.lease_duration))
+        dnsmasq.spawn(self.namespace(network.id), self._argv(network, port))
+
+    def _write_files(self, paths: ConfPaths, files: DnsmasqFiles) -> bool:
+        """Write what changed; returns whether anything did."""
+        os.makedirs(paths.directory, exist_ok=True)
+        changed = False
+        for path, text in ((paths.hosts, files.hosts), (paths.addn_hosts, files.addn_hosts),
+                           (paths.opts, files.opts)):
+            changed |= _write_atomic(path, text)
+        return changed
+
+    def _ensure_dhcp_port(self, network: NetworkInfo) -> PortInfo:
+        device_id = self.device_id(network.id)
+        port = find_dhcp_port(network, device_id)
+        if port is not None and dhcp_port_covers(port, network):
+            return port
+        request = DhcpPortRequest(network_id=network.id, device_id=device_id,
+                                  host=self.layout.host,
+                                  subnet_ids=[s.id for s in dhcp_subnets(network)])
+        if port is None:
+            port = self.client.create_dhcp_port(request)
+            LOG.info("network %s: DHCP port %s (%s) created", network.id, port.id,
+                     port.mac_address)
+        else:
+            port = self.client.update_dhcp_port(port.id, request)
+        if port.device_owner and port.device_owner != DEVICE_OWNER_DHCP:
+            LOG.warning("network %s: DHCP port %s has device_owner %s", network.id, port.id,
+                        port.device_owner)
+        return port
+
+    def _report_ready(self, network: NetworkInfo, port: PortInfo) -> None:
+        port_ids = [p.id for p in network.ports if p.id != port.id]
+        if not port_ids:
+            return
+        try:
+            self.client.dhcp_ready_on_ports(port_ids)
+        except TransportError as exc:
+            # Only a status hint for the server; DHCP already serves these ports.
+            LOG.debug("network %s: dhcp_ready_on_ports not delivered: %s", network.id, exc)
+
+    def teardown(self, network_id: str, applied: Applied | None, release: bool) -> None:
+        """Stop dnsmasq, delete tap and namespace, forget the files; release the port."""
+        paths = self.paths(network_id)
+        namespace = self.namespace(network_id)
+        if applied is None and not namespaces.exists(namespace) \
+                and not os.path.isdir(paths.directory):
+            return
+        dnsmasq.stop(paths)
+        if applied is not None:
+            self.interface.unplug(namespace, applied.dhcp_port.id)
+        else:
+            # The namespace takes the veth pair, tap end included, with it.
+            namespaces.delete(self.interface.ip, namespace)
+        shutil.rmtree(paths.directory, ignore_errors=True)
+        if release:
+            try:
+                self.client.release_dhcp_port(network_id, self.device_id(network_id),
+                                              self.layout.host)
+            except TransportError as exc:
+                # The server deletes DHCP ports of unhosted networks itself; not fatal.
+                LOG.warning("network %s: could not release DHCP port: %s", network_id, exc)
+        LOG.info("network %s: DHCP removed from this host", network_id)
+
+
+def _write_atomic(path: str, text: str) -> bool:
+    """Replace a file in one rename, so dnsmasq never reads half of it; False if unchanged."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text:
+                return False
+    except FileNotFoundError:
+        pass
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return True

@@ -1,0 +1,105 @@
+"""dnsmasq processes: spawn in a namespace, find again by pid file, reload, stop."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+
+from neutrino.agent import namespaces
+from neutrino.agent.dnsmasq_config import ConfPaths
+
+LOG = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 5.0
+
+
+class DnsmasqError(Exception):
+    """dnsmasq refused to start; the message carries its stderr."""
+
+
+def read_pid(pid_file: str) -> int | None:
+    try:
+        with open(pid_file, encoding="ascii") as f:
+            return int(f.read().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # The state follows the parenthesised command name, which may contain spaces.
+            return f.read().rpartition(")")[2].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+
+
+def running_pid(paths: ConfPaths) -> int | None:
+    """The pid of the dnsmasq serving these files, if one runs: a pid file alone may point at
+    a recycled pid, so the process's command line must name the same pid file."""
+    pid = read_pid(paths.pid)
+    if pid is None:
+        return None
+    argv = cmdline(pid)
+    if (argv and os.path.basename(argv[0]) == "dnsmasq"
+            and f"--pid-file={paths.pid}" in argv and not _is_zombie(pid)):
+        return pid
+    return None
+
+
+def spawn(namespace: str, argv: list[str]) -> None:
+    """Start dnsmasq in the namespace. It daemonizes: its first process exits only once the
+    daemon has bound its sockets (or failed), so a zero exit means it answers."""
+    proc = subprocess.run(namespaces.exec_prefix(namespace) + argv, capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise DnsmasqError(f"dnsmasq in {namespace} exited {proc.returncode}: "
+                           f"{proc.stderr.strip()}")
+
+
+def reload(pid: int) -> None:
+    """SIGHUP: dnsmasq rereads --dhcp-hostsfile, --dhcp-optsfile and --addn-hosts."""
+    os.kill(pid, signal.SIGHUP)
+
+
+def stop(paths: ConfPaths, timeout: float = STOP_TIMEOUT) -> None:
+    pid = running_pid(paths)
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while running_pid(paths) is not None:
+        if time.monotonic() > deadline:
+            LOG.warning("dnsmasq %s did not stop on SIGTERM within %ss; killing it", pid,
+                        timeout)
+            os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)  # polling for the process to exit; there is no fd to wait on
+
+
+def all_running(dhcp_confs: str) -> dict[str, int]:
+    """network_id -> pid of every live dnsmasq below dhcp_confs (for adoption and cleanup)."""
+    found = {}
+    try:
+        names = os.listdir(dhcp_confs)
+    except FileNotFoundError:
+        return {}
+    for network_id in names:
+        pid = running_pid(ConfPaths.for_network(dhcp_confs, network_id))
+        if pid is not None:
+            found[network_id] = pid
+    return found

@@ -1,0 +1,69 @@
+"""Bridge interface driver: the DHCP port as a veth pair from the namespace to brq<net>."""
+from __future__ import annotations
+
+import logging
+
+from neutrino.agent import namespaces
+from neutrino.agent.ip_command import CommandError, IpCommand, link_exists
+from neutrino.agent.naming import ns_device_name, tap_name
+
+LOG = logging.getLogger(__name__)
+
+
+class BridgeInterfaceDriver:
+    """tap<port> in the agent's namespace, enslaved to the bridge; ns-<port> in the DHCP
+    namespace with the port's MAC and addresses (Neutron's BridgeInterfaceDriver layout)."""
+
+    def __init__(self, ip: IpCommand) -> None:
+        self.ip = ip
+
+    def root_lines(self, namespace: str, port_id: str, mac: str, bridge: str,
+                   mtu: int) -> list[str]:
+        """Batch lines for the agent's namespace; skips what already exists."""
+        tap, peer = tap_name(port_id), ns_device_name(port_id)
+        lines = []
+        if not namespaces.exists(namespace):
+            lines.append(namespaces.add_line(namespace))
+        if not link_exists(bridge):
+            # The L2 agent normally makes it; without one (or before it runs) we do, under
+            # the same name, so whichever comes first wins and the other adopts it.
+            lines += [f"link add {bridge} type bridge", f"link set {bridge} up"]
+        if link_exists(tap):
+            lines.append(f"link set {tap} master {bridge} mtu {mtu} up")
+        else:
+            lines.append(f"link add {tap} master {bridge} mtu {mtu} up type veth peer name "
+                         f"{peer} address {mac} mtu {mtu} netns {namespace}")
+        return lines
+
+    @staticmethod
+    def namespace_lines(port_id: str, mac: str, cidrs: list[str], mtu: int,
+                        flush: bool) -> list[str]:
+        """Batch lines run inside the DHCP namespace."""
+        peer = ns_device_name(port_id)
+        lines = ["link set lo up"]
+        if flush:
+            lines.append(f"addr flush dev {peer}")
+        lines.append(f"link set {peer} address {mac} mtu {mtu}")
+        lines += [f"addr replace {cidr} dev {peer}" for cidr in cidrs]
+        lines.append(f"link set {peer} up")
+        return lines
+
+    def plug(self, namespace: str, port_id: str, mac: str, cidrs: list[str], bridge: str,
+             mtu: int, flush: bool = False) -> None:
+        try:
+            self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
+        except CommandError as exc:
+            if "File exists" not in exc.stderr:
+                raise
+            # Lost a race with the L2 agent creating the bridge; redo with what exists now.
+            self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
+        self.ip.batch(self.namespace_lines(port_id, mac, cidrs, mtu, flush), netns=namespace)
+
+    def unplug(self, namespace: str, port_id: str) -> None:
+        """Delete the veth pair (both ends go together) and the namespace."""
+        lines = []
+        if link_exists(tap_name(port_id)):
+            lines.append(f"link delete {tap_name(port_id)}")
+        if namespaces.exists(namespace):
+            lines.append(f"netns delete {namespace}")
+        self.ip.batch(lines)

@@ -1,0 +1,217 @@
+"""Config options of the DHCP agent and the Linux bridge agent (Neutron key names)."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from neutrino.config import (
+    COMMON_OPTS,
+    ConfigError,
+    IniFiles,
+    Opt,
+    default_state_path,
+    effective_transport_url,
+    int_in,
+    load_options,
+    one_of,
+    parse_bool,
+    parse_ip,
+    parse_list,
+    parse_mappings,
+    parse_optional_ip,
+    parse_str,
+    report_unused,
+)
+
+LOG = logging.getLogger(__name__)
+
+# Neutron's default agent_down_time is 75 s and the seed runs with 5 s; an agent reporting
+# less often than that is shown dead between heartbeats.
+TYPICAL_AGENT_DOWN_TIME = 75
+SEED_AGENT_DOWN_TIME = 5
+REPORT_INTERVAL_WARN_ABOVE = 15
+
+INTERFACE_DRIVER_ALIASES = {
+    "neutron.agent.linux.interface.BridgeInterfaceDriver": "linuxbridge",
+    "BridgeInterfaceDriver": "linuxbridge",
+    "bridge": "linuxbridge",
+}
+DHCP_DRIVER_ALIASES = {
+    "neutron.agent.linux.dhcp.Dnsmasq": "dnsmasq",
+    "Dnsmasq": "dnsmasq",
+}
+# What the agent shows in its `configurations`, as the seed's agent-show does.
+DHCP_DRIVER_REPORTED = "neutron.agent.linux.dhcp.Dnsmasq"
+
+_AGENT_OPTS: tuple[Opt, ...] = (
+    Opt("report_interval", "agent", "report_interval", int_in(1), 30,
+        (("AGENT", "report_interval"),)),
+    Opt("availability_zone", "agent", "availability_zone", parse_str, "nova",
+        (("AGENT", "availability_zone"),)),
+)
+
+DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
+    Opt("interface_driver", "DEFAULT", "interface_driver",
+        one_of("linuxbridge", aliases=INTERFACE_DRIVER_ALIASES), "linuxbridge"),
+    Opt("dhcp_driver", "DEFAULT", "dhcp_driver",
+        one_of("dnsmasq", aliases=DHCP_DRIVER_ALIASES), "dnsmasq"),
+    Opt("dhcp_confs", "DEFAULT", "dhcp_confs", parse_str, None),
+    Opt("dhcp_lease_duration", "DEFAULT", "dhcp_lease_duration", int_in(-1), 86400),
+    Opt("dnsmasq_dns_servers", "DEFAULT", "dnsmasq_dns_servers", parse_list, []),
+    Opt("num_sync_threads", "DEFAULT", "num_sync_threads", int_in(1, 256), 8),
+    Opt("resync_interval", "DEFAULT", "resync_interval", int_in(1), 60),
+    Opt("namespace_prefix", "DEFAULT", "namespace_prefix", parse_str, "qdhcp-"),
+    Opt("kill_dnsmasq_on_exit", "DEFAULT", "kill_dnsmasq_on_exit", parse_bool, False),
+    Opt("dnsmasq_path", "DEFAULT", "dnsmasq_path", parse_str, "dnsmasq"),
+)
+
+L2_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
+    Opt("polling_interval", "agent", "polling_interval", int_in(1), 2,
+        (("AGENT", "polling_interval"),)),
+    Opt("resync_interval", "DEFAULT", "resync_interval", int_in(1), 60),
+    Opt("physical_interface_mappings", "linux_bridge", "physical_interface_mappings",
+        parse_mappings, {}, (("LINUX_BRIDGE", "physical_interface_mappings"),)),
+    Opt("enable_vxlan", "vxlan", "enable_vxlan", parse_bool, False,
+        (("VXLAN", "enable_vxlan"),)),
+    Opt("local_ip", "vxlan", "local_ip", parse_optional_ip, None, (("VXLAN", "local_ip"),)),
+    # Empty means unicast: flood to the other agents' tunnel endpoints instead.
+    Opt("vxlan_group", "vxlan", "vxlan_group", parse_optional_ip, "224.0.0.1",
+        (("VXLAN", "vxlan_group"),)),
+    Opt("l2_population", "vxlan", "l2_population", parse_bool, False,
+        (("VXLAN", "l2_population"),)),
+    Opt("vxlan_udp_port", "vxlan", "udp_dstport", int_in(1, 65535), 4789),
+    Opt("vxlan_ttl", "vxlan", "ttl", int_in(1, 255), None),
+)
+
+
+@dataclass(frozen=True)
+class ServerAccess:
+    """Where the agent finds the server, parsed from an http(s) transport_url."""
+
+    url: str  # scheme://host:port/ without credentials
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class DhcpAgentSettings:
+    host: str
+    state_path: str
+    debug: bool
+    server: ServerAccess
+    report_interval: int
+    availability_zone: str
+    interface_driver: str
+    dhcp_driver: str
+    dhcp_confs: str
+    dhcp_lease_duration: int
+    dnsmasq_dns_servers: list[str]
+    num_sync_threads: int
+    resync_interval: int
+    namespace_prefix: str
+    kill_dnsmasq_on_exit: bool
+    dnsmasq_path: str
+
+    def replace(self, **changes: Any) -> DhcpAgentSettings:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class L2AgentSettings:
+    host: str
+    state_path: str
+    debug: bool
+    server: ServerAccess
+    report_interval: int
+    availability_zone: str
+    polling_interval: int
+    resync_interval: int
+    physical_interface_mappings: dict[str, str]
+    enable_vxlan: bool
+    local_ip: str | None
+    vxlan_group: str | None
+    l2_population: bool
+    vxlan_udp_port: int
+    vxlan_ttl: int | None
+
+    def replace(self, **changes: Any) -> L2AgentSettings:
+        return dataclasses.replace(self, **changes)
+
+
+def server_access(transport_url: str) -> ServerAccess:
+    """Split `http://USER:PASS@HOST:PORT/` into a credential-free URL and the credentials."""
+    hint = ("set transport_url = http://USER:PASSWORD@SERVER:9696/ in [DEFAULT] "
+            "(the agents reach the server over HTTP)")
+    if not transport_url:
+        raise ConfigError(f"No server configured: {hint}.")
+    parts = urlsplit(transport_url)
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(
+            f"[DEFAULT] transport_url (or rabbit_host) points to {parts.scheme}://, which "
+            f"this agent does not speak yet: {hint}.")
+    if not parts.username or parts.password is None or not parts.hostname:
+        raise ConfigError(f"[DEFAULT] transport_url must carry user, password and host: {hint}.")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    port = f":{parts.port}" if parts.port else ""
+    return ServerAccess(url=f"{parts.scheme}://{host}{port}/",
+                        username=unquote(parts.username), password=unquote(parts.password))
+
+
+def _common(values: dict[str, Any]) -> None:
+    values["host"] = values["host"] or socket.gethostname()
+    values["state_path"] = values["state_path"] or default_state_path()
+    values["server"] = server_access(effective_transport_url(values))
+    if values["report_interval"] > REPORT_INTERVAL_WARN_ABOVE:
+        LOG.warning(
+            "[agent] report_interval = %s s: the server declares an agent dead after "
+            "agent_down_time (typically %s s, the seed uses %s s); keep report_interval "
+            "well below it, at most half.", values["report_interval"],
+            TYPICAL_AGENT_DOWN_TIME, SEED_AGENT_DOWN_TIME)
+
+
+def _build(cls: type, values: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def load_dhcp_agent_settings(paths: Sequence[str], overrides: dict[str, Any] | None = None
+                             ) -> DhcpAgentSettings:
+    """Read the DHCP agent's INI files; raises ConfigError naming what is wrong."""
+    files = IniFiles.read(paths)
+    values = load_options(DHCP_AGENT_OPTS, files)
+    report_unused(files, DHCP_AGENT_OPTS, "neutrino-dhcp-agent")
+    values.update(overrides or {})
+    _common(values)
+    values["dhcp_confs"] = values["dhcp_confs"] or os.path.join(values["state_path"], "dhcp")
+    settings: DhcpAgentSettings = _build(DhcpAgentSettings, values)
+    return settings
+
+
+def load_l2_agent_settings(paths: Sequence[str], overrides: dict[str, Any] | None = None
+                           ) -> L2AgentSettings:
+    """Read the Linux bridge agent's INI files; raises ConfigError naming what is wrong."""
+    files = IniFiles.read(paths)
+    values = load_options(L2_AGENT_OPTS, files)
+    report_unused(files, L2_AGENT_OPTS, "neutrino-linuxbridge-agent")
+    values.update(overrides or {})
+    _common(values)
+    if values["enable_vxlan"] and not values["local_ip"]:
+        raise ConfigError("[vxlan] enable_vxlan = True needs [vxlan] local_ip, the address "
+                          "of this host's tunnel endpoint.")
+    for physnet, iface in values["physical_interface_mappings"].items():
+        if len(iface) > 10:
+            # <iface>.<vlan> must fit the kernel's 15-character link names.
+            raise ConfigError(
+                f"[linux_bridge] physical_interface_mappings: interface {iface!r} of "
+                f"{physnet} is longer than 10 characters; VLAN subinterfaces "
+                f"<interface>.<vlan> would exceed the 15-character link name limit.")
+    if values["local_ip"]:
+        parse_ip(values["local_ip"])
+    settings: L2AgentSettings = _build(L2AgentSettings, values)
+    return settings
