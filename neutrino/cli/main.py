@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TextIO
 
@@ -61,6 +62,16 @@ def main(argv: list[str] | None = None, *, transport: Transport | None = None,
         # cliff would start an interactive shell; a one-shot CLI shows its help instead.
         args = ["--help"]
     app = NeutrinoApp(command_manager(), transport=transport, stdout=stdout, stderr=stderr)
+    with contextlib.ExitStack() as redirections:
+        # argparse writes usage errors to sys.stderr directly: follow the caller's streams.
+        if stdout is not None:
+            redirections.enter_context(contextlib.redirect_stdout(stdout))
+        if stderr is not None:
+            redirections.enter_context(contextlib.redirect_stderr(stderr))
+        return _run(app, args)
+
+
+def _run(app: NeutrinoApp, args: list[str]) -> int:
     try:
         return app.run(args)
     except SystemExit as exit_request:
