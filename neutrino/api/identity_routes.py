@@ -53,6 +53,11 @@ def _error_for(request: Request, exc: IdentityError) -> JSONResponse:
     if isinstance(exc, MalformedAuthRequest):
         return _error(request, 400, str(exc))
     if isinstance(exc, _UNAUTHORIZED):
+        # Operators need to see refused logins (typos in a service's config, brute force);
+        # the message never contains the password.
+        client = request.client.host if request.client else "unknown client"
+        LOG.info("identity: refused %s %s from %s: %s", request.method, request.url.path,
+                 client, exc)
         return _error(request, 401, f"The request you have made requires authentication. {exc}")
     LOG.error("identity request failed: %s", exc)
     return _error(request, 400, str(exc))

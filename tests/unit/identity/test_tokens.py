@@ -109,3 +109,19 @@ def test_token_is_header_and_url_safe(db: Database, clock: FakeClock) -> None:
     assert token.isascii()
     assert set(token) <= set(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def test_replicas_starting_together_agree_on_one_secret(db: Database, clock: FakeClock) -> None:
+    import threading
+
+    services = [TokenService(db, 3600, clock=clock) for _ in range(8)]
+    issued: list[str] = []
+    threads = [threading.Thread(target=lambda s=s: issued.append(s.issue(ALICE)[0]))
+               for s in services]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for service in services:
+        for token in issued:
+            assert service.validate(token) == ALICE
