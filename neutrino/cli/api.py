@@ -83,7 +83,7 @@ class NeutronClient:
 
     # Generic resources: networks, subnets, ports, agents share one URL pattern.
 
-    def list(self, collection: str, **filters: Any) -> list[dict[str, Any]]:
+    def list_resources(self, collection: str, **filters: Any) -> list[dict[str, Any]]:
         """GET /v2.0/<collection>?filters and return the list under the collection key."""
         answer = self._call("GET", f"/v2.0/{collection}{_query(filters)}")
         return list(answer.get(collection, []))

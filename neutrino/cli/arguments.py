@@ -1,4 +1,5 @@
-"""Argument types for the CLI's options: booleans and key=value lists as the old client took them."""
+"""Argument types for the CLI's options: booleans and key=value lists, as the old client
+took them."""
 
 from __future__ import annotations
 

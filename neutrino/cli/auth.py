@@ -64,7 +64,7 @@ def add_auth_options(parser: argparse.ArgumentParser) -> None:
 
 
 def password_plugin(options: argparse.Namespace) -> BaseAuthPlugin:
-    """Keystone v2.0 password auth when the URL ends in /v2.0, v3 (domain-scoped names) otherwise."""
+    """Keystone v2.0 password auth if the URL ends in /v2.0, else v3 with domain names."""
     missing = [flag for flag, value in (("--os-username", options.os_username),
                                         ("--os-password", options.os_password))
                if not value]

@@ -24,7 +24,7 @@ def find(client: NeutronClient, resource: str, name_or_id: str) -> dict[str, Any
         except NotFound:
             pass  # a name may look like a UUID: fall through to the name search.
     # Filter on our side too, in case a server ignores the ?name= filter.
-    matches = [item for item in client.list(f"{resource}s", name=name_or_id)
+    matches = [item for item in client.list_resources(f"{resource}s", name=name_or_id)
                if item.get("name") == name_or_id]
     if not matches:
         raise CliError(f"Unable to find {resource} with name or id '{name_or_id}'")

@@ -1,4 +1,5 @@
-"""Transports that carry the CLI's requests: keystoneauth for real use, httpx for in-process tests."""
+"""Transports that carry the CLI's requests: keystoneauth for real use, httpx for
+in-process tests."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ class ListAgent(Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        agents = neutron_client(self.app).list("agents", agent_type=parsed_args.agent_type,
+        agents = neutron_client(self.app).list_resources("agents", agent_type=parsed_args.agent_type,
                                                host=parsed_args.host)
         return AGENT_COLUMNS, agent_rows(agents, AGENT_COLUMNS)
 

@@ -29,7 +29,7 @@ def network_rows(client: NeutronClient, networks: Iterable[dict[str, Any]]
     if any(network.get("subnets") for network in networks):
         # One subnet listing for the whole table rather than one GET per subnet.
         cidrs = {str(subnet["id"]): str(subnet.get("cidr", ""))
-                 for subnet in client.list("subnets")}
+                 for subnet in client.list_resources("subnets")}
     rows = [(network.get("id"), network.get("name"), subnets_cell(network, cidrs))
             for network in networks]
     return NETWORK_COLUMNS, rows
@@ -87,7 +87,7 @@ class ListNetwork(Lister):
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         client = neutron_client(self.app)
-        networks = client.list("networks", name=parsed_args.name,
+        networks = client.list_resources("networks", name=parsed_args.name,
                                tenant_id=parsed_args.tenant_id)
         return network_rows(client, networks)
 

@@ -84,7 +84,7 @@ class ListPort(Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        ports = neutron_client(self.app).list(
+        ports = neutron_client(self.app).list_resources(
             "ports", network_id=parsed_args.network_id, device_owner=parsed_args.device_owner,
             device_id=parsed_args.device_id)
         return PORT_COLUMNS, list_rows(ports, PORT_COLUMNS)

@@ -115,7 +115,7 @@ class ListSubnet(Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        subnets = neutron_client(self.app).list("subnets", name=parsed_args.name,
+        subnets = neutron_client(self.app).list_resources("subnets", name=parsed_args.name,
                                                 network_id=parsed_args.network_id)
         return SUBNET_COLUMNS, list_rows(subnets, SUBNET_COLUMNS)
 
