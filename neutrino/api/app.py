@@ -1,0 +1,129 @@
+"""The app factory: wires settings, database, services and routers in one place."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from neutrino.api import agents as agents_api
+from neutrino.api import attributes, discovery, errors
+from neutrino.api.agent_rpc import agent_rpc_router
+from neutrino.api.auth import Authenticator
+from neutrino.api.identity_routes import identity_router
+from neutrino.api.resources import Resource, resource_router
+from neutrino.config import ServerSettings
+from neutrino.db.session import Database
+from neutrino.identity.store import IdentityStore
+from neutrino.identity.tokens import TokenService
+from neutrino.services import events
+from neutrino.services.agent_rpc import AgentRpc
+from neutrino.services.agents import Agents
+from neutrino.services.bindings import Bindings
+from neutrino.services.networks import Networks
+from neutrino.services.ports import Ports
+from neutrino.services.subnets import Subnets
+from neutrino.transport.signal import ChangeSignal
+
+LOG = logging.getLogger(__name__)
+
+# Failover is checked this often, so a dead agent's networks move within
+# agent_down_time + dhcp_failover_grace + FAILOVER_PERIOD of its last heartbeat.
+FAILOVER_PERIOD = 0.5
+PRUNE_PERIOD = 60.0
+
+
+@dataclass
+class Services:
+    db: Database
+    settings: ServerSettings
+    networks: Networks
+    subnets: Subnets
+    ports: Ports
+    bindings: Bindings
+    agents: Agents
+    rpc: AgentRpc
+    tokens: TokenService
+    identity: IdentityStore
+
+
+def build_services(settings: ServerSettings, db: Database,
+                   rng: random.Random | None = None) -> Services:
+    rng = rng or random.Random()
+    bindings = Bindings(db, settings, rng)
+    ports = Ports(db, settings, bindings, rng)
+    return Services(
+        db=db, settings=settings, networks=Networks(db, settings, rng),
+        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
+        agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
+        tokens=TokenService(db, settings.token_expiration), identity=IdentityStore(db))
+
+
+async def _every(period: float, name: str, work: Any) -> None:
+    while True:
+        try:
+            await run_in_threadpool(work)
+        except Exception:  # a housekeeping loop must survive; log with context and go on
+            LOG.exception("%s failed; retrying in %.1f s", name, period)
+        await asyncio.sleep(period)
+
+
+def create_app(settings: ServerSettings, db: Database, *, background: bool = True,
+               rng: random.Random | None = None) -> FastAPI:
+    services = build_services(settings, db, rng)
+    signal = ChangeSignal()
+
+    @event.listens_for(Session, "after_commit")
+    def _wake_agents(session: Session) -> None:
+        if session.info.pop(events.WROTE_EVENTS, False) and session.bind is not None \
+                and session.get_bind().engine is db.engine:
+            signal.notify()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        signal.bind(asyncio.get_running_loop())
+        tasks = []
+        if background:
+            tasks.append(asyncio.create_task(
+                _every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
+            tasks.append(asyncio.create_task(_every(
+                PRUNE_PERIOD, "event log pruning",
+                lambda: db.run(lambda s: events.prune(s, settings.event_log_size)))))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            event.remove(Session, "after_commit", _wake_agents)
+
+    app = FastAPI(title="Neutrino", version="0.1.0", lifespan=lifespan,
+                  description="Neutron v2.0 compatible networking API: networks, subnets, "
+                              "ports, agents and DHCP agent scheduling.")
+    app.state.services = services
+    app.state.signal = signal
+    errors.install(app)
+    auth = Authenticator(services.tokens.validate if settings.auth_strategy == "keystone"
+                         else None)
+
+    def network_url(request: Request) -> str:
+        return str(request.base_url)
+
+    app.include_router(discovery.discovery_router(auth))
+    app.include_router(identity_router(services.tokens, services.identity, network_url))
+    for resource in (
+        Resource("network", "networks", attributes.NETWORK_ATTRS, services.networks),
+        Resource("subnet", "subnets", attributes.SUBNET_ATTRS, services.subnets),
+        Resource("port", "ports", attributes.PORT_ATTRS, services.ports),
+    ):
+        app.include_router(resource_router(resource, auth))
+    app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
+    app.include_router(agent_rpc_router(db, services.agents, services.rpc, signal, auth))
+    return app

@@ -1,0 +1,243 @@
+"""Resource attribute maps and request-body validation (pure: dicts in, dicts out)."""
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from neutrino.errors import InvalidInput, PolicyNotAuthorized
+
+Validator = Callable[[str, Any], Any]
+NAME_MAX = 255
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", str: "string", list: "list", dict: "object",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def string(max_len: int = NAME_MAX) -> Validator:
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is a "
+                               f"{_type_name(value)}, not a string.")
+        if len(value) > max_len:
+            raise InvalidInput(f"Invalid input for {name}. Reason: '{value[:20]}…' exceeds "
+                               f"maximum length of {max_len}.")
+        return value
+
+    return check
+
+
+def boolean(name: str, value: Any) -> bool:
+    # Neutron accepts "true"/"false" strings as well as JSON booleans.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' cannot be converted to "
+                       "boolean.")
+
+
+def integer(low: int | None = None, high: int | None = None) -> Validator:
+    def check(name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not an "
+                               "integer.")
+        try:
+            number = int(value)
+        except ValueError:
+            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not an "
+                               "integer.") from None
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise InvalidInput(f"Invalid input for {name}. Reason: {number} is not in range "
+                               f"{low} through {high}.")
+        return number
+
+    return check
+
+
+def uuid_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid UUID.")
+    try:
+        return str(uuid.UUID(value)) if len(value) in (32, 36) else _bad_uuid(name, value)
+    except ValueError:
+        return _bad_uuid(name, value)
+
+
+def _bad_uuid(name: str, value: str) -> str:
+    raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid UUID.")
+
+
+def nullable(inner: Validator) -> Validator:
+    def check(name: str, value: Any) -> Any:
+        return None if value is None else inner(name, value)
+
+    return check
+
+
+def list_of(inner: Validator, max_items: int = 1000) -> Validator:
+    def check(name: str, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a list.")
+        if len(value) > max_items:
+            raise InvalidInput(f"Invalid input for {name}. Reason: more than {max_items} items.")
+        return [inner(name, item) for item in value]
+
+    return check
+
+
+def obj(*, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Validator:
+    allowed = set(required) | set(optional)
+
+    def check(name: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not an object.")
+        unknown = set(value) - allowed
+        if unknown:
+            raise InvalidInput(f"Invalid input for {name}. Reason: unexpected key(s) "
+                               f"{', '.join(sorted(unknown))}; allowed: "
+                               f"{', '.join(sorted(allowed))}.")
+        missing = [k for k in required if k not in value]
+        if missing:
+            raise InvalidInput(f"Invalid input for {name}. Reason: missing key(s) "
+                               f"{', '.join(missing)}.")
+        for key, item in value.items():
+            if not isinstance(item, str):
+                raise InvalidInput(f"Invalid input for {name}. Reason: {key} must be a string.")
+        return dict(value)
+
+    return check
+
+
+def ip_text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid IP "
+                           "address.")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid IP "
+                           "address.") from None
+
+
+def mac_text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}",
+                                                      value):
+        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid MAC "
+                           "address.")
+    return value.lower()
+
+
+def fixed_ip(name: str, value: Any) -> dict[str, str]:
+    item = obj(optional=("subnet_id", "ip_address"))(name, value)
+    if "subnet_id" in item:
+        item["subnet_id"] = uuid_str(f"{name} subnet_id", item["subnet_id"])
+    if "ip_address" in item:
+        item["ip_address"] = ip_text(f"{name} ip_address", item["ip_address"])
+    return item
+
+
+@dataclass(frozen=True)
+class Attr:
+    validate: Validator
+    allow_post: bool = True
+    allow_put: bool = True
+    required: bool = False
+    admin_only: bool = False  # only admins may set it; others do not see it either
+
+
+_COMMON: dict[str, Attr] = {
+    "name": Attr(string()),
+    "description": Attr(string()),
+    "tenant_id": Attr(string(64), allow_put=False),
+    "project_id": Attr(string(64), allow_put=False),
+}
+
+NETWORK_ATTRS: dict[str, Attr] = {
+    **_COMMON,
+    "admin_state_up": Attr(boolean),
+    "shared": Attr(boolean, admin_only=True),
+    "mtu": Attr(integer(68, 65535)),
+    "provider:network_type": Attr(string(32), allow_put=False, admin_only=True),
+    "provider:physical_network": Attr(nullable(string(64)), allow_put=False, admin_only=True),
+    "provider:segmentation_id": Attr(nullable(integer(1, 16777215)), allow_put=False,
+                                     admin_only=True),
+    "router:external": Attr(boolean, admin_only=True),
+    "availability_zone_hints": Attr(list_of(string()), allow_put=False),
+}
+
+SUBNET_ATTRS: dict[str, Attr] = {
+    **_COMMON,
+    "network_id": Attr(uuid_str, allow_put=False, required=True),
+    "cidr": Attr(string(64), allow_put=False, required=True),
+    "ip_version": Attr(integer(4, 6), allow_put=False),
+    "gateway_ip": Attr(nullable(ip_text)),
+    "enable_dhcp": Attr(boolean),
+    "allocation_pools": Attr(list_of(obj(required=("start", "end")))),
+    "dns_nameservers": Attr(list_of(ip_text, 16)),
+    "host_routes": Attr(list_of(obj(required=("destination", "nexthop")), 64)),
+}
+
+PORT_ATTRS: dict[str, Attr] = {
+    **_COMMON,
+    "network_id": Attr(uuid_str, allow_put=False, required=True),
+    "admin_state_up": Attr(boolean),
+    "mac_address": Attr(mac_text),
+    "fixed_ips": Attr(list_of(fixed_ip, 64)),
+    "device_id": Attr(string()),
+    "device_owner": Attr(string()),
+    "binding:host_id": Attr(string(), admin_only=True),
+    "security_groups": Attr(list_of(string()), ),
+}
+
+AGENT_ATTRS: dict[str, Attr] = {
+    "admin_state_up": Attr(boolean, allow_post=False),
+    "description": Attr(nullable(string()), allow_post=False),
+}
+AGENT_READ_ONLY = ("id", "agent_type", "binary", "topic", "host", "alive", "configurations",
+                   "created_at", "started_at", "heartbeat_timestamp", "availability_zone",
+                   "load", "resource_versions")
+
+
+def parse_body(resource: str, body: Any, attrs: dict[str, Attr], *, creating: bool,
+               is_admin: bool, read_only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Validate `{resource: {...}}` against an attribute map; return the clean attributes."""
+    if not isinstance(body, dict) or set(body) != {resource} or \
+            not isinstance(body[resource], dict):
+        raise InvalidInput(f"Failed to parse request. Resource '{resource}' not found in "
+                           f"request body: expected {{\"{resource}\": {{...}}}}.")
+    given = body[resource]
+    unknown = sorted(k for k in given if k not in attrs and k not in read_only)
+    if unknown:
+        raise InvalidInput(f"Unrecognized attribute(s) '{', '.join(unknown)}'.")
+    clean: dict[str, Any] = {}
+    for key, value in given.items():
+        attr = attrs.get(key)
+        if attr is None or (creating and not attr.allow_post) or \
+                (not creating and not attr.allow_put):
+            verb = "set" if creating else "update"
+            raise InvalidInput(f"Cannot {verb} read-only attribute {key}.")
+        if attr.admin_only and not is_admin:
+            raise PolicyNotAuthorized(f"(rule:{'create' if creating else 'update'}_{resource}:"
+                                      f"{key}) is disallowed by policy.")
+        clean[key] = attr.validate(key, value)
+    if creating:
+        missing = [k for k, a in attrs.items() if a.required and k not in clean]
+        if missing:
+            raise InvalidInput(f"Failed to parse request. Required attribute '{missing[0]}' "
+                               "not specified.")
+    if "tenant_id" in clean and "project_id" in clean and \
+            clean["tenant_id"] != clean["project_id"]:
+        raise InvalidInput("tenant_id and project_id must be the same when both are given.")
+    if "tenant_id" in clean:
+        clean["project_id"] = clean.pop("tenant_id")
+    return clean
+
+
+def hide_admin_only(item: dict[str, Any], attrs: dict[str, Attr]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if not (k in attrs and attrs[k].admin_only)}

@@ -1,0 +1,230 @@
+"""SQLAlchemy models: the only source of truth (DESIGN.md)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+UUID_LEN = 36
+NAME_LEN = 255
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Network(Base):
+    __tablename__ = "networks"
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    description: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    mtu: Mapped[int] = mapped_column(Integer, default=1500)
+    revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    subnets: Mapped[list[Subnet]] = relationship(
+        back_populates="network", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Subnet.created_at")
+    segment: Mapped[NetworkSegment | None] = relationship(
+        back_populates="network", cascade="all, delete-orphan", passive_deletes=True,
+        uselist=False)
+
+
+class NetworkSegment(Base):
+    """A network's provider segment; the unique constraint makes a segment id single-owner."""
+
+    __tablename__ = "network_segments"
+    __table_args__ = (
+        UniqueConstraint("network_type", "physical_network_key", "segmentation_id",
+                         name="uniq_segment"),
+    )
+
+    network_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True)
+    network_type: Mapped[str] = mapped_column(String(32))
+    physical_network: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # NULL never collides in a unique index on MySQL/PostgreSQL, so store "" for "no physnet".
+    physical_network_key: Mapped[str] = mapped_column(String(64), default="")
+    # 0 for types without an id (local, flat): flat uniqueness is per physnet via this key.
+    segmentation_id: Mapped[int] = mapped_column(Integer, default=0)
+
+    network: Mapped[Network] = relationship(back_populates="segment")
+
+
+class Subnet(Base):
+    __tablename__ = "subnets"
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    network_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    description: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    ip_version: Mapped[int] = mapped_column(Integer, default=4)
+    cidr: Mapped[str] = mapped_column(String(64))
+    gateway_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
+    allocation_pools: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    dns_nameservers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    network: Mapped[Network] = relationship(back_populates="subnets")
+
+
+class Port(Base):
+    __tablename__ = "ports"
+    __table_args__ = (UniqueConstraint("network_id", "mac_address", name="uniq_port_mac"),)
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    network_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    description: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    mac_address: Mapped[str] = mapped_column(String(32))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
+    device_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    device_owner: Mapped[str] = mapped_column(String(255), default="")
+    binding_host_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    fixed_ips: Mapped[list[IpAllocation]] = relationship(
+        back_populates="port", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="IpAllocation.ip_address")
+
+
+class IpAllocation(Base):
+    """One address held by one port; the primary key is what makes double allocation impossible."""
+
+    __tablename__ = "ipallocations"
+
+    subnet_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("subnets.id", ondelete="CASCADE"), primary_key=True)
+    ip_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    port_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("ports.id", ondelete="CASCADE"), index=True)
+    network_id: Mapped[str] = mapped_column(String(UUID_LEN), index=True)
+
+    port: Mapped[Port] = relationship(back_populates="fixed_ips")
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("agent_type", "host", name="uniq_agents_type_host"),)
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    agent_type: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    resource_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    load: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    heartbeat_timestamp: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class NetworkDhcpAgentBinding(Base):
+    __tablename__ = "networkdhcpagentbindings"
+
+    network_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True)
+    dhcp_agent_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True,
+        index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Event(Base):
+    """The notification log: its autoincrement id is the revision agents resume from."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_host_id", "host", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    event: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    network_id: Mapped[str | None] = mapped_column(String(UUID_LEN), nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# ---- identity --------------------------------------------------------------------------------
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    domain_id: Mapped[str] = mapped_column(String(64), default="default")
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    domain_id: Mapped[str] = mapped_column(String(64), default="default")
+    password_hash: Mapped[str] = mapped_column(String(512))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class RoleAssignment(Base):
+    __tablename__ = "role_assignments"
+
+    user_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+
+
+class SigningKey(Base):
+    """The shared token-signing secret, so that any server replica validates any token."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,94 @@
+"""Domain errors, raised where the problem is known; api/errors.py maps them to HTTP once."""
+from __future__ import annotations
+
+
+class NeutrinoError(Exception):
+    """Base of every error a caller can act on; the message is a full sentence."""
+
+
+class NotFound(NeutrinoError):
+    resource = "resource"
+
+    def __init__(self, resource_id: str, message: str | None = None) -> None:
+        self.resource_id = resource_id
+        super().__init__(message or f"{self.resource.capitalize()} {resource_id} could not be found.")
+
+
+class NetworkNotFound(NotFound):
+    resource = "network"
+
+
+class SubnetNotFound(NotFound):
+    resource = "subnet"
+
+
+class PortNotFound(NotFound):
+    resource = "port"
+
+
+class AgentNotFound(NotFound):
+    resource = "agent"
+
+
+class AgentNotDhcp(NotFound):
+    resource = "agent"
+
+    def __init__(self, agent_id: str, agent_type: str) -> None:
+        super().__init__(agent_id, f"Agent {agent_id} is a {agent_type}, not a DHCP agent; "
+                                   "only DHCP agents can host networks.")
+
+
+class AgentDisabled(NotFound):
+    resource = "agent"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(agent_id, f"DHCP agent {agent_id} is disabled (admin_state_up is "
+                                   "False); enable it before adding networks to it.")
+
+
+class InvalidInput(NeutrinoError):
+    """Bad request data (400)."""
+
+
+class Conflict(NeutrinoError):
+    """The request is valid but clashes with the current state (409)."""
+
+
+class NetworkInUse(Conflict):
+    pass
+
+
+class SubnetInUse(Conflict):
+    pass
+
+
+class IpAddressInUse(Conflict):
+    pass
+
+
+class MacAddressInUse(Conflict):
+    pass
+
+
+class AddressExhausted(Conflict):
+    pass
+
+
+class NetworkAlreadyHosted(Conflict):
+    pass
+
+
+class NetworkNotHosted(Conflict):
+    pass
+
+
+class SegmentsExhausted(NeutrinoError):
+    """No free segmentation id in the configured ranges (503, as Neutron)."""
+
+
+class NotAuthenticated(NeutrinoError):
+    pass
+
+
+class PolicyNotAuthorized(NeutrinoError):
+    pass

@@ -1,0 +1,99 @@
+"""Which DHCP agents should host a network: pure functions over agent snapshots."""
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+LEAST_LOADED = "least_loaded"
+CHANCE = "chance"
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    id: str
+    host: str
+    alive: bool
+    admin_state_up: bool
+    load: int = 0
+    availability_zone: str | None = None
+
+
+def eligible(agent: AgentSnapshot) -> bool:
+    """Disabled or dead agents receive no new networks."""
+    return agent.alive and agent.admin_state_up
+
+
+def choose_agents(
+    candidates: Sequence[AgentSnapshot],
+    hosting: Iterable[str],
+    wanted: int,
+    strategy: str = LEAST_LOADED,
+    rng: random.Random | None = None,
+) -> list[str]:
+    """Agents to add so that a network has `wanted` hosts; never more, never a repeat."""
+    rng = rng or random.Random()
+    already = set(hosting)
+    need = wanted - len(already)
+    if need <= 0:
+        return []
+    pool = [a for a in candidates if eligible(a) and a.id not in already]
+    if strategy == CHANCE:
+        return [a.id for a in rng.sample(pool, min(need, len(pool)))]
+    used_zones = {a.availability_zone for a in candidates if a.id in already}
+    # Least loaded first; spread over zones not yet used; ties broken at random so that
+    # equal agents share new networks instead of the first one taking them all.
+    keyed = sorted(pool, key=lambda a: (a.load, a.availability_zone in used_zones, rng.random()))
+    chosen: list[str] = []
+    for agent in keyed:
+        if len(chosen) == need:
+            break
+        chosen.append(agent.id)
+    return chosen
+
+
+def is_alive(heartbeat: datetime, now: datetime, agent_down_time: int) -> bool:
+    """`alive` as the API shows it: the last heartbeat, in server time, is recent enough."""
+    return now - heartbeat <= timedelta(seconds=agent_down_time)
+
+
+@dataclass(frozen=True)
+class Move:
+    network_id: str
+    from_agent: str
+    to_agent: str
+
+
+def plan_failover(
+    bindings: Iterable[tuple[str, str]],
+    agents: Sequence[AgentSnapshot],
+    dead_since_long_enough: set[str],
+    rng: random.Random | None = None,
+) -> list[Move]:
+    """Move networks off agents dead beyond the grace period, to live agents, least loaded.
+
+    A binding stays where it is when no live agent can take it: the dead agent may come back,
+    and dropping the binding would leave the network with nobody to return to.
+    """
+    rng = rng or random.Random()
+    by_network: dict[str, set[str]] = {}
+    for network_id, agent_id in bindings:
+        by_network.setdefault(network_id, set()).add(agent_id)
+    loads = {a.id: a.load for a in agents}
+    moves: list[Move] = []
+    for network_id in sorted(by_network):
+        hosts = by_network[network_id]
+        for dead in sorted(hosts & dead_since_long_enough):
+            snapshot = [AgentSnapshot(a.id, a.host, a.alive, a.admin_state_up, loads[a.id],
+                                      a.availability_zone) for a in agents]
+            chosen = choose_agents(snapshot, hosts, len(hosts) + 1, LEAST_LOADED, rng)
+            if not chosen:
+                continue
+            target = chosen[0]
+            moves.append(Move(network_id, dead, target))
+            hosts.discard(dead)
+            hosts.add(target)
+            loads[target] += 1
+            loads[dead] -= 1
+    return moves

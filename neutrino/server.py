@@ -1,0 +1,89 @@
+"""neutrino-server: the API, identity, scheduler and agent endpoints in one process."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+
+from neutrino import logs
+from neutrino.api.app import create_app
+from neutrino.config import ConfigError, ServerSettings, load_server_settings
+from neutrino.db import migrate
+from neutrino.db.session import Database
+
+LOG = logging.getLogger("neutrino.server")
+CONFIG_ENV = "NEUTRINO_CONFIG_FILES"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="neutrino-server",
+        description="Serve the Neutron v2.0 API (networks, subnets, ports, agents, DHCP agent "
+                    "scheduling), the identity service and the agents' endpoints.")
+    parser.add_argument("--config-file", action="append", default=[], metavar="PATH",
+                        help="INI file with Neutron's keys (neutron.conf, plugin .ini); "
+                             "repeat for several, later files win")
+    return parser.parse_args(argv)
+
+
+def open_database(settings: ServerSettings) -> Database:
+    """Connect, and make sure the schema is current (SQLite all-in-one migrates itself)."""
+    db = Database(settings.db_connection, max_retries=settings.db_max_retries,
+                  retry_interval=max(settings.db_retry_interval, 1) / 100)
+    if db.is_sqlite:
+        migrate.upgrade(db.engine)
+    else:
+        migrate.check_current(db.engine, _redacted(settings.db_connection))
+    return db
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    return f"{scheme}{sep}{creds.split(':')[0]}:***{at}{host}" if at else url
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for api_workers > 1: each worker rebuilds the app from the config."""
+    paths = [p for p in os.environ.get(CONFIG_ENV, "").split(os.pathsep) if p]
+    settings = load_server_settings(paths)
+    return create_app(settings, open_database(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_server_settings(args.config_file)
+    except ConfigError as exc:
+        print(f"neutrino-server: {exc}", file=sys.stderr)
+        return 2
+    logs.setup(settings.debug)
+    if settings.transport_url.startswith(("rabbit", "amqp")):
+        LOG.warning("transport_url points to RabbitMQ; this server serves agents over its "
+                    "HTTP agent endpoints (the RabbitMQ driver is not built yet)")
+    try:
+        db = open_database(settings)
+    except migrate.SchemaNotCurrent as exc:
+        print(f"neutrino-server: {exc}", file=sys.stderr)
+        return 3
+    LOG.info("neutrino-server on %s:%d, database %s, agent_down_time %d s, "
+             "dhcp_agents_per_network %d, scheduler %s", settings.bind_host, settings.bind_port,
+             _redacted(settings.db_connection), settings.agent_down_time,
+             settings.dhcp_agents_per_network, settings.network_scheduler_driver)
+    if settings.api_workers > 1:
+        os.environ[CONFIG_ENV] = os.pathsep.join(os.path.abspath(p) for p in args.config_file)
+        db.dispose()
+        uvicorn.run("neutrino.server:app_from_env", factory=True, host=settings.bind_host,
+                    port=settings.bind_port, workers=settings.api_workers, log_config=None)
+        return 0
+    uvicorn.run(create_app(settings, db), host=settings.bind_host, port=settings.bind_port,
+                log_config=None, timeout_keep_alive=75)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

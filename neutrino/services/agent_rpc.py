@@ -1,0 +1,165 @@
+"""What agents ask of the server: their networks, full network state, DHCP ports, L2 state."""
+from __future__ import annotations
+
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
+from neutrino.db.session import Database
+from neutrino.errors import NetworkNotFound
+from neutrino.services import events
+from neutrino.services.networks import bump, load_network
+from neutrino.services.ports import Ports
+from neutrino.services.views import port_view, subnet_view
+from neutrino.transport.messages import (
+    AGENT_TYPE_DHCP,
+    AGENT_TYPE_LINUXBRIDGE,
+    DEVICE_OWNER_DHCP,
+    BoundDevice,
+    DhcpPortRequest,
+    L2HostState,
+    NetworkInfo,
+    NetworkRef,
+    PortInfo,
+    TunnelEndpoint,
+)
+
+
+def _network_info(net: Network, ports: list[Port]) -> NetworkInfo:
+    seg = net.segment
+    return NetworkInfo.model_validate({
+        "id": net.id, "name": net.name, "project_id": net.project_id,
+        "admin_state_up": net.admin_state_up, "mtu": net.mtu,
+        "revision_number": net.revision_number,
+        "provider:network_type": seg.network_type if seg else "local",
+        "provider:physical_network": seg.physical_network if seg else None,
+        "provider:segmentation_id": (seg.segmentation_id or None) if seg else None,
+        "subnets": [subnet_view(s) for s in net.subnets],
+        "ports": [port_view(p) for p in ports],
+    })
+
+
+class AgentRpc:
+    def __init__(self, db: Database, ports: Ports) -> None:
+        self.db = db
+        self.ports = ports
+
+    def _dhcp_agent_id(self, session: Session, host: str) -> str | None:
+        return session.scalar(select(Agent.id).where(Agent.agent_type == AGENT_TYPE_DHCP,
+                                                     Agent.host == host))
+
+    def active_networks(self, host: str) -> list[NetworkRef]:
+        with self.db.session() as session:
+            agent_id = self._dhcp_agent_id(session, host)
+            if agent_id is None:
+                return []
+            rows = session.execute(
+                select(Network.id, Network.revision_number)
+                .join(NetworkDhcpAgentBinding, NetworkDhcpAgentBinding.network_id == Network.id)
+                .where(NetworkDhcpAgentBinding.dhcp_agent_id == agent_id,
+                       Network.admin_state_up.is_(True))).all()
+            return [NetworkRef(id=i, revision_number=r) for i, r in rows]
+
+    def network_info(self, host: str, network_id: str) -> NetworkInfo:
+        with self.db.session() as session:
+            agent_id = self._dhcp_agent_id(session, host)
+            hosted = agent_id is not None and session.get(
+                NetworkDhcpAgentBinding, (network_id, agent_id)) is not None
+            if not hosted:
+                raise NetworkNotFound(network_id, f"Network {network_id} is not hosted by the "
+                                                  f"DHCP agent on {host}.")
+            net = load_network(session, network_id)
+            ports = list(session.scalars(select(Port).where(Port.network_id == network_id)
+                                         .options(selectinload(Port.fixed_ips))
+                                         .order_by(Port.created_at)))
+            return _network_info(net, ports)
+
+    def create_dhcp_port(self, request: DhcpPortRequest) -> PortInfo:
+        def work(session: Session) -> dict[str, Any]:
+            net = load_network(session, request.network_id, lock=True)
+            existing = session.scalars(select(Port).where(
+                Port.network_id == net.id, Port.device_id == request.device_id)).first()
+            if existing is not None:
+                if existing.binding_host_id != request.host:
+                    existing.binding_host_id = request.host
+                    existing.revision_number += 1
+                    bump(net)
+                    events.record(session, "port.update", "port", existing.id, net.id)
+                session.flush()
+                session.refresh(existing)
+                return port_view(existing)
+            fixed_ips = None
+            wanted = request.subnet_ids or [s.id for s in net.subnets if s.enable_dhcp]
+            fixed_ips = [{"subnet_id": sid} for sid in wanted]
+            attrs = {"network_id": net.id, "device_id": request.device_id,
+                     "device_owner": DEVICE_OWNER_DHCP, "binding:host_id": request.host,
+                     "fixed_ips": fixed_ips, "project_id": net.project_id,
+                     "name": ""}
+            if request.mac_address:
+                attrs["mac_address"] = request.mac_address
+            return self.ports.create_in(session, None, attrs)
+
+        return PortInfo.model_validate(self.db.run(work))
+
+    def update_dhcp_port(self, port_id: str, request: DhcpPortRequest) -> PortInfo:
+        attrs: dict[str, Any] = {"binding:host_id": request.host}
+        if request.subnet_ids:
+            attrs["fixed_ips"] = [{"subnet_id": sid} for sid in request.subnet_ids]
+        return PortInfo.model_validate(self.ports.update(port_id, None, attrs))
+
+    def release_dhcp_port(self, network_id: str, device_id: str) -> None:
+        def work(session: Session) -> None:
+            port = session.scalars(select(Port).where(Port.network_id == network_id,
+                                                      Port.device_id == device_id)).first()
+            if port is None:
+                return
+            net = session.get(Network, network_id)
+            if net is not None:
+                bump(net)
+            events.record(session, "port.delete", "port", port.id, network_id)
+            session.delete(port)
+
+        self.db.run(work)
+
+    def ports_ready(self, port_ids: list[str]) -> None:
+        def work(session: Session) -> None:
+            for port in session.scalars(select(Port).where(Port.id.in_(port_ids))):
+                port.status = "ACTIVE"
+
+        if port_ids:
+            self.db.run(work)
+
+    def l2_state(self, host: str) -> L2HostState:
+        with self.db.session() as session:
+            latest = events.latest_revision(session)
+            rows = session.scalars(
+                select(Port).where(Port.binding_host_id == host)
+                .order_by(Port.created_at)).all()
+            nets = {n.id: n for n in session.scalars(
+                select(Network).where(Network.id.in_({p.network_id for p in rows}))
+                .options(selectinload(Network.segment)))}
+            devices = []
+            for port in rows:
+                net = nets[port.network_id]
+                seg = net.segment
+                devices.append(BoundDevice(
+                    port_id=port.id, network_id=net.id, mac_address=port.mac_address,
+                    device_owner=port.device_owner,
+                    network_type=seg.network_type if seg else "local",
+                    physical_network=seg.physical_network if seg else None,
+                    segmentation_id=(seg.segmentation_id or None) if seg else None,
+                    mtu=net.mtu))
+            endpoints = []
+            for agent in session.scalars(select(Agent).where(
+                    Agent.agent_type == AGENT_TYPE_LINUXBRIDGE, Agent.host != host)):
+                conf = agent.configurations or {}
+                if conf.get("tunneling_ip"):
+                    endpoints.append(TunnelEndpoint(host=agent.host, ip=conf["tunneling_ip"],
+                                                    tunnel_types=conf.get("tunnel_types", [])))
+            return L2HostState(devices=devices, tunnel_endpoints=endpoints,
+                               latest_revision=latest)
+
+

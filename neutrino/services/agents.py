@@ -1,0 +1,133 @@
+"""Agents: registration by heartbeat, liveness on read, admin updates and deletion."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neutrino.config import ServerSettings
+from neutrino.db.models import Agent
+from neutrino.db.session import Database
+from neutrino.errors import AgentNotFound
+from neutrino.scheduler.placement import is_alive
+from neutrino.services import events
+from neutrino.services.bindings import Bindings
+from neutrino.services.clock import utcnow
+from neutrino.services.views import agent_view
+from neutrino.transport.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
+
+LOG = logging.getLogger(__name__)
+
+
+class Agents:
+    def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings) -> None:
+        self.db = db
+        self.settings = settings
+        self.bindings = bindings
+
+    def report_state(self, state: AgentState) -> ReportResult:
+        """Record a heartbeat; the first report of an (agent_type, host) registers it."""
+        now = utcnow()
+        down = timedelta(seconds=self.settings.agent_down_time)
+
+        def work(session: Session) -> tuple[ReportResult, bool]:
+            agent = session.scalars(
+                select(Agent).where(Agent.agent_type == state.agent_type,
+                                    Agent.host == state.host).with_for_update()).first()
+            if agent is None:
+                agent = Agent(
+                    id=str(uuid.uuid4()), agent_type=state.agent_type, binary=state.binary,
+                    topic=state.topic, host=state.host,
+                    availability_zone=state.availability_zone,
+                    admin_state_up=self.settings.enable_new_agents, description="",
+                    configurations=state.configurations,
+                    resource_versions=state.resource_versions, load=0,
+                    created_at=now, started_at=now, heartbeat_timestamp=now)
+                session.add(agent)
+                session.flush()
+                LOG.info("agent %s registered: %s on %s", agent.id, agent.agent_type,
+                         agent.host)
+                return ReportResult(agent_id=agent.id,
+                                    admin_state_up=agent.admin_state_up), True
+            revived = now - agent.heartbeat_timestamp > down
+            values: dict[str, Any] = {"heartbeat_timestamp": now,
+                                      "configurations": state.configurations}
+            if state.start_flag:
+                values["started_at"] = now
+            if state.binary != agent.binary or state.topic != agent.topic:
+                values.update(binary=state.binary, topic=state.topic)
+            if state.availability_zone != agent.availability_zone:
+                values["availability_zone"] = state.availability_zone
+            session.execute(update(Agent).where(Agent.id == agent.id).values(**values))
+            if revived:
+                LOG.info("agent %s (%s on %s) is alive again", agent.id, agent.agent_type,
+                         agent.host)
+            return (ReportResult(agent_id=agent.id, admin_state_up=agent.admin_state_up),
+                    revived or state.start_flag)
+
+        try:
+            result, fresh = self.db.run(work)
+        except IntegrityError:
+            # Two first reports of one agent raced; the other one registered it.
+            result, fresh = self.db.run(work)
+        if fresh and state.agent_type == AGENT_TYPE_DHCP and result.admin_state_up:
+            scheduled = self.bindings.auto_schedule()
+            if scheduled:
+                LOG.info("%d network binding(s) made after DHCP agent on %s came up",
+                         scheduled, state.host)
+        return result
+
+    def list(self) -> list[dict[str, Any]]:
+        now = utcnow()
+        down = self.settings.agent_down_time
+        with self.db.session() as session:
+            agents = session.scalars(select(Agent).order_by(Agent.host, Agent.agent_type)).all()
+            return [agent_view(a, is_alive(a.heartbeat_timestamp, now, down)) for a in agents]
+
+    def get(self, agent_id: str) -> dict[str, Any]:
+        with self.db.session() as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise AgentNotFound(agent_id)
+            return agent_view(agent, is_alive(agent.heartbeat_timestamp, utcnow(),
+                                              self.settings.agent_down_time))
+
+    def view(self, agent: Agent) -> dict[str, Any]:
+        return agent_view(agent, is_alive(agent.heartbeat_timestamp, utcnow(),
+                                          self.settings.agent_down_time))
+
+    def update(self, agent_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        def work(session: Session) -> dict[str, Any]:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise AgentNotFound(agent_id)
+            for key in ("admin_state_up", "description"):
+                if key in attrs:
+                    setattr(agent, key, attrs[key])
+            session.flush()
+            return self.view(agent)
+
+        view = self.db.run(work)
+        if "admin_state_up" in attrs:
+            LOG.info("agent %s admin_state_up set to %s", agent_id, attrs["admin_state_up"])
+        return view
+
+    def delete(self, agent_id: str) -> None:
+        def work(session: Session) -> None:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise AgentNotFound(agent_id)
+            # Tell a still-running agent to let go of its networks before the rows vanish.
+            for network_id in self.bindings.networks_hosted_by(session, agent_id):
+                events.record(session, "agent.network_removed", "agent", agent_id, network_id,
+                              host=agent.host)
+            session.delete(agent)
+
+        self.db.run(work)
+        LOG.info("agent %s deleted with its network bindings", agent_id)
+        self.bindings.auto_schedule()

@@ -1,0 +1,250 @@
+"""Network <-> DHCP agent bindings: scheduling, manual changes and failover."""
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neutrino.config import ServerSettings
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port, Subnet
+from neutrino.db.session import Database
+from neutrino.errors import (
+    AgentDisabled,
+    AgentNotDhcp,
+    AgentNotFound,
+    NetworkAlreadyHosted,
+    NetworkNotFound,
+    NetworkNotHosted,
+)
+from neutrino.scheduler.placement import AgentSnapshot, choose_agents, is_alive, plan_failover
+from neutrino.services import events
+from neutrino.services.clock import utcnow
+from neutrino.services.networks import load_network
+from neutrino.transport.messages import AGENT_TYPE_DHCP
+
+LOG = logging.getLogger(__name__)
+
+
+def short(ids: Sequence[str]) -> str:
+    return ", ".join(i[:8] + "…" for i in ids)
+
+
+class Bindings:
+    def __init__(self, db: Database, settings: ServerSettings, rng: random.Random) -> None:
+        self.db = db
+        self.settings = settings
+        self.rng = rng
+
+    # ---- snapshots ------------------------------------------------------------------------
+
+    def snapshots(self, session: Session, now: datetime) -> list[AgentSnapshot]:
+        agents = session.scalars(select(Agent).where(Agent.agent_type == AGENT_TYPE_DHCP)).all()
+        counts = dict(session.execute(
+            select(NetworkDhcpAgentBinding.dhcp_agent_id, func.count())
+            .group_by(NetworkDhcpAgentBinding.dhcp_agent_id)).tuples().all())
+        load_type = self.settings.dhcp_load_type
+
+        def load(agent: Agent) -> int:
+            if load_type == "networks":
+                return int(counts.get(agent.id, 0))
+            # Subnets and ports come from what the agent last reported, as in Neutron.
+            return int((agent.configurations or {}).get(load_type, 0) or 0)
+
+        down = self.settings.agent_down_time
+        return [AgentSnapshot(a.id, a.host, is_alive(a.heartbeat_timestamp, now, down),
+                              a.admin_state_up, load(a), a.availability_zone) for a in agents]
+
+    def hosting(self, session: Session, network_id: str) -> list[str]:
+        return list(session.scalars(select(NetworkDhcpAgentBinding.dhcp_agent_id)
+                                    .where(NetworkDhcpAgentBinding.network_id == network_id)))
+
+    def networks_hosted_by(self, session: Session, agent_id: str) -> list[str]:
+        return list(session.scalars(select(NetworkDhcpAgentBinding.network_id)
+                                    .where(NetworkDhcpAgentBinding.dhcp_agent_id == agent_id)))
+
+    # ---- automatic scheduling ---------------------------------------------------------------
+
+    def schedule(self, session: Session, network_id: str) -> list[str]:
+        """Bind a network (whose row the caller has locked) up to dhcp_agents_per_network."""
+        if not self.settings.network_auto_schedule:
+            return []
+        now = utcnow()
+        hosting = self.hosting(session, network_id)
+        chosen = choose_agents(self.snapshots(session, now), hosting,
+                               self.settings.dhcp_agents_per_network,
+                               self.settings.network_scheduler_driver, self.rng)
+        hosts = {}
+        for agent_id in chosen:
+            hosts[agent_id] = self._bind(session, network_id, agent_id, now)
+        if chosen:
+            LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
+                     self.settings.network_scheduler_driver.replace("_", " "))
+        return chosen
+
+    def _bind(self, session: Session, network_id: str, agent_id: str, now: datetime) -> str:
+        agent = session.get(Agent, agent_id)
+        assert agent is not None
+        session.add(NetworkDhcpAgentBinding(network_id=network_id, dhcp_agent_id=agent_id,
+                                            created_at=now))
+        events.record(session, "agent.network_added", "agent", agent_id, network_id,
+                      host=agent.host)
+        return agent.host
+
+    def _unbind(self, session: Session, network_id: str, agent: Agent) -> None:
+        session.query(NetworkDhcpAgentBinding).filter_by(
+            network_id=network_id, dhcp_agent_id=agent.id).delete()
+        events.record(session, "agent.network_removed", "agent", agent.id, network_id,
+                      host=agent.host)
+
+    def networks_needing_dhcp(self, session: Session) -> list[str]:
+        """Networks with a DHCP-enabled subnet and fewer bindings than wanted."""
+        wanted = self.settings.dhcp_agents_per_network
+        with_dhcp = select(Subnet.network_id).where(Subnet.enable_dhcp.is_(True)).distinct()
+        counts = dict(session.execute(
+            select(NetworkDhcpAgentBinding.network_id, func.count())
+            .group_by(NetworkDhcpAgentBinding.network_id)).tuples().all())
+        return [nid for nid in session.scalars(with_dhcp) if counts.get(nid, 0) < wanted]
+
+    def auto_schedule(self) -> int:
+        """Give unhosted or under-hosted networks to live agents (an agent just (re)started)."""
+        if not self.settings.network_auto_schedule:
+            return 0
+        with self.db.session() as session:
+            pending = self.networks_needing_dhcp(session)
+        done = 0
+        for network_id in pending:
+            def work(session: Session, network_id: str = network_id) -> int:
+                try:
+                    load_network(session, network_id, lock=True)
+                except NetworkNotFound:  # deleted meanwhile: nothing to schedule
+                    return 0
+                return len(self.schedule(session, network_id))
+            done += self.db.run(work)
+        return done
+
+    # ---- manual changes (agent_scheduler extension) ------------------------------------------
+
+    def _dhcp_agent(self, session: Session, agent_id: str) -> Agent:
+        agent = session.get(Agent, agent_id)
+        if agent is None:
+            raise AgentNotFound(agent_id)
+        if agent.agent_type != AGENT_TYPE_DHCP:
+            raise AgentNotDhcp(agent_id, agent.agent_type)
+        return agent
+
+    def add(self, agent_id: str, network_id: str) -> None:
+        def work(session: Session) -> None:
+            agent = self._dhcp_agent(session, agent_id)
+            if not agent.admin_state_up:
+                raise AgentDisabled(agent_id)
+            load_network(session, network_id, lock=True)
+            if agent_id in self.hosting(session, network_id):
+                raise NetworkAlreadyHosted(
+                    f"The network {network_id} has been already hosted by the DHCP agent "
+                    f"{agent_id}.")
+            try:
+                with session.begin_nested():
+                    self._bind(session, network_id, agent_id, utcnow())
+                    session.flush()
+            except IntegrityError:
+                raise NetworkAlreadyHosted(
+                    f"The network {network_id} has been already hosted by the DHCP agent "
+                    f"{agent_id}.") from None
+            LOG.info("network %s added to DHCP agent %s on %s by request", network_id,
+                     agent_id, agent.host)
+
+        self.db.run(work)
+
+    def remove(self, agent_id: str, network_id: str) -> None:
+        def work(session: Session) -> None:
+            agent = self._dhcp_agent(session, agent_id)
+            load_network(session, network_id, lock=True)
+            if agent_id not in self.hosting(session, network_id):
+                raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
+                                       f"agent {agent_id}.")
+            self._unbind(session, network_id, agent)
+            # The agent's DHCP port goes with the binding, as the agent would release it.
+            for port in session.scalars(select(Port).where(
+                    Port.network_id == network_id, Port.device_owner == "network:dhcp",
+                    Port.binding_host_id == agent.host)):
+                events.record(session, "port.delete", "port", port.id, network_id)
+                session.delete(port)
+            LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
+                     agent_id, agent.host)
+
+        self.db.run(work)
+
+    def networks_of_agent(self, agent_id: str) -> list[Network]:
+        with self.db.session() as session:
+            self._dhcp_agent(session, agent_id)
+            query = (select(Network).join(NetworkDhcpAgentBinding,
+                                          NetworkDhcpAgentBinding.network_id == Network.id)
+                     .where(NetworkDhcpAgentBinding.dhcp_agent_id == agent_id)
+                     .order_by(Network.created_at))
+            nets = list(session.scalars(query))
+            for net in nets:
+                _ = net.subnets, net.segment  # load before the session closes
+            return nets
+
+    def agents_of_network(self, network_id: str, project_id: str | None = None) -> list[Agent]:
+        with self.db.session() as session:
+            load_network(session, network_id, project_id)
+            return list(session.scalars(
+                select(Agent).join(NetworkDhcpAgentBinding,
+                                   NetworkDhcpAgentBinding.dhcp_agent_id == Agent.id)
+                .where(NetworkDhcpAgentBinding.network_id == network_id)
+                .order_by(Agent.host)))
+
+    # ---- failover ---------------------------------------------------------------------------
+
+    def failover(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Move networks off DHCP agents dead beyond agent_down_time + grace; returns moves."""
+        if not self.settings.allow_automatic_dhcp_failover:
+            return []
+        now = now or utcnow()
+        limit = now - timedelta(seconds=self.settings.agent_down_time
+                                + self.settings.dhcp_failover_grace)
+        with self.db.session() as session:
+            dead = set(session.scalars(select(Agent.id).where(
+                Agent.agent_type == AGENT_TYPE_DHCP, Agent.heartbeat_timestamp < limit)))
+            if not dead:
+                return []
+            bindings = [(n, a) for n, a in session.execute(
+                select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
+                .where(NetworkDhcpAgentBinding.dhcp_agent_id.in_(dead))).tuples()]
+            if not bindings:
+                return []
+            network_ids = {n for n, _ in bindings}
+            all_bindings = [(n, a) for n, a in session.execute(
+                select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
+                .where(NetworkDhcpAgentBinding.network_id.in_(network_ids))).tuples()]
+            moves = plan_failover(all_bindings, self.snapshots(session, now), dead, self.rng)
+        done = []
+        for move in moves:
+            def work(session: Session, move: Any = move) -> bool:
+                try:
+                    load_network(session, move.network_id, lock=True)
+                except NetworkNotFound:  # the network went away meanwhile
+                    return False
+                hosting = self.hosting(session, move.network_id)
+                # Re-check under the lock: another server replica may have moved it already.
+                if move.from_agent not in hosting or move.to_agent in hosting:
+                    return False
+                dead_agent = session.get(Agent, move.from_agent)
+                if dead_agent is None or dead_agent.heartbeat_timestamp >= limit:
+                    return False
+                self._unbind(session, move.network_id, dead_agent)
+                self._bind(session, move.network_id, move.to_agent, utcnow())
+                return True
+            if self.db.run(work):
+                LOG.warning("network %s moved from dead DHCP agent %s to %s (failover)",
+                            move.network_id, move.from_agent, move.to_agent)
+                done.append({"network_id": move.network_id, "from": move.from_agent,
+                             "to": move.to_agent})
+        return done

@@ -1,0 +1,18 @@
+"""Server time: the only clock liveness is computed with (agents' clocks are never trusted)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    # Naive UTC with whole microseconds: what every database here stores the same way.
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+
+
+def api_time(value: datetime | None) -> str | None:
+    """Neutron's resource timestamps: seconds precision with a Z."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None

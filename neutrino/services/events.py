@@ -1,0 +1,74 @@
+"""The revision-numbered event log: written in the same transaction as the change it notes."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from neutrino.db.models import Event
+from neutrino.services.clock import utcnow
+from neutrino.transport.messages import Event as EventMessage
+from neutrino.transport.messages import EventBatch
+
+# Set in session.info so that the app can wake long-polling agents right after the commit.
+WROTE_EVENTS = "neutrino.wrote_events"
+
+
+def record(session: Session, event: str, resource: str, resource_id: str,
+           network_id: str | None = None, host: str | None = None,
+           now: datetime | None = None) -> None:
+    session.add(Event(event=event, resource=resource, resource_id=resource_id,
+                      network_id=network_id, host=host, created_at=now or utcnow()))
+    session.info[WROTE_EVENTS] = True
+
+
+def latest_revision(session: Session) -> int:
+    return int(session.scalar(select(func.max(Event.id))) or 0)
+
+
+# On PostgreSQL and MySQL an id is taken at INSERT but becomes visible at COMMIT, so id 101
+# can appear after 102. A gap younger than this may still fill; an older one is a rollback.
+GAP_GRACE = timedelta(seconds=2)
+
+
+def _safe_prefix(rows: list[Event], after: int, now: datetime) -> tuple[list[Event], int]:
+    """The rows up to the first gap that may still fill, and the cursor that covers them."""
+    expected = after + 1
+    kept: list[Event] = []
+    for row in rows:
+        if row.id != expected and now - row.created_at < GAP_GRACE:
+            return kept, expected - 1
+        kept.append(row)
+        expected = row.id + 1
+    return kept, expected - 1
+
+
+def fetch(session: Session, host: str, after: int, limit: int = 500,
+          now: datetime | None = None) -> EventBatch:
+    """Events after `after` addressed to `host` or to everyone; `after < 0` asks for a cursor."""
+    now = now or utcnow()
+    latest = latest_revision(session)
+    if after < 0:
+        recent = session.scalars(
+            select(Event).where(Event.id > latest - limit).order_by(Event.id)).all()
+        _, cursor = _safe_prefix(list(recent), max(latest - limit, 0), now)
+        return EventBatch(events=[], latest_revision=cursor)
+    oldest = session.scalar(select(func.min(Event.id)))
+    if oldest is not None and after < oldest - 1 and after < latest:
+        # What the agent missed was pruned: only a full resync can make it whole again.
+        return EventBatch(events=[], latest_revision=latest, reset=True)
+    rows = session.scalars(
+        select(Event).where(Event.id > after).order_by(Event.id).limit(limit)).all()
+    kept, cursor = _safe_prefix(list(rows), after, now)
+    # Events for other hosts advance the cursor too, so the agent does not ask for them again.
+    events = [EventMessage(revision=r.id, event=r.event, resource=r.resource,
+                           resource_id=r.resource_id, network_id=r.network_id, host=r.host)
+              for r in kept if r.host is None or r.host == host]
+    return EventBatch(events=events, latest_revision=max(cursor, after))
+
+
+def prune(session: Session, keep: int) -> int:
+    latest = latest_revision(session)
+    result = session.execute(delete(Event).where(Event.id <= latest - keep))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

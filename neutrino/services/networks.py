@@ -1,0 +1,119 @@
+"""Network transactions."""
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from neutrino.config import ServerSettings
+from neutrino.db.models import Network, Port
+from neutrino.db.session import Database
+from neutrino.errors import NetworkInUse, NetworkNotFound
+from neutrino.services import events, segments
+from neutrino.services.clock import utcnow
+from neutrino.services.views import network_view
+from neutrino.transport.messages import DEVICE_OWNER_DHCP
+
+
+def load_network(session: Session, network_id: str, project_id: str | None = None,
+                 *, lock: bool = False) -> Network:
+    """The network row, visible to `project_id` (None: any); `lock` serialises its changes."""
+    query = select(Network).where(Network.id == network_id)
+    if lock:
+        query = query.with_for_update()
+    net = session.scalars(query).first()
+    if net is None or (project_id is not None and net.project_id != project_id
+                       and not net.shared):
+        raise NetworkNotFound(network_id)
+    return net
+
+
+def bump(net: Network) -> None:
+    """Every change inside a network advances its revision: agents drop older views."""
+    net.revision_number += 1
+    net.updated_at = utcnow()
+
+
+class Networks:
+    def __init__(self, db: Database, settings: ServerSettings, rng: random.Random) -> None:
+        self.db = db
+        self.settings = settings
+        self.rng = rng
+
+    def create(self, project_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = segments.request_from(attrs)
+        if not request.empty:
+            segments.check_request(request, self.settings)
+
+        def work(session: Session) -> dict[str, Any]:
+            now = utcnow()
+            net = Network(
+                id=str(uuid.uuid4()), project_id=attrs.get("project_id") or project_id,
+                name=attrs.get("name", ""), description=attrs.get("description", ""),
+                admin_state_up=attrs.get("admin_state_up", True),
+                shared=attrs.get("shared", False),
+                mtu=self._mtu(request.network_type or self.settings.tenant_network_types[0]),
+                revision_number=1, created_at=now, updated_at=now)
+            if "mtu" in attrs:
+                net.mtu = attrs["mtu"]
+            session.add(net)
+            session.flush()
+            segments.allocate(session, net.id, request, self.settings, self.rng)
+            events.record(session, "network.create", "network", net.id, net.id)
+            session.flush()
+            session.refresh(net)
+            return network_view(net)
+
+        return self.db.run(work)
+
+    def _mtu(self, network_type: str) -> int:
+        # VXLAN's outer headers cost 50 bytes of the physical MTU.
+        overhead = 50 if network_type == "vxlan" else 0
+        return self.settings.global_physnet_mtu - overhead
+
+    def get(self, network_id: str, project_id: str | None) -> dict[str, Any]:
+        with self.db.session() as session:
+            return network_view(load_network(session, network_id, project_id))
+
+    def list(self, project_id: str | None) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            query = select(Network).options(selectinload(Network.subnets),
+                                            selectinload(Network.segment))
+            if project_id is not None:
+                query = query.where(or_(Network.project_id == project_id,
+                                        Network.shared.is_(True)))
+            return [network_view(n) for n in session.scalars(query.order_by(Network.created_at))]
+
+    def update(self, network_id: str, project_id: str | None, attrs: dict[str, Any]
+               ) -> dict[str, Any]:
+        def work(session: Session) -> dict[str, Any]:
+            net = load_network(session, network_id, project_id, lock=True)
+            for key in ("name", "description", "admin_state_up", "shared", "mtu"):
+                if key in attrs:
+                    setattr(net, key, attrs[key])
+            bump(net)
+            events.record(session, "network.update", "network", net.id, net.id)
+            session.flush()
+            return network_view(net)
+
+        return self.db.run(work)
+
+    def delete(self, network_id: str, project_id: str | None) -> None:
+        def work(session: Session) -> None:
+            net = load_network(session, network_id, project_id, lock=True)
+            if project_id is not None and net.project_id != project_id:
+                raise NetworkNotFound(network_id)
+            in_use = session.scalars(
+                select(Port.id).where(Port.network_id == network_id,
+                                      Port.device_owner != DEVICE_OWNER_DHCP)).all()
+            if in_use:
+                raise NetworkInUse(
+                    f"Unable to complete operation on network {network_id}. There are one or "
+                    f"more ports still in use on the network: {', '.join(in_use[:5])}.")
+            events.record(session, "network.delete", "network", net.id, net.id)
+            session.delete(net)
+
+        self.db.run(work)

@@ -1,0 +1,218 @@
+"""Port transactions: addresses, MACs, bindings; the first port schedules the network."""
+from __future__ import annotations
+
+import ipaddress
+import random
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from neutrino import ipam
+from neutrino.config import ServerSettings
+from neutrino.db.models import IpAllocation, Network, Port, Subnet
+from neutrino.db.session import Database
+from neutrino.errors import (
+    AddressExhausted,
+    InvalidInput,
+    IpAddressInUse,
+    MacAddressInUse,
+    PortNotFound,
+)
+from neutrino.services import events
+from neutrino.services.bindings import Bindings
+from neutrino.services.clock import utcnow
+from neutrino.services.networks import bump, load_network
+from neutrino.services.views import port_view
+
+MAC_ATTEMPTS = 16
+
+
+def load_port(session: Session, port_id: str, project_id: str | None) -> Port:
+    port = session.scalars(select(Port).where(Port.id == port_id)
+                           .options(selectinload(Port.fixed_ips))).first()
+    if port is None or (project_id is not None and port.project_id != project_id):
+        raise PortNotFound(port_id)
+    return port
+
+
+class Ports:
+    def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings,
+                 rng: random.Random) -> None:
+        self.db = db
+        self.settings = settings
+        self.bindings = bindings
+        self.rng = rng
+
+    def create(self, project_id: str | None, attrs: dict[str, Any]) -> dict[str, Any]:
+        return self.db.run(lambda session: self.create_in(session, project_id, attrs))
+
+    def create_in(self, session: Session, project_id: str | None, attrs: dict[str, Any]
+                  ) -> dict[str, Any]:
+        net = load_network(session, attrs["network_id"], project_id, lock=True)
+        now = utcnow()
+        first_port = session.scalar(select(Port.id).where(Port.network_id == net.id)
+                                    .limit(1)) is None
+        port = Port(
+            id=str(uuid.uuid4()), network_id=net.id,
+            project_id=attrs.get("project_id") or project_id or net.project_id,
+            name=attrs.get("name", ""), description=attrs.get("description", ""),
+            admin_state_up=attrs.get("admin_state_up", True),
+            device_id=attrs.get("device_id", ""), device_owner=attrs.get("device_owner", ""),
+            binding_host_id=attrs.get("binding:host_id", ""),
+            status="ACTIVE" if attrs.get("binding:host_id") else "DOWN",
+            revision_number=1, created_at=now, updated_at=now, mac_address="")
+        self._insert_with_mac(session, port, attrs.get("mac_address"))
+        self._allocate(session, net, port, attrs.get("fixed_ips"))
+        bump(net)
+        events.record(session, "port.create", "port", port.id, net.id)
+        if first_port:
+            self.bindings.schedule(session, net.id)
+        session.flush()
+        session.refresh(port)
+        return port_view(port)
+
+    def _insert_with_mac(self, session: Session, port: Port, mac: str | None) -> None:
+        if mac is not None:
+            port.mac_address = ipam.validate_mac(mac)
+            if not self._try_insert(session, port):
+                raise MacAddressInUse(f"Unable to complete operation for network "
+                                      f"{port.network_id}. The mac address {mac} is in use.")
+            return
+        for _ in range(MAC_ATTEMPTS):
+            port.mac_address = ipam.random_mac(self.settings.base_mac, self.rng)
+            if self._try_insert(session, port):
+                return
+        raise MacAddressInUse("Unable to generate a unique MAC address for the port; "
+                              "base_mac leaves too few free addresses.")
+
+    def _try_insert(self, session: Session, row: Any) -> bool:
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            return True
+        except IntegrityError:
+            session.expunge(row) if row in session else None
+            return False
+
+    def _allocate(self, session: Session, net: Network, port: Port,
+                  requested: list[dict[str, str]] | None) -> None:
+        subnets = {s.id: s for s in net.subnets}
+        if requested is None:
+            # Neutron: one address from each IPv4 subnet... we take every subnet of the network.
+            wanted: list[tuple[Subnet, str | None]] = [(s, None) for s in subnets.values()]
+        else:
+            wanted = [self._resolve_request(net, subnets, item) for item in requested]
+        for subnet, address in wanted:
+            if address is not None:
+                self._claim(session, subnet, port, address)
+            else:
+                self._claim_next(session, subnet, port)
+
+    def _resolve_request(self, net: Network, subnets: dict[str, Subnet],
+                         item: dict[str, str]) -> tuple[Subnet, str | None]:
+        subnet_id = item.get("subnet_id")
+        address = item.get("ip_address")
+        if subnet_id is not None:
+            if subnet_id not in subnets:
+                raise InvalidInput(f"Subnet {subnet_id} is not a subnet of network {net.id}.")
+            subnet = subnets[subnet_id]
+            if address is not None and ipaddress.ip_address(address) not in \
+                    ipaddress.ip_network(subnet.cidr):
+                raise InvalidInput(f"IP address {address} is not a valid IP for subnet "
+                                   f"{subnet_id} ({subnet.cidr}).")
+            return subnet, address
+        if address is None:
+            raise InvalidInput("Each fixed_ips entry needs a subnet_id, an ip_address or both.")
+        for subnet in subnets.values():
+            if ipaddress.ip_address(address) in ipaddress.ip_network(subnet.cidr):
+                return subnet, address
+        raise InvalidInput(f"IP address {address} is not in any subnet of network {net.id}.")
+
+    def _claim(self, session: Session, subnet: Subnet, port: Port, address: str) -> None:
+        address = str(ipaddress.ip_address(address))
+        net = ipaddress.ip_network(subnet.cidr)
+        if address in (str(net.network_address), str(net.broadcast_address)) \
+                and net.version == 4:
+            raise InvalidInput(f"IP address {address} is the network or broadcast address of "
+                               f"subnet {subnet.cidr}.")
+        if address == subnet.gateway_ip and port.device_owner != "network:router_interface":
+            raise IpAddressInUse(f"IP address {address} is the gateway of subnet {subnet.id}.")
+        row = IpAllocation(subnet_id=subnet.id, ip_address=address, port_id=port.id,
+                           network_id=port.network_id)
+        if not self._try_insert(session, row):
+            raise IpAddressInUse(f"Unable to complete operation for network "
+                                 f"{port.network_id}. The IP address {address} is in use.")
+
+    def _claim_next(self, session: Session, subnet: Subnet, port: Port) -> None:
+        used = set(session.scalars(select(IpAllocation.ip_address)
+                                   .where(IpAllocation.subnet_id == subnet.id)))
+        for address in ipam.free_addresses(subnet.allocation_pools, used):
+            row = IpAllocation(subnet_id=subnet.id, ip_address=address, port_id=port.id,
+                               network_id=port.network_id)
+            # The primary key is the last word: a concurrent claim of the same address loses.
+            if self._try_insert(session, row):
+                return
+        raise AddressExhausted(f"No more IP addresses available for subnet {subnet.id} "
+                               f"({subnet.cidr}).")
+
+    def get(self, port_id: str, project_id: str | None) -> dict[str, Any]:
+        with self.db.session() as session:
+            return port_view(load_port(session, port_id, project_id))
+
+    def list(self, project_id: str | None) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            query = select(Port).options(selectinload(Port.fixed_ips)).order_by(Port.created_at)
+            if project_id is not None:
+                shared = select(Network.id).where(Network.shared.is_(True))
+                query = query.where(or_(Port.project_id == project_id,
+                                        Port.network_id.in_(shared)))
+            return [port_view(p) for p in session.scalars(query)]
+
+    def update(self, port_id: str, project_id: str | None, attrs: dict[str, Any]
+               ) -> dict[str, Any]:
+        def work(session: Session) -> dict[str, Any]:
+            port = load_port(session, port_id, project_id)
+            net = load_network(session, port.network_id, None, lock=True)
+            for key in ("name", "description", "admin_state_up", "device_id", "device_owner"):
+                if key in attrs:
+                    setattr(port, key, attrs[key])
+            if "binding:host_id" in attrs:
+                port.binding_host_id = attrs["binding:host_id"]
+                port.status = "ACTIVE" if port.binding_host_id else "DOWN"
+            if "mac_address" in attrs and attrs["mac_address"] != port.mac_address:
+                port.mac_address = ipam.validate_mac(attrs["mac_address"])
+                try:
+                    with session.begin_nested():
+                        session.flush()
+                except IntegrityError:
+                    raise MacAddressInUse(f"The mac address {attrs['mac_address']} is in use "
+                                          f"on network {net.id}.") from None
+            if "fixed_ips" in attrs:
+                for alloc in list(port.fixed_ips):
+                    session.delete(alloc)
+                session.flush()
+                port.fixed_ips = []
+                self._allocate(session, net, port, attrs["fixed_ips"])
+            port.revision_number += 1
+            port.updated_at = utcnow()
+            bump(net)
+            events.record(session, "port.update", "port", port.id, net.id)
+            session.flush()
+            session.refresh(port)
+            return port_view(port)
+
+        return self.db.run(work)
+
+    def delete(self, port_id: str, project_id: str | None) -> None:
+        def work(session: Session) -> None:
+            port = load_port(session, port_id, project_id)
+            net = load_network(session, port.network_id, None, lock=True)
+            bump(net)
+            events.record(session, "port.delete", "port", port.id, net.id)
+            session.delete(port)
+
+        self.db.run(work)

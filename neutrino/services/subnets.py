@@ -1,0 +1,150 @@
+"""Subnet transactions; the first DHCP-enabled subnet schedules the network."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from neutrino import ipam
+from neutrino.config import ServerSettings
+from neutrino.db.models import IpAllocation, Network, Port, Subnet
+from neutrino.db.session import Database
+from neutrino.errors import InvalidInput, SubnetInUse, SubnetNotFound
+from neutrino.services import events
+from neutrino.services.bindings import Bindings
+from neutrino.services.clock import utcnow
+from neutrino.services.networks import bump, load_network
+from neutrino.services.views import subnet_view
+from neutrino.transport.messages import DEVICE_OWNER_DHCP
+
+
+def load_subnet(session: Session, subnet_id: str, project_id: str | None) -> Subnet:
+    sub = session.get(Subnet, subnet_id)
+    if sub is None:
+        raise SubnetNotFound(subnet_id)
+    if project_id is not None and sub.project_id != project_id:
+        net = session.get(Network, sub.network_id)
+        if net is None or not net.shared:
+            raise SubnetNotFound(subnet_id)
+    return sub
+
+
+def _check_routes(routes: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [ipam.validate_route(route) for route in routes]
+
+
+class Subnets:
+    def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings) -> None:
+        self.db = db
+        self.settings = settings
+        self.bindings = bindings
+
+    def create(self, project_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        plan = ipam.plan_subnet(
+            attrs["cidr"], attrs.get("ip_version", 4), attrs.get("gateway_ip", ...),
+            attrs.get("allocation_pools"))
+        routes = _check_routes(attrs.get("host_routes", []))
+        for server in attrs.get("dns_nameservers", []):
+            ipam.parse_ip(server, "DNS name server")
+
+        def work(session: Session) -> dict[str, Any]:
+            net = load_network(session, attrs["network_id"], project_id, lock=True)
+            if project_id is not None and net.project_id != project_id:
+                # A shared network is visible, but only its owner adds subnets to it.
+                raise InvalidInput(f"Network {net.id} belongs to another project; you cannot "
+                                   "add subnets to it.")
+            self._check_overlap(session, net, plan.cidr)
+            now = utcnow()
+            had_dhcp = any(s.enable_dhcp for s in net.subnets)
+            sub = Subnet(
+                id=str(uuid.uuid4()), network_id=net.id,
+                project_id=attrs.get("project_id") or net.project_id,
+                name=attrs.get("name", ""), description=attrs.get("description", ""),
+                ip_version=plan.ip_version, cidr=plan.cidr, gateway_ip=plan.gateway_ip,
+                enable_dhcp=attrs.get("enable_dhcp", True),
+                allocation_pools=[p.as_dict() for p in plan.pools],
+                dns_nameservers=list(attrs.get("dns_nameservers", [])), host_routes=routes,
+                revision_number=1, created_at=now, updated_at=now)
+            session.add(sub)
+            bump(net)
+            session.flush()
+            events.record(session, "subnet.create", "subnet", sub.id, net.id)
+            if sub.enable_dhcp and not had_dhcp:
+                self.bindings.schedule(session, net.id)
+            return subnet_view(sub)
+
+        return self.db.run(work)
+
+    def _check_overlap(self, session: Session, net: Network, cidr: str) -> None:
+        query = select(Subnet.cidr, Subnet.network_id)
+        if self.settings.allow_overlapping_ips:
+            # Overlap across networks is allowed; within one network it never is.
+            query = query.where(Subnet.network_id == net.id)
+        for other, other_net in session.execute(query):
+            if ipam.cidrs_overlap(other, cidr):
+                where = "this network" if other_net == net.id else f"network {other_net}"
+                raise InvalidInput(f"Requested subnet with cidr {cidr} overlaps with subnet "
+                                   f"{other} of {where} (allow_overlapping_ips is "
+                                   f"{self.settings.allow_overlapping_ips}).")
+
+    def get(self, subnet_id: str, project_id: str | None) -> dict[str, Any]:
+        with self.db.session() as session:
+            return subnet_view(load_subnet(session, subnet_id, project_id))
+
+    def list(self, project_id: str | None) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            query = select(Subnet).order_by(Subnet.created_at)
+            if project_id is not None:
+                shared = select(Network.id).where(Network.shared.is_(True))
+                query = query.where(or_(Subnet.project_id == project_id,
+                                        Subnet.network_id.in_(shared)))
+            return [subnet_view(s) for s in session.scalars(query)]
+
+    def update(self, subnet_id: str, project_id: str | None, attrs: dict[str, Any]
+               ) -> dict[str, Any]:
+        def work(session: Session) -> dict[str, Any]:
+            sub = load_subnet(session, subnet_id, project_id)
+            net = load_network(session, sub.network_id, None, lock=True)
+            if "gateway_ip" in attrs:
+                gateway = attrs["gateway_ip"]
+                plan = ipam.plan_subnet(sub.cidr, sub.ip_version, gateway, sub.allocation_pools)
+                sub.gateway_ip = plan.gateway_ip
+            if "allocation_pools" in attrs:
+                plan = ipam.plan_subnet(sub.cidr, sub.ip_version, sub.gateway_ip,
+                                        attrs["allocation_pools"])
+                sub.allocation_pools = [p.as_dict() for p in plan.pools]
+            if "host_routes" in attrs:
+                sub.host_routes = _check_routes(attrs["host_routes"])
+            for key in ("name", "description", "enable_dhcp", "dns_nameservers"):
+                if key in attrs:
+                    setattr(sub, key, attrs[key])
+            sub.revision_number += 1
+            sub.updated_at = utcnow()
+            bump(net)
+            events.record(session, "subnet.update", "subnet", sub.id, net.id)
+            if attrs.get("enable_dhcp"):
+                self.bindings.schedule(session, net.id)
+            session.flush()
+            return subnet_view(sub)
+
+        return self.db.run(work)
+
+    def delete(self, subnet_id: str, project_id: str | None) -> None:
+        def work(session: Session) -> None:
+            sub = load_subnet(session, subnet_id, project_id)
+            net = load_network(session, sub.network_id, None, lock=True)
+            users = session.scalars(
+                select(Port.id).join(IpAllocation, IpAllocation.port_id == Port.id)
+                .where(IpAllocation.subnet_id == sub.id,
+                       Port.device_owner != DEVICE_OWNER_DHCP)).all()
+            if users:
+                raise SubnetInUse(f"Unable to complete operation on subnet {sub.id}: one or "
+                                  f"more ports have an IP allocation from this subnet: "
+                                  f"{', '.join(users[:5])}.")
+            bump(net)
+            events.record(session, "subnet.delete", "subnet", sub.id, net.id)
+            session.delete(sub)
+
+        self.db.run(work)

@@ -1,0 +1,144 @@
+"""HTTP driver of the agent transport, client side: what agents link against."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from neutrino.transport.client import AgentRefused, TransportError
+from neutrino.transport.messages import (
+    AgentState,
+    DhcpPortRequest,
+    EventBatch,
+    L2HostState,
+    NetworkInfo,
+    NetworkRef,
+    PortInfo,
+    ReportResult,
+)
+
+LOG = logging.getLogger(__name__)
+PREFIX = "/agent-rpc/v1"
+
+
+def split_transport_url(url: str) -> tuple[str, str, str]:
+    """`http://user:pass@host:9696/` -> (base URL without credentials, user, password)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"transport_url {url!r} is not an http:// URL")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    port = f":{parts.port}" if parts.port else ""
+    return (f"{parts.scheme}://{host}{port}", unquote(parts.username or ""),
+            unquote(parts.password or ""))
+
+
+class HttpAgentClient:
+    """Implements AgentServerClient over the server's /agent-rpc/v1 endpoints."""
+
+    def __init__(self, url: str, username: str, password: str, project: str = "admin",
+                 timeout: float = 10.0) -> None:
+        self.base = url.rstrip("/")
+        self._credentials = (username, password, project)
+        self._timeout = timeout
+        self._http = httpx.Client(base_url=self.base, timeout=timeout)
+        self._token: str | None = None
+        self._token_lock = threading.Lock()
+
+    @classmethod
+    def from_transport_url(cls, url: str, project: str = "admin",
+                           timeout: float = 10.0) -> HttpAgentClient:
+        base, user, password = split_transport_url(url)
+        return cls(base, user, password, project, timeout)
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    def _login(self) -> str:
+        user, password, project = self._credentials
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+        try:
+            response = self._http.post("/v3/auth/tokens", json=body)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"cannot reach {self.base}: {exc}") from exc
+        if response.status_code != 201:
+            raise AgentRefused(f"login as {user} to {self.base} failed with "
+                               f"{response.status_code}: {response.text[:200]}")
+        return response.headers["x-subject-token"]
+
+    def _token_value(self, renew: bool = False) -> str:
+        with self._token_lock:
+            if self._token is None or renew:
+                self._token = self._login()
+            return self._token
+
+    def _call(self, method: str, path: str, *, json: Any = None,
+              params: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
+        for attempt in (0, 1):
+            headers = {"X-Auth-Token": self._token_value(renew=attempt == 1)}
+            try:
+                response = self._http.request(
+                    method, PREFIX + path, json=json, params=params, headers=headers,
+                    timeout=timeout if timeout is not None else self._timeout)
+            except httpx.HTTPError as exc:
+                raise TransportError(f"{method} {path} to {self.base} failed: {exc}") from exc
+            if response.status_code == 401 and attempt == 0:
+                continue  # the token expired: log in again once
+            if response.status_code >= 500:
+                raise TransportError(f"{method} {path}: server error {response.status_code}: "
+                                     f"{response.text[:200]}")
+            return response
+        raise AgentRefused(f"{method} {path}: the server refused our credentials")
+
+    @staticmethod
+    def _ok(response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            raise AgentRefused(f"{response.request.method} {response.request.url.path}: "
+                               f"{response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    # ---- AgentServerClient --------------------------------------------------------------------
+
+    def report_state(self, state: AgentState) -> ReportResult:
+        response = self._call("POST", "/report_state", json=state.model_dump())
+        return ReportResult.model_validate(self._ok(response))
+
+    def get_active_networks(self, host: str) -> list[NetworkRef]:
+        body = self._ok(self._call("GET", f"/dhcp/{host}/networks"))
+        return [NetworkRef.model_validate(n) for n in body["networks"]]
+
+    def get_network_info(self, host: str, network_id: str) -> NetworkInfo | None:
+        response = self._call("GET", f"/dhcp/{host}/networks/{network_id}")
+        if response.status_code == 404:
+            return None
+        return NetworkInfo.model_validate(self._ok(response))
+
+    def create_dhcp_port(self, request: DhcpPortRequest) -> PortInfo:
+        response = self._call("POST", "/dhcp/ports", json=request.model_dump())
+        return PortInfo.model_validate(self._ok(response))
+
+    def update_dhcp_port(self, port_id: str, request: DhcpPortRequest) -> PortInfo:
+        response = self._call("PUT", f"/dhcp/ports/{port_id}", json=request.model_dump())
+        return PortInfo.model_validate(self._ok(response))
+
+    def release_dhcp_port(self, network_id: str, device_id: str, host: str) -> None:
+        self._ok(self._call("DELETE", "/dhcp/ports", params={
+            "network_id": network_id, "device_id": device_id, "host": host}))
+
+    def dhcp_ready_on_ports(self, port_ids: list[str]) -> None:
+        self._ok(self._call("POST", "/dhcp/ports_ready", json={"port_ids": port_ids}))
+
+    def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
+        response = self._call("GET", "/events",
+                              params={"host": host, "after": after, "timeout": timeout},
+                              timeout=timeout + self._timeout)
+        return EventBatch.model_validate(self._ok(response))
+
+    def get_l2_state(self, host: str) -> L2HostState:
+        return L2HostState.model_validate(self._ok(self._call("GET", f"/l2/{host}")))
+
+    def close(self) -> None:
+        self._http.close()

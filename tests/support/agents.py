@@ -1,0 +1,39 @@
+"""Test agents: report state like a real agent would, over the real HTTP transport."""
+from __future__ import annotations
+
+from neutrino.transport.http_client import HttpAgentClient
+from neutrino.transport.messages import (
+    AGENT_TYPE_DHCP,
+    AGENT_TYPE_LINUXBRIDGE,
+    AgentState,
+    ReportResult,
+)
+from tests.support.server import USERS, RunningServer
+
+
+def agent_client(server: RunningServer) -> HttpAgentClient:
+    name, password, project = USERS["agent"]
+    return HttpAgentClient(server.url, name, password, project)
+
+
+def dhcp_state(host: str, start: bool = False, networks: int = 0) -> AgentState:
+    return AgentState(
+        agent_type=AGENT_TYPE_DHCP, binary="neutrino-dhcp-agent", host=host,
+        topic="dhcp_agent", start_flag=start, availability_zone="nova",
+        configurations={"networks": networks, "subnets": 0, "ports": 0,
+                        "dhcp_driver": "neutrino.agent.dnsmasq.Dnsmasq",
+                        "use_namespaces": True, "dhcp_lease_time": 86400})
+
+
+def l2_state(host: str, start: bool = False) -> AgentState:
+    return AgentState(
+        agent_type=AGENT_TYPE_LINUXBRIDGE, binary="neutrino-linuxbridge-agent", host=host,
+        topic="N/A", start_flag=start,
+        configurations={"interface_mappings": {"physnet1": "eth0"}, "physnet1": "eth0",
+                        "devices": 0})
+
+
+def register(client: HttpAgentClient, host: str) -> tuple[ReportResult, ReportResult]:
+    """Register a host's Linux bridge agent and DHCP agent; returns (l2, dhcp)."""
+    return (client.report_state(l2_state(host, start=True)),
+            client.report_state(dhcp_state(host, start=True)))

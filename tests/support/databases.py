@@ -1,0 +1,51 @@
+"""Real databases for tests: a fresh, uniquely named database per use, dropped afterwards."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG_ADMIN = os.environ.get("NEUTRINO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+MYSQL_ADMIN = os.environ.get("NEUTRINO_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/")
+ENGINES = ("sqlite", "postgresql", "mariadb")
+
+
+def _unavailable(kind: str, exc: Exception) -> None:
+    message = (f"{kind} is not reachable ({exc}); start it (see DEVELOPERS.md) — "
+               "CI must never skip this")
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@contextmanager
+def fresh_database(kind: str, tmp_dir: str) -> Iterator[str]:
+    """Yield the URL of a new empty database of `kind`; drop it afterwards."""
+    name = "neutrino_t_" + uuid.uuid4().hex[:10]
+    if kind == "sqlite":
+        yield f"sqlite:///{os.path.join(tmp_dir, name)}.db"
+        return
+    admin_url = PG_ADMIN if kind == "postgresql" else MYSQL_ADMIN
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "not running"
+        _unavailable(kind, exc)
+        raise
+    base = admin_url.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            if kind == "postgresql":
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
