@@ -57,6 +57,7 @@ class DhcpAgent:
         self._queued: set[str] = set()
         self._failed: set[str] = set()
         self.after = 0
+        self.synced = threading.Event()  # set once the initial full sync is done
 
     # ---- what the server sees ---------------------------------------------------------
 
@@ -206,6 +207,7 @@ class DhcpAgent:
                 LOG.warning("server unreachable at start, retrying: %s", exc)
                 time.sleep(1.0)  # back-off before the next attempt, nothing to wait on
         self.sync_all(wait_done=True)
+        self.synced.set()
         LOG.info("initial sync of %d networks took %.1f s", len(self.applied),
                  self.clock() - began)
 

@@ -75,6 +75,8 @@ class NetworkDhcp:
         assert network is not None
         port = self._ensure_dhcp_port(network)
         ports = [p for p in network.ports if p.id != port.id] + [port]
+        # A DHCP port created just now is not in what the server sent; count it as served.
+        network = network.model_copy(update={"ports": ports})
         files = render_files(network, ports, self.layout.dns_servers)
         action = classify(applied, network, port, files)
         paths = self.paths(network_id)
