@@ -20,11 +20,11 @@ import pytest
 # run against the real server.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit"))
 
-from agent.fakes import FakeServer  # noqa: E402
+from agent.fakes import FakeServer
 
-from neutrino.agent.cleanup import cleanup_dhcp  # noqa: E402
-from neutrino.agent.dhcp_agent import DhcpAgent  # noqa: E402
-from neutrino.agent.settings import DhcpAgentSettings, ServerAccess  # noqa: E402
+from neutrino.agent.cleanup import cleanup_dhcp
+from neutrino.agent.dhcp_agent import DhcpAgent
+from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 
 UDHCPC = "/usr/sbin/udhcpc"
 DNSMASQ = "/usr/sbin/dnsmasq"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from agent.fakes import make_network
@@ -47,12 +48,12 @@ def test_port_added_later_is_served_and_deleted_port_is_not(lab: Lab) -> None:
     new = lab.server.add_port(net, lab.port_id(), ip="10.72.0.40")
     vm = lab.add_vm(net, new.id, new.mac_address)
     hosts = ConfPaths.for_network(str(lab.tmp / "dhcp"), net).hosts
-    wait_until(lambda: new.mac_address in open(hosts).read())
+    wait_until(lambda: new.mac_address in Path(hosts).read_text())
     assert vm.dhcp() == "10.72.0.40"
     assert dnsmasq_pid(lab, net) == pid  # a port change is a reload, not a restart
 
     lab.server.delete_port(net, new.id)
-    wait_until(lambda: new.mac_address not in open(hosts).read())
+    wait_until(lambda: new.mac_address not in Path(hosts).read_text())
     assert vm.dhcp(tries=2) is None
 
 
@@ -127,5 +128,5 @@ def test_new_cidr_restarts_dnsmasq_on_the_new_range(lab: Lab) -> None:
     port = lab.server.add_port(net, lab.port_id(), ip="10.78.0.30")
     vm = lab.add_vm(net, port.id, port.mac_address)
     hosts = ConfPaths.for_network(str(lab.tmp / "dhcp"), net).hosts
-    wait_until(lambda: port.mac_address in open(hosts).read())
+    wait_until(lambda: port.mac_address in Path(hosts).read_text())
     assert vm.dhcp() == "10.78.0.30"
