@@ -30,6 +30,7 @@ COMMANDS: dict[str, type[Command]] = {
     "port-create": ports.CreatePort,
     "port-list": ports.ListPort,
     "port-show": ports.ShowPort,
+    "port-update": ports.UpdatePort,
     "port-delete": ports.DeletePort,
     "agent-list": agents.ListAgent,
     "agent-show": agents.ShowAgent,

@@ -1,4 +1,4 @@
-"""port-create, port-list, port-show, port-delete."""
+"""port-create, port-list, port-show, port-update, port-delete."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from cliff.command import Command
 from cliff.lister import Lister
 from cliff.show import ShowOne
 
+from neutrino.cli.api import CliError
 from neutrino.cli.app import neutron_client
-from neutrino.cli.arguments import key_values
+from neutrino.cli.arguments import boolean, key_values
 from neutrino.cli.commands.messages import say, say_created
 from neutrino.cli.display import list_rows, show_table
 from neutrino.cli.resolve import find_id
@@ -101,6 +102,37 @@ class ShowPort(ShowOne):
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         client = neutron_client(self.app)
         return show_table(client.show("port", find_id(client, "port", parsed_args.port)))
+
+
+class UpdatePort(Command):
+    """Change a port's name, device, host binding or admin state (PUT /v2.0/ports/{id})."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("port", metavar="PORT", help="Name or id of the port.")
+        parser.add_argument("--name", metavar="NAME", help="New name.")
+        parser.add_argument("--admin-state-up", "--admin_state_up", metavar="{True,False}",
+                            type=boolean, help="New administrative state.")
+        parser.add_argument("--device-id", "--device_id", metavar="DEVICE_ID",
+                            help="Id of the device using the port.")
+        parser.add_argument("--device-owner", "--device_owner", metavar="DEVICE_OWNER",
+                            help="What owns the port, e.g. compute:nova.")
+        parser.add_argument("--binding:host_id", "--binding-host-id", dest="host_id",
+                            metavar="HOST", help="Host the port is bound to (admin only).")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        wanted = {"name": parsed_args.name, "admin_state_up": parsed_args.admin_state_up,
+                  "device_id": parsed_args.device_id, "device_owner": parsed_args.device_owner,
+                  "binding:host_id": parsed_args.host_id}
+        fields = {key: value for key, value in wanted.items() if value is not None}
+        if not fields:
+            raise CliError("Nothing to update: give --name, --admin-state-up, --device-id, "
+                           "--device-owner or --binding:host_id.")
+        client = neutron_client(self.app)
+        client.update("port", find_id(client, "port", parsed_args.port), fields)
+        say(self.app, f"Updated port: {parsed_args.port}")
+        return 0
 
 
 class DeletePort(Command):

@@ -229,3 +229,18 @@ def test_port_list_shows_fixed_ips_as_json_lines(cli, neutron) -> None:
     assert run.out.splitlines()[3] == (
         '| p-1 |      | fa:16:3e:00:00:01 | '
         '{"subnet_id": "6979b71a-0ae8-448c-aa87-65f68eedcaaa", "ip_address": "9.0.1.2"} |')
+
+
+def test_port_update_binds_port_to_host(cli, neutron) -> None:
+    neutron.add("networks", id=NET2, name="net2")
+    neutron.add("ports", id="p-1", name="vm-port", network_id=NET2)
+    run = cli("port-update", "vm-port", "--binding:host_id", "HostB", "--device-id", "vm-9")
+    assert (run.code, run.out) == (0, "Updated port: vm-port\n")
+    assert neutron.calls[-1] == ("PUT", "/v2.0/ports/p-1", {"port": {
+        "device_id": "vm-9", "binding:host_id": "HostB"}})
+
+
+def test_show_formats_yaml_and_shell(cli, neutron) -> None:
+    neutron.add("networks", id=NET2, name="net2")
+    assert "name: net2" in cli("net-show", NET2, "-f", "yaml").out
+    assert 'name="net2"' in cli("net-show", NET2, "-f", "shell").out
