@@ -24,6 +24,15 @@ def _version() -> str:
         return "unknown"
 
 
+class _LibrariesWarnOnly(logging.Filter):
+    """Let libraries (httpx, keystoneauth) through only at WARNING and above."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # httpx logs every request at INFO, which is cliff's default console level; that
+        # chatter belongs to -vv, not to every command's stderr.
+        return record.name.startswith("neutrino") or record.levelno >= logging.WARNING
+
+
 class NeutrinoApp(App):
     """`neutrino`: the old `neutron` client's commands against a Neutrino server."""
 
@@ -67,6 +76,8 @@ class NeutrinoApp(App):
         root.setLevel(min(level, root.level) if root.level else level)
         console = logging.StreamHandler(self.stderr)
         console.setLevel(level)
+        if level > logging.DEBUG:
+            console.addFilter(_LibrariesWarnOnly())
         console.setFormatter(logging.Formatter(self.CONSOLE_MESSAGE_FORMAT))
         self._log_handlers = [console]
         if self.options.log_file:

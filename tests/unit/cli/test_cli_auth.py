@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -235,3 +236,22 @@ def test_no_arguments_prints_the_command_list() -> None:
     code, out, _ = run([])
     assert code == 0
     assert "dhcp-agent-list-hosting-net" in out and "--os-auth-url" in out
+
+
+class _ChattyTransport:
+    """Logs each request at INFO under httpx's logger name, as httpx itself does."""
+
+    def request(self, method: str, path: str, json: Any = None) -> tuple[int, Any]:
+        logging.getLogger("httpx").info("HTTP Request: %s %s", method, path)
+        return 200, {"networks": []}
+
+
+def test_library_request_logs_stay_off_stderr_by_default() -> None:
+    code, _, err = run(["net-list"], transport=_ChattyTransport())
+    assert (code, err) == (0, "")
+
+
+def test_library_request_logs_show_with_double_verbose() -> None:
+    code, _, err = run(["-v", "-v", "net-list"], transport=_ChattyTransport())
+    assert code == 0
+    assert "HTTP Request: GET /v2.0/networks" in err
