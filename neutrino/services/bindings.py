@@ -47,7 +47,7 @@ class Bindings:
         agents = session.scalars(select(Agent).where(Agent.agent_type == AGENT_TYPE_DHCP)).all()
         counts = dict(session.execute(
             select(NetworkDhcpAgentBinding.dhcp_agent_id, func.count())
-            .group_by(NetworkDhcpAgentBinding.dhcp_agent_id)).tuples().all())
+            .group_by(NetworkDhcpAgentBinding.dhcp_agent_id)).all())
         load_type = self.settings.dhcp_load_type
 
         def load(agent: Agent) -> int:
@@ -108,7 +108,7 @@ class Bindings:
         with_dhcp = select(Subnet.network_id).where(Subnet.enable_dhcp.is_(True)).distinct()
         counts = dict(session.execute(
             select(NetworkDhcpAgentBinding.network_id, func.count())
-            .group_by(NetworkDhcpAgentBinding.network_id)).tuples().all())
+            .group_by(NetworkDhcpAgentBinding.network_id)).all())
         return [nid for nid in session.scalars(with_dhcp) if counts.get(nid, 0) < wanted]
 
     def auto_schedule(self) -> int:

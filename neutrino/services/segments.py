@@ -107,7 +107,7 @@ def allocate(session: Session, network_id: str, req: SegmentRequest,
         return segment
     used = set(session.execute(
         select(NetworkSegment.physical_network_key, NetworkSegment.segmentation_id)
-        .where(NetworkSegment.network_type == kind)).tuples())
+        .where(NetworkSegment.network_type == kind)))
     free = [(p, s) for p, s in _candidates(kind, settings, req.physical_network)
             if (p or "", s) not in used]
     # Starting at a random free id keeps two servers from racing for the same lowest id.
