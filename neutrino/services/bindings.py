@@ -217,13 +217,13 @@ class Bindings:
                 return []
             bindings = [(n, a) for n, a in session.execute(
                 select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
-                .where(NetworkDhcpAgentBinding.dhcp_agent_id.in_(dead))).tuples()]
+                .where(NetworkDhcpAgentBinding.dhcp_agent_id.in_(dead)))]
             if not bindings:
                 return []
             network_ids = {n for n, _ in bindings}
             all_bindings = [(n, a) for n, a in session.execute(
                 select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
-                .where(NetworkDhcpAgentBinding.network_id.in_(network_ids))).tuples()]
+                .where(NetworkDhcpAgentBinding.network_id.in_(network_ids)))]
             moves = plan_failover(all_bindings, self.snapshots(session, now), dead, self.rng)
         done = []
         for move in moves:
