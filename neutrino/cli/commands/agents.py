@@ -63,8 +63,13 @@ class UpdateAgent(Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("agent", metavar="AGENT", help="Id of the agent.")
-        parser.add_argument("--admin-state-up", "--admin_state_up", metavar="{True,False}",
-                            type=boolean, help="False disables the agent, True enables it.")
+        state = parser.add_mutually_exclusive_group()
+        state.add_argument("--admin-state-up", "--admin_state_up", metavar="{True,False}",
+                           type=boolean, help="False disables the agent, True enables it.")
+        # Later neutron clients spelled "disable" as a flag; accept both spellings.
+        state.add_argument("--admin-state-down", "--admin_state_down", dest="admin_state_up",
+                           action="store_const", const=False,
+                           help="Disable the agent (same as --admin-state-up False).")
         parser.add_argument("--description", metavar="DESCRIPTION",
                             help="Free text about the agent.")
         return parser

@@ -125,3 +125,9 @@ def test_agent_show_of_unknown_agent_prints_server_message(cli) -> None:
     assert run.code == 1
     assert run.err == f"Agent {DHCP_A} could not be found.\n"
     assert run.out == ""
+
+
+def test_agent_update_accepts_admin_state_down_flag(cli, neutron) -> None:
+    seed_agents(neutron)
+    assert cli("agent-update", DHCP_B, "--admin-state-down").code == 0
+    assert neutron.calls[-1][2] == {"agent": {"admin_state_up": False}}
