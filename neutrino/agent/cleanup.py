@@ -14,9 +14,13 @@ from neutrino.agent.naming import bridge_name
 LOG = logging.getLogger(__name__)
 
 
-def bridge_ports(ip: IpCommand, bridge: str) -> list[str]:
-    out = ip.ip("-j", "link", "show", "master", bridge)
-    return [link["ifname"] for link in json.loads(out or "[]")]
+def bridge_members(ip: IpCommand) -> dict[str, list[str]]:
+    """bridge -> its ports, for every bridge of the agent's namespace, in one `ip` call."""
+    members: dict[str, list[str]] = {}
+    for link in json.loads(ip.ip("-j", "link", "show") or "[]"):
+        if "master" in link:
+            members.setdefault(link["master"], []).append(link["ifname"])
+    return members
 
 
 def cleanup_dhcp(dhcp_confs: str, namespace_prefix: str, ip: IpCommand | None = None) -> int:
@@ -29,18 +33,15 @@ def cleanup_dhcp(dhcp_confs: str, namespace_prefix: str, ip: IpCommand | None = 
         network_ids = set()
     ns_names = namespaces.list_names(namespace_prefix)
     network_ids |= {n[len(namespace_prefix):] for n in ns_names}
-    for network_id in network_ids:
-        dnsmasq.stop(ConfPaths.for_network(dhcp_confs, network_id))
+    dnsmasq.stop_many([ConfPaths.for_network(dhcp_confs, n) for n in network_ids])
     ip.batch([f"netns delete {name}" for name in ns_names])
-    lines = []
-    for network_id in network_ids:
-        bridge = bridge_name(network_id)
-        try:
-            if link_exists(bridge) and not bridge_ports(ip, bridge):
-                lines.append(f"link delete {bridge}")
-        except CommandError as exc:
-            LOG.warning("could not inspect bridge %s: %s", bridge, exc)
-    ip.batch(lines)
+    try:
+        members = bridge_members(ip)
+    except CommandError as exc:
+        LOG.warning("could not list bridges, leaving them: %s", exc)
+        members = {}
+    ip.batch([f"link delete {bridge_name(n)}" for n in network_ids
+              if link_exists(bridge_name(n)) and not members.get(bridge_name(n))])
     for network_id in network_ids:
         shutil.rmtree(os.path.join(dhcp_confs, network_id), ignore_errors=True)
     LOG.info("cleaned up DHCP of %d networks (%d namespaces)", len(network_ids), len(ns_names))

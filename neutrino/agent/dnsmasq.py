@@ -74,21 +74,30 @@ def reload(pid: int) -> None:
 
 
 def stop(paths: ConfPaths, timeout: float = STOP_TIMEOUT) -> None:
-    pid = running_pid(paths)
-    if pid is None:
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+    stop_many([paths], timeout)
+
+
+def stop_many(all_paths: list[ConfPaths], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM every running one first, then wait: stopping 1000 takes one wait, not 1000."""
+    signalled: list[tuple[ConfPaths, int]] = []
+    for paths in all_paths:
+        pid = running_pid(paths)
+        if pid is None:
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        signalled.append((paths, pid))
     deadline = time.monotonic() + timeout
-    while running_pid(paths) is not None:
-        if time.monotonic() > deadline:
-            LOG.warning("dnsmasq %s did not stop on SIGTERM within %ss; killing it", pid,
-                        timeout)
-            os.kill(pid, signal.SIGKILL)
-            break
-        time.sleep(0.01)  # polling for the process to exit; there is no fd to wait on
+    for paths, pid in signalled:
+        while running_pid(paths) == pid:
+            if time.monotonic() > deadline:
+                LOG.warning("dnsmasq %s did not stop on SIGTERM within %ss; killing it", pid,
+                            timeout)
+                os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.01)  # polling for the process to exit; there is no fd to wait on
 
 
 def all_running(dhcp_confs: str) -> dict[str, int]:
