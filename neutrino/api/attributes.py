@@ -27,6 +27,10 @@ def string(max_len: int = NAME_MAX) -> Validator:
         if len(value) > max_len:
             raise InvalidInput(f"Invalid input for {name}. Reason: '{value[:20]}…' exceeds "
                                f"maximum length of {max_len}.")
+        if "\x00" in value:
+            # PostgreSQL cannot store NUL in text; refuse it here for every database alike.
+            raise InvalidInput(f"Invalid input for {name}. Reason: the value must not contain "
+                               "NUL (\\x00) characters.")
         return value
 
     return check
@@ -58,6 +62,13 @@ def integer(low: int | None = None, high: int | None = None) -> Validator:
         return number
 
     return check
+
+
+def ip_version(name: str, value: Any) -> int:
+    number = integer()(name, value)
+    if number not in (4, 6):
+        raise InvalidInput(f"Invalid input for {name}. Reason: {number} is not 4 or 6.")
+    return number
 
 
 def uuid_str(name: str, value: Any) -> str:
@@ -175,7 +186,7 @@ SUBNET_ATTRS: dict[str, Attr] = {
     **_COMMON,
     "network_id": Attr(uuid_str, allow_put=False, required=True),
     "cidr": Attr(string(64), allow_put=False, required=True),
-    "ip_version": Attr(integer(4, 6), allow_put=False),
+    "ip_version": Attr(ip_version, allow_put=False),
     "gateway_ip": Attr(nullable(ip_text)),
     "enable_dhcp": Attr(boolean),
     "allocation_pools": Attr(list_of(obj(required=("start", "end")))),

@@ -66,6 +66,15 @@ def _matches(item: dict[str, Any], key: str, wanted: list[str]) -> bool:
     return ("" if value is None else str(value)) in wanted
 
 
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    # Numbers (mtu, revision_number, load) sort by value, not as text; None sorts last.
+    if value is None:
+        return (2, 0.0, "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
 def apply(items: list[dict[str, Any]], query: ListQuery) -> tuple[list[dict[str, Any]], bool]:
     """Filtered, sorted, paged and trimmed items, and whether more pages follow."""
     result = [i for i in items if all(_matches(i, k, v) for k, v in query.filters.items())]
@@ -73,8 +82,7 @@ def apply(items: list[dict[str, Any]], query: ListQuery) -> tuple[list[dict[str,
     if keys:
         dirs = query.sort_dirs or ["asc"] * len(keys)
         for key, direction in reversed(list(zip(keys, dirs, strict=True))):
-            result.sort(key=lambda i, k=key: (i.get(k) is None, str(i.get(k, ""))),
-                        reverse=direction == "desc")
+            result.sort(key=lambda i, k=key: _sort_key(i.get(k)), reverse=direction == "desc")
     more = False
     if query.marker is not None:
         ids = [i.get("id") for i in result]
