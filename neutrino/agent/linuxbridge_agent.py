@@ -1,0 +1,143 @@
+"""The Linux bridge agent: brq bridges, their uplinks and taps, in step with the server."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from neutrino.agent.bridges import BridgeDevices
+from neutrino.agent.heartbeat import Heartbeat
+from neutrino.agent.ip_command import CommandError, IpCommand
+from neutrino.agent.l2_plan import L2Config, LinkPlan, plan_links
+from neutrino.agent.settings import L2AgentSettings
+from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
+from neutrino.transport.messages import (
+    AGENT_TYPE_LINUXBRIDGE,
+    TOPIC_L2_AGENT,
+    AgentState,
+    L2HostState,
+)
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "neutrino-linuxbridge-agent"
+LONG_POLL_TIMEOUT = 10.0
+MAX_BACKOFF = 30.0
+
+
+def l2_config(settings: L2AgentSettings, vxlan_dev: str | None = None) -> L2Config:
+    return L2Config(physical_interface_mappings=dict(settings.physical_interface_mappings),
+                    enable_vxlan=settings.enable_vxlan, local_ip=settings.local_ip,
+                    vxlan_group=settings.vxlan_group, vxlan_udp_port=settings.vxlan_udp_port,
+                    vxlan_ttl=settings.vxlan_ttl, vxlan_dev=vxlan_dev)
+
+
+class LinuxBridgeAgent:
+    """Wire it with settings and a transport client, then `run(stop)` until stop is set."""
+
+    def __init__(self, settings: L2AgentSettings, client: AgentServerClient,
+                 ip: IpCommand | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.devices = BridgeDevices(ip or IpCommand())
+        self.config = l2_config(settings)
+        self.state: L2HostState | None = None
+        self.plan: LinkPlan | None = None
+        self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval)
+        self.converged = threading.Event()  # set after the first successful convergence
+        self._changed = threading.Event()
+        self._problems: set[str] = set()
+        self.after = 0
+
+    def agent_state(self) -> AgentState:
+        mappings = dict(self.settings.physical_interface_mappings)
+        configurations: dict[str, object] = {
+            **mappings,  # the seed's agent-show lists "physnet1": "eth0" at top level
+            "interface_mappings": mappings,
+            "devices": self.plan.devices if self.plan else 0,
+        }
+        if self.settings.enable_vxlan:
+            configurations.update(tunneling_ip=self.settings.local_ip, tunnel_types=["vxlan"],
+                                  l2_population=self.settings.l2_population)
+        return AgentState(agent_type=AGENT_TYPE_LINUXBRIDGE, binary=BINARY,
+                          host=self.settings.host, topic=TOPIC_L2_AGENT,
+                          availability_zone=self.settings.availability_zone,
+                          configurations=configurations)
+
+    def refresh(self) -> bool:
+        try:
+            self.state = self.client.get_l2_state(self.settings.host)
+        except TransportError as exc:
+            # Keep what is wired: VMs and DHCP keep talking while the server is away.
+            LOG.warning("L2 state not refreshed, server unreachable: %s", exc)
+            return False
+        return True
+
+    def converge(self) -> None:
+        if self.state is None:
+            return
+        local = self.devices.read()
+        plan = plan_links(self.state, self.config, local)
+        for problem in set(plan.problems) - self._problems:
+            LOG.error("%s", problem)
+        self._problems = set(plan.problems)
+        try:
+            self.devices.apply(plan, local, self.config)
+        except CommandError as exc:
+            LOG.error("could not wire bridges: %s", exc)
+            return
+        if self.plan is None or (self.plan.bridges, self.plan.delete_bridges) != (
+                plan.bridges, plan.delete_bridges):
+            LOG.info("%d bridges with %d devices; removed %s", len(plan.bridges),
+                     plan.devices, ", ".join(plan.delete_bridges) or "none")
+        self.plan = plan
+        self.converged.set()
+
+    def _watch_events(self, stop: threading.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                batch = self.client.wait_events(self.settings.host, self.after,
+                                                LONG_POLL_TIMEOUT)
+                backoff = 1.0
+            except TransportError as exc:
+                LOG.warning("event stream interrupted, retrying in %.0f s: %s", backoff, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            except AgentRefused as exc:
+                LOG.error("server refused the event stream: %s", exc)
+                stop.wait(MAX_BACKOFF)
+                continue
+            if batch.events or batch.reset:
+                self._changed.set()
+            self.after = max([self.after, batch.latest_revision,
+                              *(e.revision for e in batch.events)])
+
+    def run(self, stop: threading.Event) -> None:
+        if self.settings.enable_vxlan and self.settings.local_ip and self.settings.vxlan_group:
+            self.config = l2_config(self.settings,
+                                    self.devices.interface_with(self.settings.local_ip))
+        self.heartbeat.start()
+        watcher = threading.Thread(target=self._watch_events, args=(stop,), daemon=True,
+                                   name="events")
+        watcher.start()
+        next_resync = 0.0
+        while not stop.is_set():
+            if self._changed.is_set() or self.clock() >= next_resync:
+                self._changed.clear()
+                if self.refresh():
+                    next_resync = self.clock() + self.settings.resync_interval
+            try:
+                # Every poll, not only on events: the taps of VMs appear without any event.
+                self.converge()
+            except Exception:  # the agent loop must survive; the next poll retries
+                LOG.exception("L2 convergence failed")
+            self._changed.wait(self.settings.polling_interval)
+        self.heartbeat.stop()
+        watcher.join(timeout=LONG_POLL_TIMEOUT + 5)
+        LOG.info("Linux bridge agent on %s stopped; bridges left in place",
+                 self.settings.host)
