@@ -100,6 +100,7 @@ class Lab:
     agents: list[tuple[DhcpAgent, threading.Event, threading.Thread]] = field(
         default_factory=list)
     counter: int = 0
+    l2_stops: list[tuple[threading.Event, threading.Thread]] = field(default_factory=list)
 
     @property
     def host(self) -> str:
@@ -175,6 +176,9 @@ def lab() -> Iterator[Lab]:
         for agent, stop, thread in list(the_lab.agents):
             stop.set()
             the_lab.server.reachable = True
+            thread.join(timeout=20)
+        for stop, thread in the_lab.l2_stops:
+            stop.set()
             thread.join(timeout=20)
         cleanup_dhcp(str(tmp_path / "dhcp"), f"{prefix}-dhcp-")
         purge(prefix)
