@@ -60,7 +60,8 @@ def purge(prefix: str) -> None:
     for name in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:
         if name.startswith(prefix):
             subprocess.run(["ip", "netns", "delete", name], check=False)
-    out = subprocess.run(["ip", "-o", "link", "show"], check=False, capture_output=True, text=True).stdout
+    out = subprocess.run(["ip", "-o", "link", "show"], check=False, capture_output=True,
+                         text=True).stdout
     lines = []
     for line in out.splitlines():
         name = line.split(": ")[1].split("@")[0]

@@ -1,6 +1,7 @@
 """Root fixtures: unique names per run, VMs as namespaces, cleanup even on failure."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
@@ -55,6 +56,30 @@ def wait_until(cond: Callable[[], object], timeout: float = 10.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+_CLONE_NEWNET = 0x40000000
+
+
+def thread_in_netns(netns: str, target: Callable[..., object], *args: object
+                    ) -> threading.Thread:
+    """Run target on a thread that first enters the named namespace. Network namespaces are
+    per thread, and the threads and processes it starts inherit it: this is how an agent
+    runs as if started with `ip netns exec <host>` while sharing our fake server."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def body() -> None:
+        fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns into {netns} failed")
+        finally:
+            os.close(fd)
+        target(*args)
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -173,7 +198,7 @@ def lab() -> Iterator[Lab]:
     try:
         yield the_lab
     finally:
-        for agent, stop, thread in list(the_lab.agents):
+        for _agent, stop, thread in list(the_lab.agents):
             stop.set()
             the_lab.server.reachable = True
             thread.join(timeout=20)
