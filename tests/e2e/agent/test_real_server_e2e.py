@@ -1,0 +1,71 @@
+"""The DHCP agent against a real neutrino-server (in-process uvicorn, SQLite) over HTTP."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from conftest import Lab, sh, wait_until
+
+from neutrino.agent import namespaces
+from neutrino.agent.dhcp_agent import DhcpAgent
+from neutrino.agent.naming import bridge_name
+from neutrino.transport.http_client import HttpAgentClient
+from tests.support.server import USERS, RunningServer, running_server, settings_for
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def server(lab: Lab) -> Iterator[RunningServer]:
+    settings = settings_for(f"sqlite:///{lab.tmp}/neutrino.db", str(lab.tmp / "server"),
+                            agent_down_time=5)
+    with running_server(settings) as running:
+        yield running
+
+
+def test_agent_serves_a_network_scheduled_by_the_real_server(lab: Lab,
+                                                             server: RunningServer) -> None:
+    name, password, project = USERS["agent"]
+    client = HttpAgentClient(server.url, name, password, project)
+    agent = DhcpAgent(lab.settings(), client)
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    thread.start()
+    admin = server.client("admin")
+    net_id = ""
+    try:
+        assert agent.synced.wait(20)
+        wait_until(lambda: agent.heartbeat.agent_id)
+        net = admin.post("/v2.0/networks", json={"network": {"name": "net2"}}).json()["network"]
+        net_id = net["id"]
+        admin.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net_id, "cidr": "9.0.1.0/24", "ip_version": 4,
+            "name": "subnet2"}}).raise_for_status()
+        port = admin.post("/v2.0/ports", json={"port": {"network_id": net_id}}).json()["port"]
+        wait_until(lambda: net_id in agent.applied, 20)
+        hosting = admin.get(f"/v2.0/networks/{net_id}/dhcp-agents").json()["agents"]
+        assert [a["host"] for a in hosting] == [lab.host]
+
+        vm = lab.add_vm(net_id, port["id"], port["mac_address"])
+        assert vm.dhcp() == port["fixed_ips"][0]["ip_address"]
+
+        shown = admin.get(f"/v2.0/agents/{agent.heartbeat.agent_id}").json()["agent"]
+        wait_until(lambda: admin.get(f"/v2.0/agents/{agent.heartbeat.agent_id}").json()
+                   ["agent"]["configurations"]["networks"] == 1, 10)
+        assert shown["agent_type"] == "DHCP agent" and shown["topic"] == "dhcp_agent"
+
+        removed = admin.delete(
+            f"/v2.0/agents/{agent.heartbeat.agent_id}/dhcp-networks/{net_id}")
+        assert removed.status_code == 204
+        namespace = agent.networks.namespace(net_id)
+        wait_until(lambda: not namespaces.exists(namespace) and net_id not in agent.applied,
+                   20)
+    finally:
+        stop.set()
+        thread.join(20)
+        client.close()
+        admin.close()
+        if net_id:
+            # Server-made ids carry no run prefix: remove this network's bridge by name.
+            sh("ip", "link", "delete", bridge_name(net_id), check=False)
