@@ -194,25 +194,35 @@ class DhcpAgent:
 
     # ---- main loop --------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Heartbeat, learn the event log head, full sync (blocking until done)."""
+    def start(self, stop: threading.Event | None = None) -> bool:
+        """Heartbeat, learn the event log head, full sync (blocking until done); False if
+        stopped before the server could be reached."""
+        stop = stop or threading.Event()
         self.heartbeat.start()
         began = self.clock()
-        while True:
+        backoff = 1.0
+        while not stop.is_set():
             try:
                 head = self.client.wait_events(self.settings.host, 0, 0)
                 self.after = max([head.latest_revision, *(e.revision for e in head.events)])
                 break
             except TransportError as exc:
-                LOG.warning("server unreachable at start, retrying: %s", exc)
-                time.sleep(1.0)  # back-off before the next attempt, nothing to wait on
+                LOG.warning("server unreachable at start, retrying in %.0f s: %s", backoff,
+                            exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        if stop.is_set():
+            return False
         self.sync_all(wait_done=True)
         self.synced.set()
         LOG.info("initial sync of %d networks took %.1f s", len(self.applied),
                  self.clock() - began)
+        return True
 
     def run(self, stop: threading.Event) -> None:
-        self.start()
+        if not self.start(stop):
+            self.shutdown()
+            return
         next_resync = self.clock() + self.settings.resync_interval
         next_check = self.clock() + LIVENESS_CHECK_INTERVAL
         backoff = 1.0

@@ -12,7 +12,7 @@ from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.settings import DhcpAgentSettings, load_dhcp_agent_settings
 from neutrino.config import ConfigError
-from neutrino.transport.client import AgentServerClient
+from neutrino.transport.client import AgentRefused, AgentServerClient
 
 LOG = logging.getLogger("neutrino.agent.dhcp")
 
@@ -29,7 +29,7 @@ def make_client(settings: DhcpAgentSettings) -> AgentServerClient:
     from neutrino.transport.http_client import HttpAgentClient  # wired here, nowhere else
 
     return HttpAgentClient(settings.server.url, settings.server.username,
-                           settings.server.password)
+                           settings.server.password, settings.server.project)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     agent = DhcpAgent(settings, client)
     try:
         agent.run(stop)
+    except AgentRefused as exc:
+        LOG.error("the server at %s refused this agent: %s", settings.server.url, exc)
+        return 1
     finally:
         client.close()
     return 0

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from neutrino.transport.http_client import HttpAgentClient  # wired here, nowhere else
 
     client = HttpAgentClient(settings.server.url, settings.server.username,
-                             settings.server.password)
+                             settings.server.password, settings.server.project)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

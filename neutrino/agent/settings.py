@@ -8,7 +8,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from neutrino.config import (
     COMMON_OPTS,
@@ -97,6 +97,8 @@ class ServerAccess:
     url: str  # scheme://host:port/ without credentials
     username: str
     password: str
+    # Project to scope the token to: `?project=service` on the URL, else admin.
+    project: str = "admin"
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,10 @@ def server_access(transport_url: str) -> ServerAccess:
         raise ConfigError(f"[DEFAULT] transport_url must carry user, password and host: {hint}.")
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     port = f":{parts.port}" if parts.port else ""
+    project = parse_qs(parts.query).get("project", ["admin"])[0]
     return ServerAccess(url=f"{parts.scheme}://{host}{port}/",
-                        username=unquote(parts.username), password=unquote(parts.password))
+                        username=unquote(parts.username), password=unquote(parts.password),
+                        project=project)
 
 
 def _common(values: dict[str, Any]) -> None:

@@ -1,8 +1,12 @@
 """The DHCP agent against a real neutrino-server (in-process uvicorn, SQLite) over HTTP."""
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import Lab, sh, wait_until
@@ -68,4 +72,51 @@ def test_agent_serves_a_network_scheduled_by_the_real_server(lab: Lab,
         admin.close()
         if net_id:
             # Server-made ids carry no run prefix: remove this network's bridge by name.
+            sh("ip", "link", "delete", bridge_name(net_id), check=False)
+
+
+def test_agent_binary_serves_survives_sigterm_and_cleans_up(lab: Lab,
+                                                           server: RunningServer) -> None:
+    name, password, project = USERS["agent"]
+    conf = lab.tmp / "neutron.conf"
+    conf.write_text(
+        f"[DEFAULT]\ntransport_url = http://{name}:{password}@127.0.0.1:"
+        f"{server.url.rsplit(':', 1)[1]}/?project={project}\nhost = {lab.host}\n"
+        f"state_path = {lab.tmp}\nnamespace_prefix = {lab.prefix}-dhcp-\n"
+        f"rabbit_host = controlnode\n[agent]\nreport_interval = 1\n")
+    ini = lab.tmp / "dhcp_agent.ini"
+    ini.write_text("[DEFAULT]\ninterface_driver = "
+                   "neutron.agent.linux.interface.BridgeInterfaceDriver\n")
+    binary = str(Path(sys.executable).parent / "neutrino-dhcp-agent")
+    args = [binary, "--config-file", str(conf), "--config-file", str(ini)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    admin = server.client("admin")
+    net_id = ""
+    try:
+        net = admin.post("/v2.0/networks", json={"network": {"name": "n"}}).json()["network"]
+        net_id = net["id"]
+        wait_until(lambda: admin.get("/v2.0/agents").json()["agents"], 20)
+        admin.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net_id, "cidr": "9.0.2.0/24", "ip_version": 4}}).raise_for_status()
+        port = admin.post("/v2.0/ports", json={"port": {"network_id": net_id}}).json()["port"]
+        namespace = f"{lab.prefix}-dhcp-{net_id}"
+        wait_until(lambda: namespaces.exists(namespace), 20)
+        vm = lab.add_vm(net_id, port["id"], port["mac_address"])
+        wait_until(lambda: vm.dhcp(tries=1) == port["fixed_ips"][0]["ip_address"], 20)
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        assert vm.dhcp() == port["fixed_ips"][0]["ip_address"]  # dnsmasq kept serving
+
+        cleanup = subprocess.run(args + ["cleanup"], capture_output=True, text=True,
+                                 timeout=60, check=False)
+        assert cleanup.returncode == 0, cleanup.stderr
+        assert not namespaces.exists(namespace)
+        assert vm.dhcp(tries=1) is None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        admin.close()
+        if net_id:
             sh("ip", "link", "delete", bridge_name(net_id), check=False)

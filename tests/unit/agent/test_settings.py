@@ -104,3 +104,8 @@ def test_server_access_unquotes_credentials() -> None:
     access = server_access("http://ad%40min:p%3Ass@[::1]:9696/")
     assert (access.url, access.username, access.password) == (
         "http://[::1]:9696/", "ad@min", "p:ss")
+
+
+def test_server_access_project_from_query() -> None:
+    assert server_access("http://a:b@h:9696/").project == "admin"
+    assert server_access("http://a:b@h:9696/?project=service").project == "service"
