@@ -184,9 +184,12 @@ class Ports:
                 port.binding_host_id = attrs["binding:host_id"]
                 port.status = "ACTIVE" if port.binding_host_id else "DOWN"
             if "mac_address" in attrs and attrs["mac_address"] != port.mac_address:
-                port.mac_address = ipam.validate_mac(attrs["mac_address"])
+                mac = ipam.validate_mac(attrs["mac_address"])
                 try:
+                    # begin_nested() flushes what is pending first: change the MAC inside the
+                    # savepoint so that a clash is caught here, not by the outer transaction.
                     with session.begin_nested():
+                        port.mac_address = mac
                         session.flush()
                 except IntegrityError:
                     raise MacAddressInUse(f"The mac address {attrs['mac_address']} is in use "

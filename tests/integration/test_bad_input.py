@@ -1,0 +1,487 @@
+"""Every API field gets invalid values: a 4xx NeutronError that says what was wrong, and the
+database is left exactly as it was."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.agents import agent_client, register
+from tests.support.databases import fresh_database
+from tests.support.server import RunningServer, running_server, settings_for
+
+MISSING = "6d1c4f3e-0000-4000-8000-00000000dead"
+LONG = "n" * 256
+
+
+@dataclass(frozen=True)
+class World:
+    """Resources the bad requests aim at; `ids` fills the @placeholders in a case."""
+
+    ids: dict[str, str]
+
+
+def _ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture(scope="module")
+def world(server: RunningServer) -> World:
+    l2, dhcp = register(agent_client(server), "bad-input-host")
+    with server.client() as c:
+        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-net"}}))["network"]
+        sub = _ok(c.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net["id"], "cidr": "10.20.0.0/24", "name": "bi-sub"}}))["subnet"]
+        port1 = _ok(c.post("/v2.0/ports", json={"port": {
+            "network_id": net["id"], "mac_address": "fa:16:3e:aa:00:01",
+            "fixed_ips": [{"subnet_id": sub["id"], "ip_address": "10.20.0.10"}]}}))["port"]
+        port2 = _ok(c.post("/v2.0/ports", json={"port": {
+            "network_id": net["id"], "mac_address": "fa:16:3e:aa:00:02"}}))["port"]
+        net2 = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-net2"}}))["network"]
+        sub2 = _ok(c.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net2["id"], "cidr": "10.30.0.0/24"}}))["subnet"]
+        bare = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-bare"}}))["network"]
+        full = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-full"}}))["network"]
+        _ok(c.post("/v2.0/subnets", json={"subnet": {
+            "network_id": full["id"], "cidr": "10.40.0.0/30", "enable_dhcp": False}}))
+        _ok(c.post("/v2.0/ports", json={"port": {"network_id": full["id"]}}))
+        # Hosted on the DHCP agent by now: the network has a DHCP-enabled subnet.
+        hosted = c.get(f"/v2.0/networks/{net['id']}/dhcp-agents").json()["agents"]
+        assert [a["id"] for a in hosted] == [dhcp.agent_id]
+    return World({
+        "@net2": net2["id"], "@net": net["id"], "@sub2": sub2["id"], "@sub": sub["id"],
+        "@port1": port1["id"], "@port2": port2["id"], "@full": full["id"], "@bare": bare["id"],
+        "@vni": str(net["provider:segmentation_id"]), "@dhcp": dhcp.agent_id,
+        "@l2": l2.agent_id, "@missing": MISSING,
+    })
+
+
+def _fill_value(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for token, real in ids.items():
+            value = value.replace(token, real)
+        return value
+    if isinstance(value, list):
+        return [_fill_value(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill_value(v, ids) for k, v in value.items()}
+    return value
+
+
+def snapshot(server: RunningServer) -> dict[str, Any]:
+    """Everything the API shows of networks, subnets, ports and agents (minus liveness)."""
+    with server.client() as c:
+        state: dict[str, Any] = {}
+        for plural in ("networks", "subnets", "ports"):
+            response = c.get(f"/v2.0/{plural}")
+            assert response.status_code == 200, response.text
+            state[plural] = response.json()[plural]
+        agents = c.get("/v2.0/agents").json()["agents"]
+        state["agents"] = [{k: v for k, v in a.items()
+                            if k not in ("alive", "heartbeat_timestamp")} for a in agents]
+        state["bindings"] = sorted(
+            (a["id"], n["id"]) for a in agents if a["agent_type"] == "DHCP agent"
+            for n in c.get(f"/v2.0/agents/{a['id']}/dhcp-networks").json()["networks"])
+    return state
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A body sent as is, with its content type."""
+
+    content: bytes
+    content_type: str | None = "application/json"
+
+
+Case = tuple[str, str, Any, int, list[str]]  # method, path, body, status, words in message
+
+
+def case(method: str, path: str, body: Any, status: int, *words: str,
+         who: str = "admin", name: str | None = None) -> Any:
+    return pytest.param(who, (method, path, body, status, list(words)),
+                        id=name or f"{method} {path} {words[0] if words else ''}")
+
+
+def send(client: httpx.Client, method: str, path: str, body: Any) -> httpx.Response:
+    if isinstance(body, Raw):
+        headers = {"Content-Type": body.content_type} if body.content_type else {}
+        return client.request(method, path, content=body.content, headers=headers)
+    return client.request(method, path, json=body)
+
+
+NETWORK_CASES = [
+    case("POST", "/v2.0/networks", {"network": {"name": 5}}, 400, "name", "5", "not a string"),
+    case("POST", "/v2.0/networks", {"network": {"name": ["a"]}}, 400, "name", "list"),
+    case("POST", "/v2.0/networks", {"network": {"name": LONG}}, 400, "name",
+         "maximum length of 255"),
+    case("POST", "/v2.0/networks", {"network": {"description": LONG}}, 400, "description",
+         "maximum length of 255"),
+    case("POST", "/v2.0/networks", {"network": {"name": "a\x00b"}}, 400, "name", "NUL"),
+    case("POST", "/v2.0/networks", {"network": {"admin_state_up": "yes"}}, 400,
+         "admin_state_up", "'yes'", "boolean"),
+    case("POST", "/v2.0/networks", {"network": {"admin_state_up": 1}}, 400, "admin_state_up"),
+    case("POST", "/v2.0/networks", {"network": {"shared": "sometimes"}}, 400, "shared",
+         "'sometimes'"),
+    case("POST", "/v2.0/networks", {"network": {"mtu": "big"}}, 400, "mtu", "'big'",
+         "not an integer"),
+    case("POST", "/v2.0/networks", {"network": {"mtu": 20}}, 400, "mtu", "20",
+         "68 through 65535"),
+    case("POST", "/v2.0/networks", {"network": {"availability_zone_hints": "nova"}}, 400,
+         "availability_zone_hints", "not a list"),
+    case("POST", "/v2.0/networks", {"network": {"colour": "red"}}, 400,
+         "Unrecognized attribute", "colour"),
+    case("POST", "/v2.0/networks", {"network": {"tenant_id": "a", "project_id": "b"}}, 400,
+         "tenant_id and project_id"),
+    case("POST", "/v2.0/networks", {"network": {"tenant_id": LONG}}, 400, "tenant_id",
+         "maximum length of 64"),
+    case("POST", "/v2.0/networks", {"network": {"provider:network_type": "gre"}}, 400,
+         "provider:network_type", "'gre'", "vlan, vxlan, flat or local"),
+    case("POST", "/v2.0/networks", {"network": {"provider:network_type": 7}}, 400,
+         "provider:network_type", "not a string"),
+    case("POST", "/v2.0/networks", {"network": {"provider:segmentation_id": 1234}}, 400,
+         "provider:network_type is required"),
+    case("POST", "/v2.0/networks", {"network": {
+        "provider:network_type": "vlan", "provider:physical_network": "physnet1",
+        "provider:segmentation_id": 5000}}, 400, "VLAN id 5000", "1-4094"),
+    case("POST", "/v2.0/networks", {"network": {
+        "provider:network_type": "vlan", "provider:segmentation_id": 100}}, 400,
+         "provider:physical_network is required", "vlan"),
+    case("POST", "/v2.0/networks", {"network": {
+        "provider:network_type": "vxlan", "provider:physical_network": "physnet1"}}, 400,
+         "provider:physical_network", "vxlan"),
+    case("POST", "/v2.0/networks", {"network": {
+        "provider:network_type": "flat", "provider:physical_network": "physnet1",
+        "provider:segmentation_id": 10}}, 400, "provider:segmentation_id", "flat"),
+    case("POST", "/v2.0/networks", {"network": {
+        "provider:network_type": "vxlan", "provider:segmentation_id": "many"}}, 400,
+         "provider:segmentation_id", "'many'"),
+    case("POST", "/v2.0/networks", {"network": {
+        "provider:network_type": "vxlan", "provider:segmentation_id": 16777216}}, 400,
+         "provider:segmentation_id", "16777216"),
+    case("POST", "/v2.0/networks", {"network": {
+        "provider:network_type": "vxlan", "provider:segmentation_id": "@vni"}}, 409,
+         "already in use", name="vxlan segment taken"),
+    case("POST", "/v2.0/networks", {"network": {"provider:network_type": "vxlan"}}, 403,
+         "provider:network_type", who="member"),
+    case("POST", "/v2.0/networks", {"network": {"shared": True}}, 403, "shared", who="member"),
+    case("POST", "/v2.0/networks", {"network": {"tenant_id": "alice"}}, 403, "project",
+         who="member"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"provider:network_type": "vlan"}}, 400,
+         "read-only", "provider:network_type"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"tenant_id": "x"}}, 400, "read-only",
+         "tenant_id"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"id": MISSING}}, 400, "id"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"name": LONG}}, 400, "name", "255"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"admin_state_up": "nope"}}, 400,
+         "admin_state_up", "'nope'"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"mtu": -1}}, 400, "mtu", "-1"),
+    case("PUT", "/v2.0/networks/@net", {"subnet": {"name": "x"}}, 400,
+         "Resource 'network' not found"),
+    case("PUT", "/v2.0/networks/not-a-uuid", {"network": {"name": "x"}}, 404, "not-a-uuid"),
+    case("PUT", "/v2.0/networks/@missing", {"network": {"name": "x"}}, 404, MISSING),
+    case("PUT", "/v2.0/networks/@net", {"network": {"name": "x"}}, 404, "could not be found",
+         who="other", name="PUT another project's network"),
+]
+
+BODY_CASES = [
+    case("POST", "/v2.0/networks", Raw(b'{"network": {"name": "x",}}'), 400,
+         "Malformed JSON", name="malformed JSON"),
+    case("POST", "/v2.0/networks", Raw(b'{"network": '), 400, "Malformed JSON",
+         name="truncated JSON"),
+    case("POST", "/v2.0/networks", Raw(b"\xff\xfe{}"), 400, "Malformed JSON",
+         name="not UTF-8"),
+    case("POST", "/v2.0/networks", Raw(b'{"network": {}}', "text/plain"), 400,
+         "'text/plain'", "application/json", name="text/plain"),
+    case("POST", "/v2.0/networks", Raw(b'network=x', "application/x-www-form-urlencoded"),
+         400, "application/json", name="form body"),
+    case("POST", "/v2.0/networks", Raw(b""), 400, "empty", name="empty body"),
+    case("POST", "/v2.0/networks", Raw(b"", None), 400, "empty", name="no body at all"),
+    case("POST", "/v2.0/networks", Raw(b"null"), 400, "Resource 'network' not found",
+         name="null body"),
+    case("POST", "/v2.0/networks", Raw(b"[]"), 400, "Resource 'network' not found",
+         name="list body"),
+    case("POST", "/v2.0/networks", {}, 400, "Resource 'network' not found"),
+    case("POST", "/v2.0/networks", {"name": "x"}, 400, "Resource 'network' not found"),
+    case("POST", "/v2.0/networks", {"network": "x"}, 400, "Resource 'network' not found"),
+    case("POST", "/v2.0/networks", {"network": {}, "subnet": {}}, 400,
+         "Resource 'network' not found"),
+    case("PUT", "/v2.0/ports/@port1", Raw(b'{"port": {"name": "x"}', "application/json"), 400,
+         "Malformed JSON", name="port update malformed JSON"),
+    case("PUT", "/v2.0/subnets/@sub", Raw(b'{}', "text/plain"), 400, "'text/plain'",
+         name="subnet update text/plain"),
+]
+
+SUBNET = "/v2.0/subnets"
+
+
+def sub(**attrs: Any) -> dict[str, Any]:
+    return {"subnet": {"network_id": "@net2", "cidr": "10.31.0.0/24", **attrs}}
+
+
+SUBNET_CASES = [
+    case("POST", SUBNET, sub(network_id="net1"), 400, "network_id", "'net1'", "UUID"),
+    case("POST", SUBNET, sub(network_id=7), 400, "network_id", "UUID"),
+    case("POST", SUBNET, sub(network_id="@missing"), 404, MISSING),
+    case("POST", SUBNET, {"subnet": {"cidr": "10.31.0.0/24"}}, 400, "network_id",
+         "not specified"),
+    case("POST", SUBNET, {"subnet": {"network_id": "@net2"}}, 400, "cidr", "not specified"),
+    case("POST", SUBNET, sub(cidr="10.0.0.0/33"), 400, "10.0.0.0/33", "not a valid CIDR"),
+    case("POST", SUBNET, sub(cidr="foo"), 400, "'foo'", "CIDR"),
+    case("POST", SUBNET, sub(cidr="10.31.0.1"), 400, "10.31.0.1", "prefix length"),
+    case("POST", SUBNET, sub(cidr="10.31.0.0/31"), 400, "10.31.0.0/31", "too small"),
+    case("POST", SUBNET, sub(cidr=["10.31.0.0/24"]), 400, "cidr", "list"),
+    case("POST", SUBNET, sub(cidr="10.20.0.0/25"), 400, "10.20.0.0/25", "overlaps",
+         "10.20.0.0/24"),
+    case("POST", SUBNET, sub(cidr="10.30.0.128/25"), 400, "overlaps", "this network"),
+    case("POST", SUBNET, sub(ip_version=5), 400, "ip_version", "4 or 6"),
+    case("POST", SUBNET, sub(ip_version="four"), 400, "ip_version", "'four'"),
+    case("POST", SUBNET, sub(ip_version=6), 400, "10.31.0.0/24", "IPv6"),
+    case("POST", SUBNET, sub(gateway_ip="10.99.0.1"), 400, "10.99.0.1", "10.31.0.0/24"),
+    case("POST", SUBNET, sub(gateway_ip="10.31.0.255"), 400, "10.31.0.255"),
+    case("POST", SUBNET, sub(gateway_ip="gateway"), 400, "gateway_ip", "'gateway'"),
+    case("POST", SUBNET, sub(gateway_ip=True), 400, "gateway_ip"),
+    case("POST", SUBNET, sub(allocation_pools=[{"start": "10.31.0.10", "end": "10.31.0.20"},
+                                               {"start": "10.31.0.15", "end": "10.31.0.30"}]),
+         400, "overlap", "10.31.0.10-10.31.0.20", name="overlapping pools"),
+    case("POST", SUBNET, sub(allocation_pools=[{"start": "10.32.0.10", "end": "10.32.0.20"}]),
+         400, "10.32.0.10-10.32.0.20", "outside", name="pool outside the CIDR"),
+    case("POST", SUBNET, sub(allocation_pools=[{"start": "10.31.0.20", "end": "10.31.0.10"}]),
+         400, "10.31.0.20-10.31.0.10", "start is after end", name="pool start after end"),
+    case("POST", SUBNET, sub(allocation_pools=[{"start": "10.31.0.1", "end": "10.31.0.9"}]),
+         400, "Gateway 10.31.0.1", "inside allocation pool", name="gateway inside pool"),
+    case("POST", SUBNET, sub(allocation_pools=[{"start": "10.31.0.10"}]), 400,
+         "allocation_pools", "end"),
+    case("POST", SUBNET, sub(allocation_pools=[{"start": "ten", "end": "10.31.0.20"}]), 400,
+         "'ten'", "allocation pool start"),
+    case("POST", SUBNET, sub(allocation_pools="10.31.0.10-10.31.0.20"), 400,
+         "allocation_pools", "not a list"),
+    case("POST", SUBNET, sub(dns_nameservers=["8.8.8.888"]), 400, "dns_nameservers",
+         "'8.8.8.888'"),
+    case("POST", SUBNET, sub(host_routes=[{"destination": "10.9.0.1/24",
+                                           "nexthop": "10.31.0.1"}]), 400,
+         "'10.9.0.1/24'", "destination"),
+    case("POST", SUBNET, sub(host_routes=[{"destination": "10.9.0.0/24"}]), 400,
+         "host_routes", "nexthop"),
+    case("POST", SUBNET, sub(enable_dhcp="maybe"), 400, "enable_dhcp", "'maybe'"),
+    case("POST", SUBNET, sub(name=LONG), 400, "name", "255"),
+    case("POST", SUBNET, sub(segment_id=MISSING), 400, "Unrecognized attribute",
+         "segment_id"),
+    case("POST", SUBNET, sub(), 404, "could not be found", who="member",
+         name="member adds subnet to admin network"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"cidr": "10.20.0.0/16"}}, 400, "read-only",
+         "cidr"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"network_id": "@net2"}}, 400, "read-only",
+         "network_id"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"ip_version": 6}}, 400, "read-only",
+         "ip_version"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"gateway_ip": "10.21.0.1"}}, 400,
+         "10.21.0.1", "10.20.0.0/24"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"gateway_ip": "10.20.0.50"}}, 400,
+         "10.20.0.50", "inside allocation pool"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"allocation_pools": [
+        {"start": "10.20.1.2", "end": "10.20.1.9"}]}}, 400, "10.20.1.2-10.20.1.9", "outside"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"allocation_pools": [
+        {"start": "10.20.0.9", "end": "10.20.0.2"}]}}, 400, "start is after end"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"host_routes": [
+        {"destination": "x", "nexthop": "10.20.0.1"}]}}, 400, "'x'", "destination"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"dns_nameservers": "8.8.8.8"}}, 400,
+         "dns_nameservers", "not a list"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"enable_dhcp": "off"}}, 400, "enable_dhcp",
+         "'off'"),
+    case("PUT", "/v2.0/subnets/@sub", {"subnet": {"name": 12}}, 400, "name", "12"),
+    case("PUT", "/v2.0/subnets/bogus", {"subnet": {"name": "x"}}, 404, "bogus"),
+]
+
+PORTS = "/v2.0/ports"
+
+
+def port(**attrs: Any) -> dict[str, Any]:
+    return {"port": {"network_id": "@net", **attrs}}
+
+
+PORT_CASES = [
+    case("POST", PORTS, port(network_id="nope"), 400, "network_id", "'nope'", "UUID"),
+    case("POST", PORTS, port(network_id="@missing"), 404, MISSING),
+    case("POST", PORTS, {"port": {"name": "p"}}, 400, "network_id", "not specified"),
+    case("POST", PORTS, port(mac_address="fa:16:3e:00:00"), 400, "mac_address",
+         "'fa:16:3e:00:00'"),
+    case("POST", PORTS, port(mac_address="fa-16-3e-00-00-01"), 400, "mac_address",
+         "'fa-16-3e-00-00-01'"),
+    case("POST", PORTS, port(mac_address="01:00:5e:00:00:01"), 400, "01:00:5e:00:00:01",
+         "multicast"),
+    case("POST", PORTS, port(mac_address=12), 400, "mac_address"),
+    case("POST", PORTS, port(mac_address="fa:16:3e:aa:00:01"), 409, "fa:16:3e:aa:00:01",
+         "in use", name="duplicate MAC"),
+    case("POST", PORTS, port(mac_address="FA:16:3E:AA:00:02"), 409, "in use",
+         name="duplicate MAC in capitals"),
+    case("POST", PORTS, port(fixed_ips=[{"subnet_id": "@sub", "ip_address": "10.21.0.5"}]),
+         400, "10.21.0.5", "10.20.0.0/24", name="IP outside its subnet"),
+    case("POST", PORTS, port(fixed_ips=[{"ip_address": "192.168.9.9"}]), 400, "192.168.9.9",
+         "not in any subnet"),
+    case("POST", PORTS, port(fixed_ips=[{"subnet_id": "@sub", "ip_address": "10.20.0.10"}]),
+         409, "10.20.0.10", "in use", name="IP already in use"),
+    case("POST", PORTS, port(fixed_ips=[{"ip_address": "10.20.0.40"},
+                                        {"ip_address": "10.20.0.40"}]), 409, "10.20.0.40",
+         "in use", name="same IP twice"),
+    case("POST", PORTS, port(fixed_ips=[{"ip_address": "10.20.0.1"}]), 409, "10.20.0.1",
+         "gateway"),
+    case("POST", PORTS, port(fixed_ips=[{"ip_address": "10.20.0.255"}]), 400, "10.20.0.255",
+         "broadcast"),
+    case("POST", PORTS, port(fixed_ips=[{"subnet_id": "@sub2"}]), 400, "not a subnet of",
+         name="subnet of another network"),
+    case("POST", PORTS, port(fixed_ips=[{"subnet_id": "@missing"}]), 400, MISSING),
+    case("POST", PORTS, port(fixed_ips=[{}]), 400, "fixed_ips", "subnet_id", "ip_address"),
+    case("POST", PORTS, port(fixed_ips=[{"ip_address": "10.20.0.300"}]), 400, "'10.20.0.300'"),
+    case("POST", PORTS, port(fixed_ips=[{"subnet_id": "sub"}]), 400, "subnet_id", "'sub'"),
+    case("POST", PORTS, port(fixed_ips=[{"ip": "10.20.0.5"}]), 400, "fixed_ips", "ip"),
+    case("POST", PORTS, port(fixed_ips="10.20.0.5"), 400, "fixed_ips", "not a list"),
+    case("POST", PORTS, {"port": {"network_id": "@full"}}, 409, "No more IP addresses",
+         "10.40.0.0/30", name="subnet exhausted"),
+    case("POST", PORTS, port(admin_state_up="up"), 400, "admin_state_up", "'up'"),
+    case("POST", PORTS, port(device_id=["vm"]), 400, "device_id", "list"),
+    case("POST", PORTS, port(device_owner=LONG), 400, "device_owner", "255"),
+    case("POST", PORTS, port(**{"binding:host_id": 3}), 400, "binding:host_id"),
+    case("POST", PORTS, port(status="ACTIVE"), 400, "Unrecognized attribute", "status"),
+    case("POST", PORTS, port(**{"binding:host_id": "h"}), 403, "binding:host_id",
+         who="member"),
+    case("POST", PORTS, port(), 404, "could not be found", who="member",
+         name="member port on admin network"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"network_id": "@net2"}}, 400, "read-only",
+         "network_id"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"mac_address": "zz:16:3e:00:00:01"}}, 400,
+         "mac_address", "'zz:16:3e:00:00:01'"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"mac_address": "fa:16:3e:aa:00:02"}}, 409,
+         "fa:16:3e:aa:00:02", "in use", name="update to duplicate MAC"),
+    case("PUT", "/v2.0/ports/@port2", {"port": {"fixed_ips": [{"ip_address": "10.20.0.10"}]}},
+         409, "10.20.0.10", "in use", name="update to IP in use"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"fixed_ips": [
+        {"subnet_id": "@sub", "ip_address": "10.30.0.5"}]}}, 400, "10.30.0.5",
+         name="update to IP outside subnet"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"fixed_ips": [{"subnet_id": "@sub2"}]}}, 400,
+         "not a subnet of", name="update to subnet of another network"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"name": 5}}, 400, "name", "5"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"id": MISSING}}, 400, "id"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"admin_state_up": None}}, 400,
+         "admin_state_up"),
+    case("PUT", "/v2.0/ports/@missing", {"port": {"name": "x"}}, 404, MISSING),
+]
+
+AGENT_CASES = [
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"host": "elsewhere"}}, 400, "read-only",
+         "host"),
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"alive": False}}, 400, "read-only", "alive"),
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"agent_type": "L3 agent"}}, 400, "read-only",
+         "agent_type"),
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"admin_state_up": "maybe"}}, 400,
+         "admin_state_up", "'maybe'"),
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"description": ["x"]}}, 400, "description",
+         "list"),
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"description": LONG}}, 400, "description",
+         "255"),
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"colour": "red"}}, 400,
+         "Unrecognized attribute", "colour"),
+    case("PUT", "/v2.0/agents/@dhcp", {"admin_state_up": False}, 400,
+         "Resource 'agent' not found"),
+    case("PUT", "/v2.0/agents/@dhcp", Raw(b"admin_state_up=False", "text/plain"), 400,
+         "'text/plain'", name="agent update text/plain"),
+    case("PUT", "/v2.0/agents/@missing", {"agent": {"admin_state_up": False}}, 404, MISSING),
+    case("PUT", "/v2.0/agents/@dhcp", {"agent": {"admin_state_up": False}}, 403,
+         "update_agent", who="member", name="member disables agent"),
+    case("POST", "/v2.0/agents", {"agent": {"host": "x"}}, 405, "registers itself"),
+]
+
+DHCP_NETWORKS = "/v2.0/agents/@dhcp/dhcp-networks"
+
+SCHEDULER_CASES = [
+    case("POST", DHCP_NETWORKS, {}, 400, "network_id", name="dhcp-networks without network_id"),
+    case("POST", DHCP_NETWORKS, {"network": "@net2"}, 400, "network_id"),
+    case("POST", DHCP_NETWORKS, {"network_id": "@net2", "force": True}, 400, "network_id"),
+    case("POST", DHCP_NETWORKS, Raw(b"[]"), 400, "network_id", name="dhcp-networks list body"),
+    case("POST", DHCP_NETWORKS, {"network_id": "net2"}, 400, "network_id", "'net2'", "UUID"),
+    case("POST", DHCP_NETWORKS, {"network_id": 12}, 400, "network_id", "UUID"),
+    case("POST", DHCP_NETWORKS, {"network_id": "@missing"}, 404, MISSING),
+    case("POST", DHCP_NETWORKS, {"network_id": "@net"}, 409, "@net", name="already hosted"),
+    case("POST", DHCP_NETWORKS, Raw(b'{"network_id": '), 400, "Malformed JSON",
+         name="dhcp-networks malformed JSON"),
+    case("POST", DHCP_NETWORKS, Raw(b"", None), 400, "empty", name="dhcp-networks empty"),
+    case("POST", "/v2.0/agents/@l2/dhcp-networks", {"network_id": "@net2"}, 404,
+         "not a DHCP agent", name="Linux bridge agent as DHCP host"),
+    case("POST", "/v2.0/agents/@missing/dhcp-networks", {"network_id": "@net2"}, 404, MISSING),
+    case("POST", DHCP_NETWORKS, {"network_id": "@net2"}, 403, "dhcp-network", who="member",
+         name="member schedules network"),
+    case("DELETE", "/v2.0/agents/@dhcp/dhcp-networks/@bare", None, 409, "@bare",
+         name="remove network not hosted"),
+]
+
+
+@pytest.mark.parametrize(("who", "request_case"), NETWORK_CASES + BODY_CASES + SUBNET_CASES
+                         + PORT_CASES + AGENT_CASES + SCHEDULER_CASES)
+def test_bad_request_is_refused_with_a_clear_error_and_changes_nothing(
+        server: RunningServer, world: World, who: str, request_case: Case) -> None:
+    method, path, body, status, words = request_case
+    ids = world.ids
+    if isinstance(body, dict) and "@vni" in str(body):
+        body = {"network": {**body["network"], "provider:segmentation_id": int(ids["@vni"])}}
+    body = _fill_value(body, ids)
+    before = snapshot(server)
+    with server.client(who) as c:
+        response = send(c, method, _fill_value(path, ids), body)
+    assert response.status_code == status, response.text
+    error = response.json()["NeutronError"]
+    assert set(error) == {"type", "message", "detail"}
+    assert error["type"] and isinstance(error["type"], str)
+    message = error["message"]
+    assert message.endswith("."), message
+    for word in words:
+        assert _fill_value(word, ids) in message, message
+    assert snapshot(server) == before
+
+
+def test_world_is_intact_after_all_bad_requests(server: RunningServer, world: World) -> None:
+    with server.client() as c:
+        port1 = c.get(f"/v2.0/ports/{world.ids['@port1']}").json()["port"]
+        assert port1["mac_address"] == "fa:16:3e:aa:00:01"
+        assert [f["ip_address"] for f in port1["fixed_ips"]] == ["10.20.0.10"]
+        agent = c.get(f"/v2.0/agents/{world.ids['@dhcp']}").json()["agent"]
+        assert agent["admin_state_up"] is True and agent["host"] == "bad-input-host"
+
+
+# ---- a server whose VXLAN range holds two networks -------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_server(db_url: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[RunningServer]:
+    kind = db_url.split(":", 1)[0].split("+", 1)[0]
+    kind = {"postgresql": "postgresql", "sqlite": "sqlite"}.get(kind, "mariadb")
+    tmp = str(tmp_path_factory.mktemp("tiny"))
+    with fresh_database(kind, tmp) as url, \
+            running_server(settings_for(url, tmp, vni_ranges=[(5000, 5001)])) as running:
+        yield running
+
+
+def test_exhausted_segment_range_is_reported_and_changes_nothing(tiny_server: RunningServer
+                                                                 ) -> None:
+    with tiny_server.client("member") as c:
+        made = [c.post("/v2.0/networks", json={"network": {"name": f"n{i}-{uuid.uuid4().hex}"}})
+                for i in range(2)]
+        assert [r.status_code for r in made] == [201, 201]
+        before = snapshot(tiny_server)
+        response = c.post("/v2.0/networks", json={"network": {"name": "one too many"}})
+    # Neutron answers NoNetworkAvailable with 503: the request was fine, capacity is not.
+    assert response.status_code == 503, response.text
+    error = response.json()["NeutronError"]
+    assert error["type"] == "NoNetworkAvailable"
+    assert "vxlan" in error["message"] and "vni_ranges" in error["message"]
+    assert snapshot(tiny_server) == before
+    with tiny_server.client() as admin:
+        explicit = admin.post("/v2.0/networks", json={"network": {
+            "provider:network_type": "vxlan", "provider:segmentation_id": 5000}})
+    assert explicit.status_code == 409, explicit.text
+    assert "already in use" in explicit.json()["NeutronError"]["message"]
+    assert snapshot(tiny_server) == before
