@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from neutrino.api.auth import Authenticator, require_agent
 from neutrino.api.body import json_body
+from neutrino.api.responses import json_response
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
@@ -42,30 +43,33 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
     @router.post("/report_state")
     async def report_state(request: Request, _: RequestContext = Depends(agent)) -> Any:
         state = _parse(AgentState, await json_body(request))
-        return (await run_in_threadpool(agents.report_state, state)).model_dump()
+        result = agents.quick_report(state) or await run_in_threadpool(agents.report_state,
+                                                                        state)
+        return json_response(result.model_dump())
 
     @router.get("/dhcp/{host}/networks")
     async def active_networks(host: str, _: RequestContext = Depends(agent)) -> Any:
         refs = await run_in_threadpool(rpc.active_networks, host)
-        return {"networks": [r.model_dump() for r in refs]}
+        return json_response({"networks": [r.model_dump() for r in refs]})
 
     @router.get("/dhcp/{host}/networks/{network_id}")
     async def network_info(host: str, network_id: str,
                            _: RequestContext = Depends(agent)) -> Any:
         info = await run_in_threadpool(rpc.network_info, host, network_id)
-        return info.model_dump(by_alias=True)
+        return json_response(info.model_dump(by_alias=True))
 
     @router.post("/dhcp/ports")
     async def create_dhcp_port(request: Request, _: RequestContext = Depends(agent)) -> Any:
         req = _parse(DhcpPortRequest, await json_body(request))
-        return (await run_in_threadpool(rpc.create_dhcp_port, req)).model_dump(by_alias=True)
+        port = await run_in_threadpool(rpc.create_dhcp_port, req)
+        return json_response(port.model_dump(by_alias=True))
 
     @router.put("/dhcp/ports/{port_id}")
     async def update_dhcp_port(port_id: str, request: Request,
                                _: RequestContext = Depends(agent)) -> Any:
         req = _parse(DhcpPortRequest, await json_body(request))
         port = await run_in_threadpool(rpc.update_dhcp_port, port_id, req)
-        return port.model_dump(by_alias=True)
+        return json_response(port.model_dump(by_alias=True))
 
     @router.delete("/dhcp/ports", status_code=204)
     async def release_dhcp_port(network_id: str, device_id: str, host: str = "",
@@ -95,13 +99,13 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
             batch = await run_in_threadpool(fetch)
             left = deadline - time.monotonic()
             if batch.events or batch.reset or after < 0 or left <= 0:
-                return batch.model_dump()
+                return json_response(batch.model_dump())
             # Cursor moved past events for other hosts: resume from there.
             after = batch.latest_revision
             await signal.wait(min(left, DB_POLL_INTERVAL))
 
     @router.get("/l2/{host}")
     async def l2_state(host: str, _: RequestContext = Depends(agent)) -> Any:
-        return (await run_in_threadpool(rpc.l2_state, host)).model_dump()
+        return json_response((await run_in_threadpool(rpc.l2_state, host)).model_dump())
 
     return router

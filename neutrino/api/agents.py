@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from neutrino.api import attributes, listing
 from neutrino.api.auth import Authenticator, require_admin
 from neutrino.api.body import json_body
+from neutrino.api.responses import json_response
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
 from neutrino.services.agents import Agents
@@ -26,7 +27,7 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
         known = set(items[0]) if items else {"id", "host", "agent_type"}
         query = listing.parse_query(request.query_params.multi_items(), known)
         result, _ = listing.apply(items, query)
-        return {"agents": result}
+        return json_response({"agents": result})
 
     @router.get("/v2.0/agents/{agent_id}")
     async def show_agent(agent_id: str, request: Request,
@@ -34,7 +35,8 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
         require_admin(ctx, "get_agent")
         item = await run_in_threadpool(agents.get, agent_id)
         fields = request.query_params.getlist("fields")
-        return {"agent": {k: v for k, v in item.items() if not fields or k in fields}}
+        return json_response({"agent": {k: v for k, v in item.items()
+                                        if not fields or k in fields}})
 
     @router.put("/v2.0/agents/{agent_id}")
     async def update_agent(agent_id: str, request: Request,
@@ -45,7 +47,7 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
                                       is_admin=True, read_only=attributes.AGENT_READ_ONLY)
         if attrs.get("description", "") is None:
             attrs["description"] = ""
-        return {"agent": await run_in_threadpool(agents.update, agent_id, attrs)}
+        return json_response({"agent": await run_in_threadpool(agents.update, agent_id, attrs)})
 
     @router.delete("/v2.0/agents/{agent_id}", status_code=204)
     async def delete_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Response:
@@ -57,7 +59,7 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
     async def networks_on_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_dhcp-networks")
         nets = await run_in_threadpool(bindings.networks_of_agent, agent_id)
-        return {"networks": [network_view(n) for n in nets]}
+        return json_response({"networks": [network_view(n) for n in nets]})
 
     @router.post("/v2.0/agents/{agent_id}/dhcp-networks", status_code=201)
     async def add_network(agent_id: str, request: Request,
@@ -68,7 +70,7 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
             raise InvalidInput("Failed to parse request: expected {\"network_id\": \"<uuid>\"}.")
         network_id = attributes.uuid_str("network_id", body["network_id"])
         await run_in_threadpool(bindings.add, agent_id, network_id)
-        return {}
+        return json_response({}, 201)
 
     @router.delete("/v2.0/agents/{agent_id}/dhcp-networks/{network_id}", status_code=204)
     async def remove_network(agent_id: str, network_id: str,
@@ -81,7 +83,7 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
     async def agents_hosting(network_id: str, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_dhcp-agents")
         rows = await run_in_threadpool(bindings.agents_of_network, network_id)
-        return {"agents": [agents.view(a) for a in rows]}
+        return json_response({"agents": [agents.view(a) for a in rows]})
 
     @router.post("/v2.0/agents", include_in_schema=False)
     async def no_create(ctx: RequestContext = Depends(auth)) -> Response:

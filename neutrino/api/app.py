@@ -39,6 +39,8 @@ LOG = logging.getLogger(__name__)
 # agent_down_time + dhcp_failover_grace + FAILOVER_PERIOD of its last heartbeat.
 FAILOVER_PERIOD = 0.5
 PRUNE_PERIOD = 60.0
+# Routine heartbeats reach the database this often (see services/heartbeats.py).
+HEARTBEAT_FLUSH_PERIOD = 0.2
 
 
 @dataclass
@@ -90,7 +92,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         signal.bind(asyncio.get_running_loop())
-        tasks = []
+        tasks = [asyncio.create_task(_every(HEARTBEAT_FLUSH_PERIOD, "heartbeat flush",
+                                            services.agents.heartbeats.flush))]
         if background:
             tasks.append(asyncio.create_task(
                 _every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
@@ -102,6 +105,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         finally:
             for task in tasks:
                 task.cancel()
+            await run_in_threadpool(services.agents.heartbeats.flush)
             event.remove(Session, "after_commit", _wake_agents)
 
     app = FastAPI(title="Neutrino", version="0.1.0", lifespan=lifespan,

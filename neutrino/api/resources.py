@@ -11,6 +11,7 @@ from neutrino.api import attributes, listing
 from neutrino.api.attributes import Attr
 from neutrino.api.auth import Authenticator, check_owner, scope
 from neutrino.api.body import json_body
+from neutrino.api.responses import json_response
 from neutrino.identity.context import RequestContext
 
 
@@ -57,14 +58,15 @@ def resource_router(resource: Resource, auth: Authenticator) -> APIRouter:
         if query.limit and more and items:
             last = result[-1].get("id") if result and "id" in result[-1] else None
             if last:
-                body[f"{many}_links"] = [{"rel": "next", "href": str(request.url.include_query_params(marker=last))}]
-        return body
+                href = str(request.url.include_query_params(marker=last))
+                body[f"{many}_links"] = [{"rel": "next", "href": href}]
+        return json_response(body)
 
     @router.get(f"/v2.0/{many}/{{item_id}}")
     async def show_item(item_id: str, request: Request,
                         ctx: RequestContext = Depends(auth)) -> Any:
         item = await run_in_threadpool(resource.service.get, item_id, scope(ctx))
-        return {one: _only(_visible(item, resource, ctx), _fields(request))}
+        return json_response({one: _only(_visible(item, resource, ctx), _fields(request))})
 
     @router.post(f"/v2.0/{many}", status_code=201)
     async def create_item(request: Request, ctx: RequestContext = Depends(auth)) -> Any:
@@ -73,7 +75,7 @@ def resource_router(resource: Resource, auth: Authenticator) -> APIRouter:
                                       is_admin=ctx.is_admin)
         check_owner(ctx, attrs, one)
         item = await run_in_threadpool(resource.service.create, ctx.project_id, attrs)
-        return {one: _visible(item, resource, ctx)}
+        return json_response({one: _visible(item, resource, ctx)}, 201)
 
     @router.put(f"/v2.0/{many}/{{item_id}}")
     async def update_item(item_id: str, request: Request,
@@ -82,7 +84,7 @@ def resource_router(resource: Resource, auth: Authenticator) -> APIRouter:
         attrs = attributes.parse_body(one, body, resource.attrs, creating=False,
                                       is_admin=ctx.is_admin)
         item = await run_in_threadpool(resource.service.update, item_id, scope(ctx), attrs)
-        return {one: _visible(item, resource, ctx)}
+        return json_response({one: _visible(item, resource, ctx)})
 
     @router.delete(f"/v2.0/{many}/{{item_id}}", status_code=204)
     async def delete_item(item_id: str, ctx: RequestContext = Depends(auth)) -> Response:

@@ -1,13 +1,16 @@
 """Engines, sessions and transactions, with bounded retries of transient errors."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -37,12 +40,17 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(orig)
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=_json_text, json_deserializer=orjson.loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -62,7 +70,8 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20,
+                              "json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith(("mysql", "mariadb")):
         kwargs["isolation_level"] = "READ COMMITTED"
     return create_engine(url, **kwargs)
@@ -78,6 +87,9 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(sqlite_immediate=True)
         self._writers = sessionmaker(writer, expire_on_commit=False)
+        # SQLite has one writer; threads queueing on a Python lock wake at once, where
+        # SQLite's busy handler would sleep them for milliseconds at a time.
+        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         self.max_retries = max_retries
         self.retry_interval = retry_interval
 
@@ -92,7 +104,7 @@ class Database:
         attempt = 0
         while True:
             try:
-                with self._writers() as session, session.begin():
+                with self._write_lock, self._writers() as session, session.begin():
                     return work(session)
             except DBAPIError as exc:
                 attempt += 1

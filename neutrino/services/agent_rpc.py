@@ -1,7 +1,6 @@
 """What agents ask of the server: their networks, full network state, DHCP ports, L2 state."""
 from __future__ import annotations
 
-
 from typing import Any
 
 from sqlalchemy import select

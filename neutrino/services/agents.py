@@ -18,7 +18,8 @@ from neutrino.scheduler.placement import is_alive
 from neutrino.services import events
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
-from neutrino.services.views import agent_view
+from neutrino.services.heartbeats import HeartbeatBuffer
+from neutrino.services.views import AGENT_COLUMNS, agent_row_view, agent_view
 from neutrino.transport.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
@@ -29,6 +30,11 @@ class Agents:
         self.db = db
         self.settings = settings
         self.bindings = bindings
+        self.heartbeats = HeartbeatBuffer(db, settings.agent_down_time)
+
+    def quick_report(self, state: AgentState) -> ReportResult | None:
+        """Acknowledge a routine heartbeat from memory; None when it needs report_state()."""
+        return self.heartbeats.offer(state, utcnow())
 
     def report_state(self, state: AgentState) -> ReportResult:
         """Record a heartbeat; the first report of an (agent_type, host) registers it."""
@@ -75,6 +81,7 @@ class Agents:
         except IntegrityError:
             # Two first reports of one agent raced; the other one registered it.
             result, fresh = self.db.run(work)
+        self.heartbeats.remember(state, result, now)
         if fresh and state.agent_type == AGENT_TYPE_DHCP and result.admin_state_up:
             scheduled = self.bindings.auto_schedule()
             if scheduled:
@@ -85,9 +92,12 @@ class Agents:
     def list(self) -> list[dict[str, Any]]:
         now = utcnow()
         down = self.settings.agent_down_time
-        with self.db.session() as session:
-            agents = session.scalars(select(Agent).order_by(Agent.host, Agent.agent_type)).all()
-            return [agent_view(a, is_alive(a.heartbeat_timestamp, now, down)) for a in agents]
+        # Plain rows, not ORM objects: this is the hot read of `agent-list` with many agents.
+        columns = [Agent.__table__.c[name] for name in AGENT_COLUMNS]
+        limit = now - timedelta(seconds=down)
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(select(*columns).order_by(Agent.host, Agent.agent_type))
+            return [agent_row_view(row, row[-1] >= limit) for row in rows]
 
     def get(self, agent_id: str) -> dict[str, Any]:
         with self.db.session() as session:
@@ -129,5 +139,6 @@ class Agents:
             session.delete(agent)
 
         self.db.run(work)
+        self.heartbeats.forget(agent_id)
         LOG.info("agent %s deleted with its network bindings", agent_id)
         self.bindings.auto_schedule()

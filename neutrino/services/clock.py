@@ -10,7 +10,8 @@ def utcnow() -> datetime:
 
 
 def isoformat(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+    """Agent timestamps as the seed shows them: microseconds, no zone."""
+    return value.isoformat(timespec="microseconds") if value else None
 
 
 def api_time(value: datetime | None) -> str | None:

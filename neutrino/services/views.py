@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Row
+
 from neutrino.db.models import Agent, Network, Port, Subnet
 from neutrino.services.clock import api_time, isoformat
 
@@ -88,6 +90,23 @@ def port_view(port: Port) -> dict[str, Any]:
         "created_at": api_time(port.created_at),
         "updated_at": api_time(port.updated_at),
     }
+
+
+# The columns agent_row_view() reads, in its order; heartbeat_timestamp last.
+AGENT_COLUMNS = ("id", "agent_type", "binary", "topic", "host", "admin_state_up",
+                 "description", "configurations", "availability_zone", "created_at",
+                 "started_at", "load", "heartbeat_timestamp")
+
+
+def agent_row_view(row: Row[Any], alive: bool) -> dict[str, Any]:
+    """agent_view() for a plain row of AGENT_COLUMNS; datetimes are left to the encoder."""
+    (agent_id, agent_type, binary, topic, host, admin_state_up, description, configurations,
+     zone, created_at, started_at, load, heartbeat) = row
+    return {"id": agent_id, "agent_type": agent_type, "binary": binary, "topic": topic,
+            "host": host, "admin_state_up": admin_state_up, "alive": alive,
+            "description": description, "configurations": configurations,
+            "availability_zone": zone, "created_at": created_at, "started_at": started_at,
+            "heartbeat_timestamp": heartbeat, "load": load, "resources_synced": None}
 
 
 def agent_view(agent: Agent, alive: bool) -> dict[str, Any]:

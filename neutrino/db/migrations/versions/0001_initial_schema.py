@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -17,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('agents',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('agent_type', sa.String(length=255), nullable=False),
@@ -194,7 +193,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('ipallocations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ipallocations_port_id'))
         batch_op.drop_index(batch_op.f('ix_ipallocations_network_id'))

@@ -1,0 +1,114 @@
+"""Control-plane speed: agent listing, resource creation, state reports, binding changes.
+
+Run: .venv/bin/python bench/api_bench.py [--agents 1000] [--db sqlite postgresql]
+Prints figures; asserts nothing. One server process, as issue 2 asks.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+
+import httpx
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import AGENT, Server, database, median_ms, p, server, timed
+
+
+def state(host: str, agent_type: str = "DHCP agent", start: bool = False) -> dict[str, object]:
+    return {"agent_type": agent_type, "binary": "neutrino-dhcp-agent", "host": host,
+            "topic": "dhcp_agent", "start_flag": start,
+            "configurations": {"networks": 0, "subnets": 0, "ports": 0}}
+
+
+def _report_worker(url: str, token: str, hosts: list[str], seconds: float,
+                   out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    done = 0
+    with httpx.Client(base_url=url, headers={"X-Auth-Token": token}) as client:
+        deadline = time.monotonic() + seconds
+        i = 0
+        while time.monotonic() < deadline:
+            client.post("/agent-rpc/v1/report_state", json=state(hosts[i % len(hosts)]))
+            i += 1
+            done += 1
+    out.put(done)
+
+
+def reports_per_second(srv: Server, token: str, hosts: list[str], clients: int,
+                       seconds: float = 5.0) -> float:
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    chunks = [hosts[i::clients] for i in range(clients)]
+    procs = [multiprocessing.Process(target=_report_worker,
+                                     args=(srv.url, token, chunk, seconds, queue))
+             for chunk in chunks]
+    for proc in procs:
+        proc.start()
+    total = sum(queue.get() for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total / seconds
+
+
+def run(kind: str, n_agents: int, clients: int) -> dict[str, float]:
+    with database(kind) as url, server(url, "agent_down_time = 75") as srv:
+        admin = httpx.Client(base_url=srv.url, headers={"X-Auth-Token": srv.token()})
+        agent_token = srv.token(AGENT)
+        agent = httpx.Client(base_url=srv.url, headers={"X-Auth-Token": agent_token})
+        hosts = [f"bench-{i:05d}" for i in range(n_agents)]
+        for host in hosts:
+            agent.post("/agent-rpc/v1/report_state", json=state(host, start=True))
+        assert len(admin.get("/v2.0/agents").json()["agents"]) == n_agents
+        list_agents = timed(lambda: admin.get("/v2.0/agents").raise_for_status(), 50)
+
+        counter = iter(range(10**6))
+
+        def create_all() -> None:
+            i = next(counter)
+            net = admin.post("/v2.0/networks", json={"network": {"name": f"b{i}"}}).json()
+            nid = net["network"]["id"]
+            admin.post("/v2.0/subnets", json={"subnet": {
+                "network_id": nid, "cidr": f"10.{i // 250}.{i % 250}.0/24"}}).raise_for_status()
+            admin.post("/v2.0/ports", json={"port": {"network_id": nid}}).raise_for_status()
+
+        create = timed(create_all, 100)
+        nets = [n["id"] for n in admin.get("/v2.0/networks").json()["networks"]]
+        dhcp_ids = [a["id"] for a in admin.get("/v2.0/agents").json()["agents"]]
+        pairs = iter([(a, n) for n in nets for a in dhcp_ids[-5:]])
+
+        def add_one() -> None:
+            a, n = next(pairs)
+            r = admin.post(f"/v2.0/agents/{a}/dhcp-networks", json={"network_id": n})
+            assert r.status_code in (201, 409), r.text
+
+        add = timed(add_one, 200)
+        rate = reports_per_second(srv, agent_token, hosts, clients)
+        return {"list_agents_ms": median_ms(list_agents),
+                "list_agents_p90_ms": p(list_agents, 0.9),
+                "create_net_subnet_port_ms": median_ms(create),
+                "add_network_to_agent_ms": median_ms(add),
+                "reports_per_s": rate}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=4,
+                        help="processes sending state reports concurrently")
+    parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    print(f"{args.agents} registered agents, one server process, {os.cpu_count()} CPUs")
+    print(f"{'database':<12}{'GET agents':>12}{'p90':>8}{'net+sub+port':>14}"
+          f"{'add net':>9}{'reports/s':>11}")
+    for kind in args.db:
+        r = run(kind, args.agents, args.clients)
+        print(f"{kind:<12}{r['list_agents_ms']:>10.1f}ms{r['list_agents_p90_ms']:>6.1f}ms"
+              f"{r['create_net_subnet_port_ms']:>12.1f}ms{r['add_network_to_agent_ms']:>7.1f}ms"
+              f"{r['reports_per_s']:>11.0f}")
+    print("goals: GET agents <= 15 ms, net+subnet+port <= 35 ms, reports >= 2000/s, "
+          "add <= 5 ms; Neutron 29 on this machine: 150 ms, 350 ms, 170/s, 24 ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+# Sourced by dev/aio and dev/test: the venv with Neutrino, and (as root) the Debian packages
+# the data plane needs. Idempotent and quiet when everything is already there.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="${PYTHON:-python3}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+install_debian_packages() {
+    [ "$(id -u)" = 0 ] || { log "not root: skipping Debian packages (dnsmasq-base, udhcpc)"; return 0; }
+    command -v apt-get >/dev/null || return 0
+    local missing=()
+    command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
+    command -v udhcpc >/dev/null || missing+=(udhcpc)
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v bridge >/dev/null || missing+=(iproute2)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+install_venv() {
+    local stamp="$VENV/.neutrino-installed"
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating virtualenv $VENV"
+        "$PY" -m venv "$VENV"
+    fi
+    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+        log "installing Neutrino and its Python packages into $VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]"
+        touch "$stamp"
+    fi
+}
+
+install_debian_packages
+install_venv
+export PATH="$VENV/bin:$PATH"

@@ -1,0 +1,98 @@
+"""Heartbeat coalescing: routine state reports are acknowledged from memory and written to
+the database together, a few times a second, instead of one transaction each."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from neutrino.db.models import Agent
+from neutrino.db.session import Database
+from neutrino.transport.messages import AgentState, ReportResult
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class KnownAgent:
+    id: str
+    binary: str
+    topic: str
+    availability_zone: str | None
+    admin_state_up: bool
+    heartbeat: datetime
+
+
+class HeartbeatBuffer:
+    """Acknowledges reports of agents it knows are registered and alive; flush() writes them.
+
+    Anything that changes more than the heartbeat (a first report, a restart, a revival, a
+    new binary or zone) is not taken, so it goes through the full transaction.
+    """
+
+    def __init__(self, db: Database, agent_down_time: int) -> None:
+        self._db = db
+        self._down = timedelta(seconds=agent_down_time)
+        self._known: dict[tuple[str, str], KnownAgent] = {}
+        self._pending: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, state: AgentState, result: ReportResult, now: datetime) -> None:
+        with self._lock:
+            self._known[(state.agent_type, state.host)] = KnownAgent(
+                result.agent_id, state.binary, state.topic, state.availability_zone,
+                result.admin_state_up, now)
+
+    def forget(self, agent_id: str) -> None:
+        with self._lock:
+            self._pending.pop(agent_id, None)
+            for key, known in list(self._known.items()):
+                if known.id == agent_id:
+                    del self._known[key]
+
+    def offer(self, state: AgentState, now: datetime) -> ReportResult | None:
+        if state.start_flag:
+            return None
+        with self._lock:
+            known = self._known.get((state.agent_type, state.host))
+            if known is None or now - known.heartbeat > self._down or \
+                    (known.binary, known.topic, known.availability_zone) != \
+                    (state.binary, state.topic, state.availability_zone):
+                return None
+            known.heartbeat = now
+            self._pending[known.id] = (now, state.configurations)
+            return ReportResult(agent_id=known.id, admin_state_up=known.admin_state_up)
+
+    def flush(self) -> int:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+
+        def work(session: Session) -> tuple[set[str], dict[str, bool]]:
+            missing = set()
+            for agent_id, (when, configurations) in pending.items():
+                result = session.execute(
+                    update(Agent).where(Agent.id == agent_id)
+                    .values(heartbeat_timestamp=when, configurations=configurations))
+                if not result.rowcount:  # type: ignore[attr-defined]
+                    missing.add(agent_id)
+            states = dict(session.execute(select(Agent.id, Agent.admin_state_up)
+                                          .where(Agent.id.in_(list(pending)))).all())
+            return missing, states
+
+        missing, states = self._db.run(work)
+        with self._lock:
+            for known in self._known.values():
+                if known.id in states:
+                    known.admin_state_up = states[known.id]
+        for agent_id in missing:
+            # Deleted through the API meanwhile: its next report registers it anew.
+            LOG.info("agent %s was deleted; its next report registers it again", agent_id)
+            self.forget(agent_id)
+        return len(pending)
