@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -32,6 +33,24 @@ def _parse(model: Any, body: Any) -> Any:
         raise InvalidInput(f"Invalid {model.__name__}: {exc}") from None
 
 
+def report_state_endpoint(agents: Agents, auth: Authenticator
+                          ) -> Callable[[Request], Awaitable[Response]]:
+    """POST {PREFIX}/report_state as a plain Starlette endpoint.
+
+    The hottest call of all (every agent, every report_interval), so it skips FastAPI's
+    per-request dependency solving; the app mounts it with add_route.
+    """
+
+    async def report_state(request: Request) -> Response:
+        require_agent(await auth(request))
+        state = _parse(AgentState, await json_body(request))
+        result = agents.quick_report(state) or await run_in_threadpool(agents.report_state,
+                                                                        state)
+        return json_response(result.model_dump())
+
+    return report_state
+
+
 def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: ChangeSignal,
                      auth: Authenticator) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=True)
@@ -40,12 +59,6 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
         require_agent(ctx)
         return ctx
 
-    @router.post("/report_state")
-    async def report_state(request: Request, _: RequestContext = Depends(agent)) -> Any:
-        state = _parse(AgentState, await json_body(request))
-        result = agents.quick_report(state) or await run_in_threadpool(agents.report_state,
-                                                                        state)
-        return json_response(result.model_dump())
 
     @router.get("/dhcp/{host}/networks")
     async def active_networks(host: str, _: RequestContext = Depends(agent)) -> Any:

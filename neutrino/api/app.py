@@ -14,9 +14,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from neutrino.api import agent_rpc, attributes, discovery, errors
 from neutrino.api import agents as agents_api
-from neutrino.api import attributes, discovery, errors
-from neutrino.api.agent_rpc import agent_rpc_router
 from neutrino.api.auth import Authenticator
 from neutrino.api.identity_routes import identity_router
 from neutrino.api.resources import Resource, resource_router
@@ -129,5 +128,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     ):
         app.include_router(resource_router(resource, auth))
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
-    app.include_router(agent_rpc_router(db, services.agents, services.rpc, signal, auth))
+    app.add_route(f"{agent_rpc.PREFIX}/report_state",
+                  agent_rpc.report_state_endpoint(services.agents, auth), methods=["POST"])
+    app.include_router(agent_rpc.agent_rpc_router(db, services.agents, services.rpc, signal,
+                                                  auth))
     return app

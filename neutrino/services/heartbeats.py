@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from neutrino.db.models import Agent
@@ -16,6 +16,9 @@ from neutrino.db.session import Database
 from neutrino.transport.messages import AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
+_AGENTS = Agent.__table__
+_UPDATE = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
+           .values(heartbeat_timestamp=bindparam("b_ts"), configurations=bindparam("b_conf")))
 
 
 @dataclass
@@ -75,16 +78,13 @@ class HeartbeatBuffer:
             return 0
 
         def work(session: Session) -> tuple[set[str], dict[str, bool]]:
-            missing = set()
-            for agent_id, (when, configurations) in pending.items():
-                result = session.execute(
-                    update(Agent).where(Agent.id == agent_id)
-                    .values(heartbeat_timestamp=when, configurations=configurations))
-                if not result.rowcount:  # type: ignore[attr-defined]
-                    missing.add(agent_id)
+            # One statement, executed for many rows: built and compiled once per flush.
+            session.connection().execute(_UPDATE, [
+                {"b_id": agent_id, "b_ts": when, "b_conf": configurations}
+                for agent_id, (when, configurations) in pending.items()])
             states = dict(session.execute(select(Agent.id, Agent.admin_state_up)
                                           .where(Agent.id.in_(list(pending)))).all())
-            return missing, states
+            return set(pending) - set(states), states
 
         missing, states = self._db.run(work)
         with self._lock:

@@ -107,13 +107,12 @@ class Subnets:
         def work(session: Session) -> dict[str, Any]:
             sub = load_subnet(session, subnet_id, project_id)
             net = load_network(session, sub.network_id, None, lock=True)
-            if "gateway_ip" in attrs:
-                gateway = attrs["gateway_ip"]
-                plan = ipam.plan_subnet(sub.cidr, sub.ip_version, gateway, sub.allocation_pools)
+            if "gateway_ip" in attrs or "allocation_pools" in attrs:
+                # Judge the new gateway against the new pools (and vice versa), not the old.
+                plan = ipam.plan_subnet(sub.cidr, sub.ip_version,
+                                        attrs.get("gateway_ip", sub.gateway_ip),
+                                        attrs.get("allocation_pools", sub.allocation_pools))
                 sub.gateway_ip = plan.gateway_ip
-            if "allocation_pools" in attrs:
-                plan = ipam.plan_subnet(sub.cidr, sub.ip_version, sub.gateway_ip,
-                                        attrs["allocation_pools"])
                 sub.allocation_pools = [p.as_dict() for p in plan.pools]
             if "host_routes" in attrs:
                 sub.host_routes = _check_routes(attrs["host_routes"])
