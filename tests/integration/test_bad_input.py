@@ -485,3 +485,35 @@ def test_exhausted_segment_range_is_reported_and_changes_nothing(tiny_server: Ru
     assert explicit.status_code == 409, explicit.text
     assert "already in use" in explicit.json()["NeutronError"]["message"]
     assert snapshot(tiny_server) == before
+
+
+# ---- edges that are valid and must not be mistaken for bad input ------------------------------
+
+def test_names_of_exactly_255_characters_and_any_unicode_are_kept(server: RunningServer
+                                                                  ) -> None:
+    names = ["x" * 255, "réseau 🙂 网络", "ü" * 255]
+    with server.client() as c:
+        for name in names:
+            made = c.post("/v2.0/networks", json={"network": {"name": name,
+                                                              "description": name}})
+            assert made.status_code == 201, made.text
+            net_id = made.json()["network"]["id"]
+            shown = c.get(f"/v2.0/networks/{net_id}").json()["network"]
+            assert (shown["name"], shown["description"]) == (name, name)
+            assert c.delete(f"/v2.0/networks/{net_id}").status_code == 204
+
+
+def test_subnet_update_moves_gateway_and_pools_together(server: RunningServer) -> None:
+    with server.client() as c:
+        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "gw-move"}}))["network"]
+        sub = _ok(c.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net["id"], "cidr": "10.50.0.0/24", "enable_dhcp": False}}))["subnet"]
+        # The new gateway sits in the old pool but outside the new one: judged together, fine.
+        moved = c.put(f"/v2.0/subnets/{sub['id']}", json={"subnet": {
+            "gateway_ip": "10.50.0.5",
+            "allocation_pools": [{"start": "10.50.0.10", "end": "10.50.0.200"}]}})
+        assert moved.status_code == 200, moved.text
+        body = moved.json()["subnet"]
+        assert body["gateway_ip"] == "10.50.0.5"
+        assert body["allocation_pools"] == [{"start": "10.50.0.10", "end": "10.50.0.200"}]
+        assert c.delete(f"/v2.0/networks/{net['id']}").status_code == 204
