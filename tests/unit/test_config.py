@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neutrino import config
@@ -194,6 +194,7 @@ ini_text = st.text(st.characters(min_codepoint=33, max_codepoint=126,
                                  exclude_characters="[]=:;#%"), min_size=1, max_size=20)
 
 
+@settings(deadline=None)  # writes a file per example
 @given(st.dictionaries(st.sampled_from(["DEFAULT", "database", "ml2", "x"]),
                        st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), ini_text,
                                        max_size=5), max_size=4))
@@ -207,6 +208,7 @@ def test_ini_files_round_trip(tmp_path_factory: pytest.TempPathFactory,
         {(s, k): v for s, keys in data.items() for k, v in keys.items()}
 
 
+@settings(deadline=None)  # writes a file per example
 @given(st.integers(min_value=1, max_value=10**6), st.integers(min_value=1, max_value=50),
        st.booleans(), st.sampled_from(["chance", "least_loaded"]),
        st.lists(st.tuples(st.integers(1, 4094), st.integers(0, 100)), max_size=3))
