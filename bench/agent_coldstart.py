@@ -154,6 +154,20 @@ def main() -> int:
             print(f"dnsmasq RSS: mean {statistics.mean(rss):.0f} KiB, "
                   f"PSS mean {statistics.mean(pss):.0f} KiB (shared pages split), "
                   f"total PSS {sum(pss) / 1024:.1f} MiB")
+        # Agent restart: the new agent adopts every running dnsmasq (no pid may change).
+        stop.set()
+        thread.join()
+        agent = DhcpAgent(settings, server)
+        stop = threading.Event()
+        began = time.monotonic()
+        thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+        thread.start()
+        agent.synced.wait()
+        again = [dnsmasq.running_pid(ConfPaths.for_network(settings.dhcp_confs, n))
+                 for n in ids]
+        print(f"agent restart, adopting {args.networks} running dnsmasq: "
+              f"{time.monotonic() - began:.2f} s, "
+              f"{sum(a == b for a, b in zip(pids, again, strict=True))} kept their pid")
     finally:
         stop.set()
         thread.join()  # a running agent would restart the dnsmasq cleanup stops

@@ -61,8 +61,8 @@ def running_pid(paths: ConfPaths) -> int | None:
 def spawn(namespace: str, argv: list[str]) -> None:
     """Start dnsmasq in the namespace. It daemonizes: its first process exits only once the
     daemon has bound its sockets (or failed), so a zero exit means it answers."""
-    proc = subprocess.run(namespaces.exec_prefix(namespace) + argv, capture_output=True,
-                          text=True, check=False)
+    with namespaces.entered(namespace):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise DnsmasqError(f"dnsmasq in {namespace} exited {proc.returncode}: "
                            f"{proc.stderr.strip()}")

@@ -57,7 +57,8 @@ class BridgeInterfaceDriver:
                 raise
             # Lost a race with the L2 agent creating the bridge; redo with what exists now.
             self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
-        self.ip.batch(self.namespace_lines(port_id, mac, cidrs, mtu, flush), netns=namespace)
+        with namespaces.entered(namespace):
+            self.ip.batch(self.namespace_lines(port_id, mac, cidrs, mtu, flush))
 
     def unplug(self, namespace: str, port_id: str) -> None:
         """Delete the veth pair (both ends go together) and the namespace."""
