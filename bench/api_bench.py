@@ -8,7 +8,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -34,6 +38,32 @@ def _report_worker(url: str, token: str, hosts: list[str], seconds: float,
             i += 1
             done += 1
     out.put(done)
+
+
+WRK_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local host = "bench-" .. string.format("%05d", counter % NAGENTS)
+  local body = '{"agent_type":"DHCP agent","binary":"neutrino-dhcp-agent","host":"' .. host ..
+    '","topic":"dhcp_agent","configurations":{"networks":0,"subnets":0,"ports":0}}'
+  return wrk.format("POST", "/agent-rpc/v1/report_state",
+    {["Content-Type"]="application/json", ["X-Auth-Token"]="TOKEN"}, body)
+end
+"""
+
+
+def reports_per_second_wrk(srv: Server, token: str, n_agents: int, seconds: int = 5
+                           ) -> float:
+    """Load from wrk (C, keep-alive): a Python client cannot outrun the server here."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT.replace("TOKEN", token).replace("NAGENTS", str(n_agents)))
+        script.flush()
+        out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", script.name,
+                              srv.url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError("state reports failed under load:\n" + out)
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
 def reports_per_second(srv: Server, token: str, hosts: list[str], clients: int,
@@ -83,7 +113,12 @@ def run(kind: str, n_agents: int, clients: int) -> dict[str, float]:
             assert r.status_code in (201, 409), r.text
 
         add = timed(add_one, 200)
-        rate = reports_per_second(srv, agent_token, hosts, clients)
+        if shutil.which("wrk"):
+            rate = reports_per_second_wrk(srv, agent_token, n_agents)
+        else:
+            print("  (wrk not installed: `apt-get install wrk`; Python clients cannot load "
+                  "the server fully, so reports/s is a lower bound)")
+            rate = reports_per_second(srv, agent_token, hosts, clients)
         return {"list_agents_ms": median_ms(list_agents),
                 "list_agents_p90_ms": p(list_agents, 0.9),
                 "create_net_subnet_port_ms": median_ms(create),

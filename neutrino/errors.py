@@ -11,7 +11,8 @@ class NotFound(NeutrinoError):
 
     def __init__(self, resource_id: str, message: str | None = None) -> None:
         self.resource_id = resource_id
-        super().__init__(message or f"{self.resource.capitalize()} {resource_id} could not be found.")
+        super().__init__(
+            message or f"{self.resource.capitalize()} {resource_id} could not be found.")
 
 
 class NetworkNotFound(NotFound):

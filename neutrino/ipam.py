@@ -67,7 +67,7 @@ def _host_range(net: IPNetwork) -> tuple[int, int]:
 def plan_subnet(
     cidr: str,
     ip_version: int = 4,
-    gateway_ip: str | None | object = ...,
+    gateway_ip: str | object | None = ...,
     pools: Iterable[dict[str, str]] | None = None,
 ) -> SubnetPlan:
     """Validate a subnet request; `...` for gateway_ip means "the first host" (Neutron)."""

@@ -22,7 +22,7 @@ from neutrino.errors import (
     NetworkNotFound,
     NetworkNotHosted,
 )
-from neutrino.scheduler.placement import AgentSnapshot, choose_agents, is_alive, plan_failover
+from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
 from neutrino.services import events
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import load_network
@@ -44,21 +44,27 @@ class Bindings:
     # ---- snapshots ------------------------------------------------------------------------
 
     def snapshots(self, session: Session, now: datetime) -> list[AgentSnapshot]:
-        agents = session.scalars(select(Agent).where(Agent.agent_type == AGENT_TYPE_DHCP)).all()
-        counts = dict(session.execute(
-            select(NetworkDhcpAgentBinding.dhcp_agent_id, func.count())
-            .group_by(NetworkDhcpAgentBinding.dhcp_agent_id)).all())
+        """Every DHCP agent as the scheduler sees it: plain rows, no ORM objects."""
         load_type = self.settings.dhcp_load_type
-
-        def load(agent: Agent) -> int:
-            if load_type == "networks":
-                return int(counts.get(agent.id, 0))
-            # Subnets and ports come from what the agent last reported, as in Neutron.
-            return int((agent.configurations or {}).get(load_type, 0) or 0)
-
-        down = self.settings.agent_down_time
-        return [AgentSnapshot(a.id, a.host, is_alive(a.heartbeat_timestamp, now, down),
-                              a.admin_state_up, load(a), a.availability_zone) for a in agents]
+        counts: dict[str, int] = {}
+        if load_type == "networks":
+            counts = {agent_id: int(n) for agent_id, n in session.execute(
+                select(NetworkDhcpAgentBinding.dhcp_agent_id, func.count())
+                .group_by(NetworkDhcpAgentBinding.dhcp_agent_id))}
+        # Subnets and ports come from what the agent last reported, as in Neutron.
+        conf = Agent.configurations if load_type != "networks" else None
+        rows = session.execute(select(
+            Agent.id, Agent.host, Agent.heartbeat_timestamp, Agent.admin_state_up,
+            Agent.availability_zone, *([conf] if conf is not None else []))
+            .where(Agent.agent_type == AGENT_TYPE_DHCP))
+        limit = now - timedelta(seconds=self.settings.agent_down_time)
+        snapshots = []
+        for row in rows:
+            load = counts.get(row[0], 0) if conf is None else \
+                int((row[5] or {}).get(load_type, 0) or 0)
+            snapshots.append(AgentSnapshot(row[0], row[1], row[2] >= limit, row[3], load,
+                                           row[4]))
+        return snapshots
 
     def hosting(self, session: Session, network_id: str) -> list[str]:
         return list(session.scalars(select(NetworkDhcpAgentBinding.dhcp_agent_id)
@@ -76,6 +82,8 @@ class Bindings:
             return []
         now = utcnow()
         hosting = self.hosting(session, network_id)
+        if len(hosting) >= self.settings.dhcp_agents_per_network:
+            return []
         chosen = choose_agents(self.snapshots(session, now), hosting,
                                self.settings.dhcp_agents_per_network,
                                self.settings.network_scheduler_driver, self.rng)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,16 +75,28 @@ def check_request(req: SegmentRequest, settings: ServerSettings) -> SegmentReque
     return req
 
 
-def _candidates(kind: str, settings: ServerSettings, physnet: str | None
-                ) -> list[tuple[str | None, int]]:
+def _ranges(kind: str, settings: ServerSettings, physnet: str | None
+            ) -> list[tuple[str | None, int, int]]:
     if kind == "vlan":
-        return [(r.physical_network, vid) for r in settings.network_vlan_ranges
+        return [(r.physical_network, r.low, r.high) for r in settings.network_vlan_ranges
                 if r.low is not None and r.high is not None
-                and (physnet is None or r.physical_network == physnet)
-                for vid in range(r.low, r.high + 1)]
+                and (physnet is None or r.physical_network == physnet)]
     if kind == "vxlan":
-        return [(None, vni) for low, high in settings.vni_ranges for vni in range(low, high + 1)]
+        return [(None, low, high) for low, high in settings.vni_ranges]
     return []
+
+
+def _free_ids(ranges: list[tuple[str | None, int, int]], used: set[tuple[str, int]],
+              rng: random.Random) -> Iterator[tuple[str | None, int]]:
+    """Free ids, each range walked from a random point, so that two servers creating
+    networks at once rarely race for the same id (and ranges of millions cost nothing)."""
+    for physnet, low, high in ranges:
+        size = high - low + 1
+        start = rng.randrange(size)
+        for offset in range(size):
+            seg_id = low + (start + offset) % size
+            if (physnet or "", seg_id) not in used:
+                yield physnet, seg_id
 
 
 def allocate(session: Session, network_id: str, req: SegmentRequest,
@@ -105,14 +118,10 @@ def allocate(session: Session, network_id: str, req: SegmentRequest,
             raise Conflict(f"Segment {kind}:{req.physical_network or '-'}:"
                            f"{req.segmentation_id or '-'} is already in use by another network.")
         return segment
-    used = set(session.execute(
+    used = {(physnet, seg_id) for physnet, seg_id in session.execute(
         select(NetworkSegment.physical_network_key, NetworkSegment.segmentation_id)
-        .where(NetworkSegment.network_type == kind)))
-    free = [(p, s) for p, s in _candidates(kind, settings, req.physical_network)
-            if (p or "", s) not in used]
-    # Starting at a random free id keeps two servers from racing for the same lowest id.
-    start = rng.randrange(len(free)) if free else 0
-    for physnet, seg_id in free[start:] + free[:start]:
+        .where(NetworkSegment.network_type == kind))}
+    for physnet, seg_id in _free_ids(_ranges(kind, settings, req.physical_network), used, rng):
         segment = NetworkSegment(network_id=network_id, network_type=kind,
                                  physical_network=physnet, physical_network_key=physnet or "",
                                  segmentation_id=seg_id)
