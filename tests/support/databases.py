@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 PG_ADMIN = os.environ.get("NEUTRINO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_ADMIN = os.environ.get("NEUTRINO_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/")
@@ -34,7 +35,7 @@ def fresh_database(kind: str, tmp_dir: str) -> Iterator[str]:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "not running"
+    except OperationalError as exc:
         _unavailable(kind, exc)
         raise
     base = admin_url.rsplit("/", 1)[0]
