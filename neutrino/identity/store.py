@@ -255,7 +255,8 @@ class IdentityStore:
 
     def list_projects(self) -> list[ProjectInfo]:
         with self._db.session() as session:
-            return [_project_info(r) for r in session.scalars(select(Project).order_by(Project.name))]
+            rows = session.scalars(select(Project).order_by(Project.name))
+            return [_project_info(r) for r in rows]
 
     def list_users(self) -> list[UserInfo]:
         with self._db.session() as session:

@@ -36,8 +36,8 @@ class ListAgent(Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        agents = neutron_client(self.app).list_resources("agents", agent_type=parsed_args.agent_type,
-                                               host=parsed_args.host)
+        agents = neutron_client(self.app).list_resources(
+            "agents", agent_type=parsed_args.agent_type, host=parsed_args.host)
         return AGENT_COLUMNS, agent_rows(agents, AGENT_COLUMNS)
 
 
