@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -72,6 +73,14 @@ def purge(prefix: str) -> None:
                        check=False, capture_output=True)
 
 
+def _cpu_seconds() -> float:
+    """User+system CPU of this process and its reaped children (ip, nsenter, dnsmasq's
+    foreground half), so the cost is known even when other work shares the CPUs."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
@@ -102,17 +111,23 @@ def main() -> int:
     agent = DhcpAgent(settings, server)
     stop = threading.Event()
     vms: list[str] = []
+    load_before = os.getloadavg()[0]
     try:
         began = time.monotonic()
+        cpu_before = _cpu_seconds()
         thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
         thread.start()
         agent.synced.wait()
         synced = time.monotonic() - began
+        cpu = _cpu_seconds() - cpu_before
         pids = [dnsmasq.running_pid(ConfPaths.for_network(settings.dhcp_confs, n)) for n in ids]
         up = sum(p is not None for p in pids)
         print(f"networks: {args.networks}, sync threads: {args.threads}, cpus: {os.cpu_count()}")
         print(f"cold start until every dnsmasq is up and bound: {synced:.2f} s "
               f"({up}/{args.networks} running, {synced / args.networks * 1000:.1f} ms/network)")
+        print(f"  CPU used by agent + ip + dnsmasq start-up: {cpu:.1f} s "
+              f"({cpu / args.networks * 1000:.1f} ms/network; load average before start "
+              f"{load_before:.1f}: other work on this machine slows the wall clock)")
 
         # Port create -> the network's dnsmasq knows the MAC (files rewritten + SIGHUP).
         script = state / "udhcpc.sh"
