@@ -1,0 +1,148 @@
+"""The DHCP agent's control loop with a stub in place of namespaces and dnsmasq."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from neutrino.agent.changes import Applied
+from neutrino.agent.dhcp_agent import DhcpAgent
+from neutrino.agent.dnsmasq_config import DnsmasqFiles
+from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
+from neutrino.transport.messages import Event, EventBatch, NetworkInfo, PortInfo
+
+from .fakes import FakeServer, make_network
+
+HOST = "HostA"
+
+
+class StubNetworks:
+    """Records what the agent asked for; `applies` like NetworkDhcp would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int | None]] = []
+        self.lock = threading.Lock()
+
+    def converge(self, network_id: str, network: NetworkInfo | None,
+                 applied: Applied | None) -> Applied | None:
+        with self.lock:
+            self.calls.append((network_id, network.revision_number if network else None))
+        if network is None:
+            return None
+        port = PortInfo(id="dhcp", network_id=network_id, mac_address="fa:16:3e:00:00:01")
+        return Applied(network, port, DnsmasqFiles("", "", ""))
+
+    def paths(self, network_id: str) -> object:
+        return None
+
+
+def agent_for(server: FakeServer, tmp_path: Path) -> tuple[DhcpAgent, StubNetworks]:
+    settings = DhcpAgentSettings(
+        host=HOST, state_path=str(tmp_path), debug=False,
+        server=ServerAccess("http://x/", "u", "p"), report_interval=30,
+        availability_zone="nova", interface_driver="linuxbridge", dhcp_driver="dnsmasq",
+        dhcp_confs=str(tmp_path / "dhcp"), dhcp_lease_duration=120, dnsmasq_dns_servers=[],
+        num_sync_threads=2, resync_interval=60, namespace_prefix="qdhcp-unit-test-",
+        kill_dnsmasq_on_exit=False, dnsmasq_path="dnsmasq")
+    agent = DhcpAgent(settings, server)
+    stub = StubNetworks()
+    agent.networks = stub  # type: ignore[assignment]
+    return agent, stub
+
+
+def drain(agent: DhcpAgent) -> None:
+    agent._pool.submit(lambda: None).result()
+    agent._pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def server() -> FakeServer:
+    fake = FakeServer()
+    fake.add_network(make_network("net-1"), [HOST])
+    fake.add_network(make_network("net-2"), [HOST])
+    fake.add_network(make_network("net-other"), ["HostB"])
+    return fake
+
+
+def test_full_sync_converges_every_hosted_network(server: FakeServer, tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    assert agent.sync_all(wait_done=True)
+    assert sorted(stub.calls) == [("net-1", 0), ("net-2", 0)]
+    state = agent.agent_state()
+    assert state.configurations["networks"] == 2
+    assert state.configurations["dhcp_lease_time"] == 120
+    assert state.configurations["use_namespaces"] is True
+
+
+def test_events_are_coalesced_per_network(server: FakeServer, tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    events = [Event(revision=10 + i, event="port.update", resource="port", resource_id=f"p{i}",
+                    network_id="net-1") for i in range(5)]
+    events.append(Event(revision=20, event="network.update", resource="network",
+                        resource_id="net-2"))
+    events.append(Event(revision=21, event="agent.updated", resource="agent",
+                        resource_id="a"))
+    agent.handle_events(EventBatch(events=events, latest_revision=21))
+    drain(agent)
+    assert sorted(n for n, _ in stub.calls) == ["net-1", "net-2"]
+    assert agent.after == 21
+
+
+def test_network_removed_from_agent_is_torn_down(server: FakeServer, tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    agent.sync_all(wait_done=True)
+    server.unhost("net-1", HOST)
+    agent.handle_events(server.wait_events(HOST, 3, 0))
+    drain(agent)
+    assert ("net-1", None) in stub.calls and "net-1" not in agent.applied
+
+
+def test_stale_revision_is_ignored(server: FakeServer, tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    newer = make_network("net-1")
+    newer.revision_number = 5
+    server.update_network(newer)
+    agent.sync_all(wait_done=True)
+    older = make_network("net-1")
+    older.revision_number = 4
+    server.networks["net-1"] = older
+    stub.calls.clear()
+    agent.schedule("net-1")
+    drain(agent)
+    assert stub.calls == [] and agent.applied["net-1"].network.revision_number == 5
+
+
+def test_unreachable_server_marks_for_retry_and_tears_nothing_down(
+        server: FakeServer, tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    agent.sync_all(wait_done=True)
+    server.reachable = False
+    stub.calls.clear()
+    agent.schedule("net-1")
+    assert not agent.periodic_resync()
+    drain(agent)
+    assert stub.calls == []  # nothing converged to "gone"
+    assert "net-1" in agent.applied and "net-1" in agent._failed
+
+
+def test_periodic_resync_refetches_changed_and_failed_networks(
+        server: FakeServer, tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    agent.sync_all(wait_done=True)
+    changed = make_network("net-2")
+    changed.revision_number = 3
+    server.networks["net-2"] = changed  # no event: only the resync can notice
+    server.add_network(make_network("net-3"), [HOST])
+    stub.calls.clear()
+    assert agent.periodic_resync()
+    drain(agent)
+    assert sorted(stub.calls) == [("net-2", 3), ("net-3", 0)]
+
+
+def test_reset_batch_triggers_full_sync(server: FakeServer, tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    agent.handle_events(EventBatch(reset=True, latest_revision=99))
+    drain(agent)
+    assert sorted(n for n, _ in stub.calls) == ["net-1", "net-2"]
+    assert agent.after == 99
