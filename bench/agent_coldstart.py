@@ -34,6 +34,7 @@ from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name, tap_name
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
+from neutrino.transport.messages import AgentState, ReportResult
 
 UDHCPC_SCRIPT = '#!/bin/sh\n[ "$1" = bound ] && echo "BOUND $ip"\nexit 0\n'
 
@@ -104,7 +105,7 @@ def main() -> int:
         server.add_port(net, f"{prefix}p{i:04d}-vm", host=host)
     settings = DhcpAgentSettings(
         host=host, state_path=str(state), debug=False, server=ServerAccess("http://x/", "u", "p"),
-        report_interval=5, availability_zone="nova", interface_driver="linuxbridge",
+        report_interval=1, availability_zone="nova", interface_driver="linuxbridge",
         dhcp_driver="dnsmasq", dhcp_confs=str(state / "dhcp"), dhcp_lease_duration=86400,
         dnsmasq_dns_servers=[], num_sync_threads=args.threads, resync_interval=60,
         namespace_prefix=f"{prefix}-dhcp-", kill_dnsmasq_on_exit=False, dnsmasq_path="dnsmasq")
@@ -112,6 +113,14 @@ def main() -> int:
     stop = threading.Event()
     vms: list[str] = []
     load_before = os.getloadavg()[0]
+    beats: list[float] = []
+    report = server.report_state
+
+    def timed_report(state: AgentState) -> ReportResult:
+        beats.append(time.monotonic())
+        return report(state)
+
+    server.report_state = timed_report  # type: ignore[method-assign]
     try:
         began = time.monotonic()
         cpu_before = _cpu_seconds()
@@ -120,6 +129,8 @@ def main() -> int:
         agent.synced.wait()
         synced = time.monotonic() - began
         cpu = _cpu_seconds() - cpu_before
+        during = [b for b in beats if b <= began + synced]
+        gaps = [b - a for a, b in zip(during, during[1:], strict=False)] or [0.0]
         pids = [dnsmasq.running_pid(ConfPaths.for_network(settings.dhcp_confs, n)) for n in ids]
         up = sum(p is not None for p in pids)
         print(f"networks: {args.networks}, sync threads: {args.threads}, cpus: {os.cpu_count()}")
@@ -128,6 +139,9 @@ def main() -> int:
         print(f"  CPU used by agent + ip + dnsmasq start-up: {cpu:.1f} s "
               f"({cpu / args.networks * 1000:.1f} ms/network; load average before start "
               f"{load_before:.1f}: other work on this machine slows the wall clock)")
+
+        print(f"  heartbeats during cold start (report_interval 1 s): {len(during)}, "
+              f"longest gap {max(gaps):.2f} s")
 
         # Port create -> the network's dnsmasq knows the MAC (files rewritten + SIGHUP).
         script = state / "udhcpc.sh"

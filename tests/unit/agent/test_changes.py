@@ -87,7 +87,8 @@ def test_dhcp_port_found_by_device_id_and_checked_for_coverage() -> None:
     assert find_dhcp_port(net, "dhcp-dev") == DHCP
     assert find_dhcp_port(net, "other") is None
     assert dhcp_port_covers(DHCP, net)
-    bare = PortInfo(id="x", network_id=NET, mac_address="fa:16:3e:00:00:09")
+    bare = PortInfo.model_validate({"id": "x", "network_id": NET,
+                                    "mac_address": "fa:16:3e:00:00:09"})
     assert not dhcp_port_covers(bare, net)
 
 

@@ -30,7 +30,8 @@ class StubNetworks:
             self.calls.append((network_id, network.revision_number if network else None))
         if network is None:
             return None
-        port = PortInfo(id="dhcp", network_id=network_id, mac_address="fa:16:3e:00:00:01")
+        port = PortInfo.model_validate({"id": "dhcp", "network_id": network_id,
+                                        "mac_address": "fa:16:3e:00:00:01"})
         return Applied(network, port, DnsmasqFiles("", "", ""))
 
     def paths(self, network_id: str) -> object:

@@ -16,7 +16,8 @@ SUB = "f6c832e3-9968-46fd-8e45-d5cf646db9d1"
 
 
 def network(**subnet: object) -> NetworkInfo:
-    base = {"id": SUB, "network_id": NET, "cidr": "10.0.1.0/24", "gateway_ip": "10.0.1.1"}
+    base: dict[str, object] = {"id": SUB, "network_id": NET, "cidr": "10.0.1.0/24",
+                               "gateway_ip": "10.0.1.1"}
     base.update(subnet)
     return NetworkInfo.model_validate({"id": NET, "mtu": 1450, "subnets": [base]})
 
