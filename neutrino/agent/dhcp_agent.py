@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from neutrino.agent import dnsmasq, namespaces
 from neutrino.agent.changes import Applied, is_stale
-from neutrino.agent.dhcp_network import DhcpLayout, NetworkDhcp
+from neutrino.agent.dhcp_network import DhcpLayout, NetworkDhcp, unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import ConfPaths, dhcp_subnets
 from neutrino.agent.heartbeat import Heartbeat
 from neutrino.agent.interface import BridgeInterfaceDriver
@@ -198,6 +198,11 @@ class DhcpAgent:
         """Heartbeat, learn the event log head, full sync (blocking until done); False if
         stopped before the server could be reached."""
         stop = stop or threading.Event()
+        blocked = unreadable_by_dnsmasq(self.settings.dhcp_confs)
+        if blocked:
+            LOG.error("dhcp_confs %s is below %s, which other users cannot enter; dnsmasq runs "
+                      "as nobody and will not read its hosts file: chmod o+x %s or choose "
+                      "another state_path", self.settings.dhcp_confs, blocked, blocked)
         self.heartbeat.start()
         began = self.clock()
         backoff = 1.0

@@ -201,6 +201,23 @@ class NetworkDhcp:
         LOG.info("network %s: DHCP removed from this host", network_id)
 
 
+def unreadable_by_dnsmasq(directory: str) -> str | None:
+    """The first directory on the way to `directory` that others cannot traverse, if any:
+    dnsmasq drops root for nobody before it reads its hosts and opts files."""
+    path = os.path.abspath(directory)
+    while True:
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            mode = 0o755  # created later with the default umask
+        if not mode & 0o001:
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
 def _write_atomic(path: str, text: str) -> bool:
     """Replace a file in one rename, so dnsmasq never reads half of it; False if unchanged."""
     try:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from neutrino.agent.dhcp_network import unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import (
     ConfPaths,
     dnsmasq_argv,
@@ -101,3 +105,17 @@ def test_command_line_infinite_lease_and_no_range_for_disabled_subnet() -> None:
     assert any(a.endswith(",infinite") for a in argv)
     argv = dnsmasq_argv(network(enable_dhcp=False), ConfPaths("/x"), "ns-a", 60)
     assert not any(a.startswith("--dhcp-range") for a in argv)
+
+
+
+def test_private_state_directory_is_flagged(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    assert unreadable_by_dnsmasq(str(private / "dhcp")) == str(private)
+    open_dir = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        open_dir.chmod(0o755)
+        assert unreadable_by_dnsmasq(str(open_dir / "dhcp")) is None
+    finally:
+        open_dir.rmdir()
