@@ -3,6 +3,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from neutrino.agent.dhcp_network import unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import (
     ConfPaths,
@@ -119,3 +122,17 @@ def test_private_state_directory_is_flagged(tmp_path: Path) -> None:
         assert unreadable_by_dnsmasq(str(open_dir / "dhcp")) is None
     finally:
         open_dir.rmdir()
+
+
+@given(st.lists(st.tuples(st.integers(1, 254), st.integers(0, 2**24 - 1)), max_size=40,
+                unique_by=(lambda t: t[0], lambda t: t[1])))
+def test_every_served_port_has_exactly_one_hosts_and_lease_line(
+        pairs: list[tuple[int, int]]) -> None:
+    ports = [port(f"p{host}", f"fa:16:3e:{mac >> 16:02x}:{mac >> 8 & 255:02x}:{mac & 255:02x}",
+                  f"10.0.1.{host}") for host, mac in pairs]
+    hosts = render_hosts(network(), ports).splitlines()
+    leases = render_leases(network(), ports, 0, 60).splitlines()
+    assert sorted(hosts) == sorted(
+        f"{p.mac_address},host-10-0-1-{p.id[1:]}.openstacklocal,10.0.1.{p.id[1:]}"
+        for p in ports)
+    assert sorted(line.split()[1] for line in leases) == sorted(p.mac_address for p in ports)
