@@ -7,6 +7,6 @@ import logging
 def setup(debug: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     # Per-request access lines drown the events operators care about.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -56,12 +56,14 @@ def app_from_env() -> FastAPI:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    logs.setup()  # before reading the config, so that ignored keys are reported
     try:
         settings = load_server_settings(args.config_file)
     except ConfigError as exc:
         print(f"neutrino-server: {exc}", file=sys.stderr)
         return 2
-    logs.setup(settings.debug)
+    if settings.debug:
+        logs.setup(debug=True)
     if settings.transport_url.startswith(("rabbit", "amqp")):
         LOG.warning("transport_url points to RabbitMQ; this server serves agents over its "
                     "HTTP agent endpoints (the RabbitMQ driver is not built yet)")
