@@ -1,0 +1,103 @@
+"""The lab's kernel objects: the physnet1 switch, host namespaces, VM namespaces, and
+finding everything with the lab's prefix again (after a crash too)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from neutrino.lab.topology import HostPlan, LabError, LabPlan
+
+NETNS_DIR = "/run/netns"
+
+
+def ip(*args: str, check: bool = True) -> str:
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise LabError(f"`ip {' '.join(args)}` failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def namespaces(prefix: str) -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(NETNS_DIR) if n.startswith(prefix))
+    except FileNotFoundError:
+        return []
+
+
+def namespace_exists(name: str) -> bool:
+    return os.path.exists(os.path.join(NETNS_DIR, name))
+
+
+def root_links(prefix: str) -> list[str]:
+    links = json.loads(ip("-j", "link", "show") or "[]")
+    return sorted(link["ifname"] for link in links if link["ifname"].startswith(prefix))
+
+
+def link_exists(name: str, namespace: str | None = None) -> bool:
+    where = ["-n", namespace] if namespace else []
+    return subprocess.run(["ip", *where, "link", "show", "dev", name], capture_output=True,
+                          check=False).returncode == 0
+
+
+def link_master(name: str, namespace: str) -> str | None:
+    out = ip("-n", namespace, "-j", "link", "show", "dev", name, check=False)
+    return json.loads(out)[0].get("master") if out.strip() else None
+
+
+def networks_in_use() -> list[str]:
+    """Every IPv4 route destination of the root namespace (the default route excluded)."""
+    routes = json.loads(ip("-j", "-4", "route", "show", "table", "all") or "[]")
+    return [r["dst"] for r in routes
+            if r.get("dst") not in (None, "default") and r.get("type") != "broadcast"
+            and not r["dst"].startswith("127.")]
+
+
+def make_switch(plan: LabPlan) -> None:
+    """The physnet1 switch: a bridge in the root namespace holding the server's address."""
+    if not link_exists(plan.switch):
+        ip("link", "add", plan.switch, "type", "bridge")
+    ip("addr", "replace", f"{plan.switch_ip}/{plan.prefixlen}", "dev", plan.switch)
+    ip("link", "set", plan.switch, "up")
+
+
+def make_host(plan: LabPlan, host: HostPlan) -> None:
+    """A host: a namespace whose eth0 is cabled to the switch."""
+    if not namespace_exists(host.namespace):
+        ip("netns", "add", host.namespace)
+    ip("-n", host.namespace, "link", "set", "lo", "up")
+    if not link_exists("eth0", host.namespace):
+        ip("link", "add", host.uplink, "type", "veth", "peer", "name", "eth0",
+           "netns", host.namespace)
+    ip("link", "set", host.uplink, "master", plan.switch, "up")
+    ip("-n", host.namespace, "addr", "replace", f"{host.ip}/{plan.prefixlen}", "dev", "eth0")
+    ip("-n", host.namespace, "link", "set", "eth0", "up")
+
+
+def set_uplink(host: HostPlan, up: bool) -> None:
+    """Cut or restore the host's cable to the switch."""
+    ip("link", "set", host.uplink, "up" if up else "down")
+
+
+def make_vm(host: HostPlan, vm_namespace: str, tap: str, mac: str) -> None:
+    """A VM: a namespace whose eth0 carries the port's MAC; the other end, tap<port-id>, sits
+    in the host's namespace for the host's L2 agent to plug into the network's bridge."""
+    ip("netns", "add", vm_namespace)
+    try:
+        ip("-n", host.namespace, "link", "add", tap, "type", "veth", "peer", "name", "eth0",
+           "address", mac, "netns", vm_namespace)
+        ip("-n", vm_namespace, "link", "set", "lo", "up")
+        ip("-n", vm_namespace, "link", "set", "eth0", "up")
+    except LabError:
+        ip("netns", "delete", vm_namespace, check=False)
+        raise
+
+
+def delete_namespace(name: str) -> None:
+    # Deleting the namespace destroys its links; veth peers elsewhere go with them.
+    ip("netns", "delete", name, check=False)
+
+
+def delete_links(names: list[str]) -> None:
+    for name in names:
+        ip("link", "delete", name, check=False)
