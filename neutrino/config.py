@@ -305,8 +305,11 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("auth_strategy", "DEFAULT", "auth_strategy", one_of("keystone", "noauth"), "keystone"),
     Opt("event_log_size", "DEFAULT", "event_log_size", int_in(100), 100000),
     Opt("db_connection", "database", "connection", parse_db_url, None),
+    # As in oslo.db: retry_interval/max_retries govern connecting at start-up (-1: forever),
+    # db_max_retries the retries of a transaction that hit a deadlock or a lost connection.
     Opt("db_retry_interval", "database", "retry_interval", int_in(0), 10),
     Opt("db_max_retries", "database", "max_retries", int_in(-1), 10),
+    Opt("db_transaction_retries", "database", "db_max_retries", int_in(0, 100), 20),
     Opt("tenant_network_types", "ml2", "tenant_network_types", parse_list, None,
         (("vlans", "tenant_network_type"),)),
     Opt("network_vlan_ranges", "ml2_type_vlan", "network_vlan_ranges", parse_vlan_ranges, [],
@@ -342,6 +345,7 @@ class ServerSettings:
     db_connection: str
     db_retry_interval: int
     db_max_retries: int
+    db_transaction_retries: int
     tenant_network_types: list[str]
     network_vlan_ranges: list[VlanRange]
     vni_ranges: list[tuple[int, int]]

@@ -5,9 +5,11 @@ import argparse
 import logging
 import os
 import sys
+import time
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from neutrino import logs
 from neutrino.api.app import create_app
@@ -32,13 +34,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def open_database(settings: ServerSettings) -> Database:
     """Connect, and make sure the schema is current (SQLite all-in-one migrates itself)."""
-    db = Database(settings.db_connection, max_retries=settings.db_max_retries,
-                  retry_interval=max(settings.db_retry_interval, 1) / 100)
+    db = Database(settings.db_connection, max_retries=settings.db_transaction_retries)
+    wait_for_database(db, settings)
     if db.is_sqlite:
         migrate.upgrade(db.engine)
     else:
         migrate.check_current(db.engine, _redacted(settings.db_connection))
     return db
+
+
+def wait_for_database(db: Database, settings: ServerSettings) -> None:
+    """Connect, retrying `[database] max_retries` times `retry_interval` s apart (-1: forever):
+    a server started with its database (after a reboot, say) waits instead of dying."""
+    attempt = 0
+    while True:
+        try:
+            with db.engine.connect():
+                return
+        except OperationalError as exc:
+            attempt += 1
+            if 0 <= settings.db_max_retries < attempt:
+                raise
+            LOG.warning("database %s unreachable (attempt %d): %s; retrying in %d s",
+                        _redacted(settings.db_connection), attempt, exc.orig,
+                        settings.db_retry_interval)
+            time.sleep(settings.db_retry_interval)
 
 
 def _redacted(url: str) -> str:
@@ -72,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except migrate.SchemaNotCurrent as exc:
         print(f"neutrino-server: {exc}", file=sys.stderr)
         return 3
+    except OperationalError as exc:
+        print(f"neutrino-server: cannot connect to the database "
+              f"{_redacted(settings.db_connection)}: {exc.orig}", file=sys.stderr)
+        return 4
     LOG.info("neutrino-server on %s:%d, database %s, agent_down_time %d s, "
              "dhcp_agents_per_network %d, scheduler %s", settings.bind_host, settings.bind_port,
              _redacted(settings.db_connection), settings.agent_down_time,
