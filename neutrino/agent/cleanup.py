@@ -34,7 +34,7 @@ def cleanup_dhcp(dhcp_confs: str, namespace_prefix: str, ip: IpCommand | None = 
     ns_names = namespaces.list_names(namespace_prefix)
     network_ids |= {n[len(namespace_prefix):] for n in ns_names}
     dnsmasq.stop_many([ConfPaths.for_network(dhcp_confs, n) for n in network_ids])
-    ip.batch([f"netns delete {name}" for name in ns_names])
+    namespaces.delete_many(ip, ns_names)
     try:
         members = bridge_members(ip)
     except CommandError as exc:

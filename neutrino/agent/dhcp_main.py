@@ -8,6 +8,7 @@ import sys
 import threading
 from types import FrameType
 
+from neutrino.agent import namespaces
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.settings import DhcpAgentSettings, load_dhcp_agent_settings
@@ -34,6 +35,8 @@ def make_client(settings: DhcpAgentSettings) -> AgentServerClient:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Before anything else: the parent that started us may not stay around.
+    namespaces.outer_mount_namespace()
     try:
         settings = load_dhcp_agent_settings(args.config_files)
     except ConfigError as exc:

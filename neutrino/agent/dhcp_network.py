@@ -181,7 +181,7 @@ class NetworkDhcp:
         """Stop dnsmasq, delete tap and namespace, forget the files; release the port."""
         paths = self.paths(network_id)
         namespace = self.namespace(network_id)
-        if applied is None and not namespaces.exists(namespace) \
+        if applied is None and not os.path.exists(namespaces.netns_path(namespace)) \
                 and not os.path.isdir(paths.directory):
             return
         dnsmasq.stop(paths)

@@ -23,7 +23,7 @@ class BridgeInterfaceDriver:
         tap, peer = tap_name(port_id), ns_device_name(port_id)
         lines = []
         if not namespaces.exists(namespace):
-            lines.append(namespaces.add_line(namespace))
+            lines += namespaces.add_lines(namespace)
         if not link_exists(bridge):
             # The L2 agent normally makes it; without one (or before it runs) we do, under
             # the same name, so whichever comes first wins and the other adopts it.
@@ -50,6 +50,8 @@ class BridgeInterfaceDriver:
 
     def plug(self, namespace: str, port_id: str, mac: str, cidrs: list[str], bridge: str,
              mtu: int, flush: bool = False) -> None:
+        if not namespaces.add_lines(namespace):
+            namespaces.create(self.ip, namespace)
         try:
             self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
         except CommandError as exc:
@@ -62,9 +64,6 @@ class BridgeInterfaceDriver:
 
     def unplug(self, namespace: str, port_id: str) -> None:
         """Delete the veth pair (both ends go together) and the namespace."""
-        lines = []
         if link_exists(tap_name(port_id)):
-            lines.append(f"link delete {tap_name(port_id)}")
-        if namespaces.exists(namespace):
-            lines.append(f"netns delete {namespace}")
-        self.ip.batch(lines)
+            self.ip.batch([f"link delete {tap_name(port_id)}"])
+        namespaces.delete(self.ip, namespace)

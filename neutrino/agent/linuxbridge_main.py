@@ -8,6 +8,7 @@ import sys
 import threading
 from types import FrameType
 
+from neutrino.agent import namespaces
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.settings import load_l2_agent_settings
 from neutrino.config import ConfigError
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neutrino-linuxbridge-agent")
     parser.add_argument("--config-file", action="append", default=[], dest="config_files")
     args = parser.parse_args(argv)
+    # Before anything else: the parent that started us may not stay around.
+    namespaces.outer_mount_namespace()
     try:
         settings = load_l2_agent_settings(args.config_files)
     except ConfigError as exc:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from neutrino.agent.ip_command import IpCommand
+from neutrino.agent.ip_command import CommandError, IpCommand
 
 NETNS_DIR = "/run/netns"
 
@@ -16,7 +18,12 @@ def netns_path(name: str) -> str:
 
 
 def exists(name: str) -> bool:
-    return os.path.exists(netns_path(name))
+    """Whether the name refers to a usable namespace. A bare file under /run/netns is not
+    one: its bind mount may live in a mount namespace we cannot see (see global_mounts)."""
+    try:
+        return os.stat(netns_path(name)).st_dev == os.stat("/proc/self/ns/net").st_dev
+    except FileNotFoundError:
+        return False
 
 
 def list_names(prefix: str = "") -> list[str]:
@@ -27,19 +34,67 @@ def list_names(prefix: str = "") -> list[str]:
         return []
 
 
-def add_line(name: str) -> str:
-    """The batch line that creates a namespace (see IpCommand.batch)."""
-    return f"netns add {name}"
+@functools.cache
+def outer_mount_namespace() -> int | None:
+    """An open fd on the machine's mount namespace when ours is a private one, else None.
+
+    An agent started with `ip netns exec <host>` (the lab's emulated hosts) runs in a mount
+    namespace that is a slave of the machine's: a namespace it mounted under /run/netns would
+    be seen by nobody else, nor by the agent itself after a restart. The parent that started
+    us is in the machine's mount namespace; keep a handle on it (the parent may exit) and
+    mount namespaces there, from where they propagate to everyone, this agent included.
+    Call once early, while the parent is alive.
+    """
+    try:
+        ours = os.stat("/proc/self/ns/mnt").st_ino
+        for pid in (os.getppid(), 1):
+            path = f"/proc/{pid}/ns/mnt"
+            try:
+                if os.stat(path).st_ino != ours:
+                    return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                return None
+            except (PermissionError, FileNotFoundError):
+                continue
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def _run_mounting(ip: IpCommand, args: list[str], stdin: str | None = None) -> None:
+    fd = outer_mount_namespace()
+    if fd is None:
+        ip.runner.run([ip.ip_path, *args], stdin)
+        return
+    argv = ["nsenter", f"--mount=/proc/self/fd/{fd}", "--", ip.ip_path, *args]
+    proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False,
+                          pass_fds=(fd,))
+    if proc.returncode != 0:
+        raise CommandError(argv, proc.returncode, proc.stderr, stdin)
+
+
+def add_lines(name: str) -> list[str]:
+    """Batch lines creating the namespace within the agent's own `ip -batch`, or [] when it
+    must be mounted from the machine's mount namespace (then call create)."""
+    return [] if outer_mount_namespace() is not None else [f"netns add {name}"]
 
 
 def create(ip: IpCommand, name: str) -> None:
-    if not exists(name):
-        ip.ip("netns", "add", name)
+    if exists(name):
+        return
+    if os.path.exists(netns_path(name)):
+        delete_many(ip, [name])  # a stale mount point left by an agent in another mount ns
+    _run_mounting(ip, ["netns", "add", name])
 
 
 def delete(ip: IpCommand, name: str) -> None:
-    if exists(name):
-        ip.ip("netns", "delete", name)
+    if os.path.exists(netns_path(name)):
+        delete_many(ip, [name])
+
+
+def delete_many(ip: IpCommand, names: list[str]) -> None:
+    """Delete namespaces in one `ip -batch`, from where they were mounted."""
+    if names:
+        _run_mounting(ip, ["-batch", "-"], "".join(f"netns delete {name}\n" for name in names))
 
 
 _CLONE_NEWNET = 0x40000000

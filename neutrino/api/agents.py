@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from neutrino.api import attributes, listing
 from neutrino.api.auth import Authenticator, require_admin
 from neutrino.api.body import json_body
+from neutrino.api.errors import neutron_error
 from neutrino.api.responses import json_response
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
@@ -87,8 +88,6 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
 
     @router.post("/v2.0/agents", include_in_schema=False)
     async def no_create(ctx: RequestContext = Depends(auth)) -> Response:
-        from neutrino.api.errors import neutron_error
-
         return neutron_error(405, "HTTPMethodNotAllowed",
                              "Agents cannot be created through the API: an agent registers "
                              "itself when it first reports its state.")

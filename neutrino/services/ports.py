@@ -102,7 +102,7 @@ class Ports:
                   requested: list[dict[str, str]] | None) -> None:
         subnets = {s.id: s for s in net.subnets}
         if requested is None:
-            # Neutron: one address from each IPv4 subnet... we take every subnet of the network.
+            # No fixed_ips asked for: one address from every subnet of the network.
             wanted: list[tuple[Subnet, str | None]] = [(s, None) for s in subnets.values()]
         else:
             wanted = [self._resolve_request(net, subnets, item) for item in requested]

@@ -92,4 +92,4 @@ def test_vxlan_network_is_wired_and_unwired(lab: Lab, vni: int) -> None:
     server.delete_port(net, port.id)
     sh("ip", "netns", "delete", ns)
     wait_until(lambda: not exists(bridge) and not exists(vxlan))
-    assert agent.plan is not None and agent.plan.devices == 0
+    wait_until(lambda: agent.plan is not None and agent.plan.devices == 0)
