@@ -30,11 +30,6 @@ from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 UDHCPC = "/usr/sbin/udhcpc"
 DNSMASQ = "/usr/sbin/dnsmasq"
 
-if os.geteuid() != 0:
-    pytestmark = pytest.mark.skip(
-        reason="!!! NOT RUN: tests/e2e/agent need root (namespaces, veth, dnsmasq) !!!")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if os.geteuid() == 0:
         return
