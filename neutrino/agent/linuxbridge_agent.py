@@ -38,8 +38,10 @@ class LinuxBridgeAgent:
 
     def __init__(self, settings: L2AgentSettings, client: AgentServerClient,
                  ip: IpCommand | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 long_poll_timeout: float = LONG_POLL_TIMEOUT) -> None:
         self.settings = settings
+        self.long_poll_timeout = long_poll_timeout
         self.client = client
         self.clock = clock
         self.devices = BridgeDevices(ip or IpCommand())
@@ -101,7 +103,7 @@ class LinuxBridgeAgent:
         while not stop.is_set():
             try:
                 batch = self.client.wait_events(self.settings.host, self.after,
-                                                LONG_POLL_TIMEOUT)
+                                                self.long_poll_timeout)
                 backoff = 1.0
             except TransportError as exc:
                 LOG.warning("event stream interrupted, retrying in %.0f s: %s", backoff, exc)
@@ -138,6 +140,6 @@ class LinuxBridgeAgent:
                 LOG.exception("L2 convergence failed")
             self._changed.wait(self.settings.polling_interval)
         self.heartbeat.stop()
-        watcher.join(timeout=LONG_POLL_TIMEOUT + 5)
+        watcher.join(timeout=self.long_poll_timeout + 5)
         LOG.info("Linux bridge agent on %s stopped; bridges left in place",
                  self.settings.host)

@@ -60,7 +60,8 @@ def test_vm_gets_its_address_from_either_host(lab: Lab) -> None:
             server=ServerAccess("http://fake/", "u", "p"), report_interval=1,
             availability_zone="nova", polling_interval=1, resync_interval=5,
             physical_interface_mappings={}, enable_vxlan=True, local_ip=ip, vxlan_group=None,
-            l2_population=False, vxlan_udp_port=4789, vxlan_ttl=None), server)
+            l2_population=False, vxlan_udp_port=4789, vxlan_ttl=None), server,
+            long_poll_timeout=1.0)
         l2_stop = threading.Event()
         stops.append((l2_stop, thread_in_netns(ns, l2.run, l2_stop)))
     lab.l2_stops.extend(stops)

@@ -52,7 +52,7 @@ def start(lab: Lab, server: FakeServer, **changes: object) -> LinuxBridgeAgent:
         availability_zone="nova", polling_interval=1, resync_interval=5,
         physical_interface_mappings={}, enable_vxlan=True, local_ip=LOCAL_IP,
         vxlan_group=None, l2_population=False, vxlan_udp_port=4789, vxlan_ttl=None)
-    agent = LinuxBridgeAgent(settings.replace(**changes), server)
+    agent = LinuxBridgeAgent(settings.replace(**changes), server, long_poll_timeout=1.0)
     stop = threading.Event()
     thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
     thread.start()

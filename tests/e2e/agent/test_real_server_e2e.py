@@ -1,6 +1,7 @@
 """The DHCP agent against a real neutrino-server (in-process uvicorn, SQLite) over HTTP."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -13,8 +14,11 @@ from conftest import Lab, sh, wait_until
 
 from neutrino.agent import namespaces
 from neutrino.agent.dhcp_agent import DhcpAgent
-from neutrino.agent.naming import bridge_name
+from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
+from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
+from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.transport.http_client import HttpAgentClient
+from neutrino.transport.messages import AgentState
 from tests.support.server import USERS, RunningServer, running_server, settings_for
 
 pytestmark = pytest.mark.root
@@ -120,3 +124,60 @@ def test_agent_binary_serves_survives_sigterm_and_cleans_up(lab: Lab,
         admin.close()
         if net_id:
             sh("ip", "link", "delete", bridge_name(net_id), check=False)
+
+
+def test_linuxbridge_agent_wires_what_the_real_server_binds(lab: Lab,
+                                                           server: RunningServer) -> None:
+    name, password, project = USERS["agent"]
+    client = HttpAgentClient(server.url, name, password, project)
+    peer = HttpAgentClient(server.url, name, password, project)
+    peer.report_state(AgentState(
+        agent_type="Linux bridge agent", binary="neutrino-linuxbridge-agent", host="peer",
+        start_flag=True, configurations={"tunneling_ip": "198.51.100.9",
+                                         "tunnel_types": ["vxlan"], "devices": 0}))
+    settings = L2AgentSettings(
+        host=lab.host, state_path=str(lab.tmp), debug=True,
+        server=ServerAccess(server.url, name, password, project), report_interval=1,
+        availability_zone="nova", polling_interval=1, resync_interval=5,
+        physical_interface_mappings={}, enable_vxlan=True, local_ip="192.0.2.1",
+        vxlan_group=None, l2_population=False, vxlan_udp_port=4789, vxlan_ttl=None)
+    agent = LinuxBridgeAgent(settings, client, long_poll_timeout=1.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    thread.start()
+    admin = server.client("admin")
+    bridge = vxlan = ""
+    try:
+        net = admin.post("/v2.0/networks", json={"network": {"name": "l2"}}).json()["network"]
+        vni = net["provider:segmentation_id"]
+        assert net["provider:network_type"] == "vxlan"
+        bridge, vxlan = bridge_name(net["id"]), vxlan_name(vni)
+        admin.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net["id"], "cidr": "9.0.3.0/24", "ip_version": 4}}
+        ).raise_for_status()
+        port = admin.post("/v2.0/ports", json={"port": {
+            "network_id": net["id"], "binding:host_id": lab.host}}).json()["port"]
+        vm = f"{lab.prefix}-vm"
+        sh("ip", "netns", "add", vm)
+        sh("ip", "link", "add", tap_name(port["id"]), "type", "veth", "peer", "name", "eth0",
+           "netns", vm)
+        wait_until(lambda: _master(tap_name(port["id"])) == bridge, 20)
+        wait_until(lambda: _master(vxlan) == bridge, 20)
+        fdb = sh("bridge", "fdb", "show", "dev", vxlan).stdout
+        assert "00:00:00:00:00:00 dst 198.51.100.9" in fdb
+        shown = admin.get("/v2.0/agents", params={"host": lab.host}).json()["agents"]
+        assert any(a["agent_type"] == "Linux bridge agent" for a in shown)
+    finally:
+        stop.set()
+        thread.join(20)
+        client.close()
+        peer.close()
+        admin.close()
+        for link in (vxlan, bridge):
+            if link:
+                sh("ip", "link", "delete", link, check=False)
+
+
+def _master(link: str) -> str | None:
+    proc = sh("ip", "-j", "link", "show", "dev", link, check=False)
+    return json.loads(proc.stdout)[0].get("master") if proc.returncode == 0 else None
