@@ -40,23 +40,24 @@ def outer_mount_namespace() -> int | None:
 
     An agent started with `ip netns exec <host>` (the lab's emulated hosts) runs in a mount
     namespace that is a slave of the machine's: a namespace it mounted under /run/netns would
-    be seen by nobody else, nor by the agent itself after a restart. The parent that started
-    us is in the machine's mount namespace; keep a handle on it (the parent may exit) and
-    mount namespaces there, from where they propagate to everyone, this agent included.
-    Call once early, while the parent is alive.
+    be seen by nobody else, nor by the agent itself after a restart. Mounted from the
+    machine's mount namespace instead, it propagates to everyone, this agent included.
+    kthreadd (pid 2) always sits in the initial mount namespace and, unlike pid 1 on some
+    machines, can be looked at; the parent is the next guess. The fd keeps the namespace
+    reachable for the agent's whole life.
     """
     try:
         ours = os.stat("/proc/self/ns/mnt").st_ino
-        for pid in (os.getppid(), 1):
-            path = f"/proc/{pid}/ns/mnt"
-            try:
-                if os.stat(path).st_ino != ours:
-                    return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                return None
-            except (PermissionError, FileNotFoundError):
-                continue
     except FileNotFoundError:
-        pass
+        return None
+    for pid in (2, os.getppid(), 1):
+        path = f"/proc/{pid}/ns/mnt"
+        try:
+            if os.stat(path).st_ino == ours:
+                return None
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except (PermissionError, FileNotFoundError):
+            continue
     return None
 
 
