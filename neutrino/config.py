@@ -281,6 +281,8 @@ COMMON_OPTS: tuple[Opt, ...] = (
         (("oslo_messaging_rabbit", "rabbit_password"),)),
     Opt("rabbit_virtual_host", "DEFAULT", "rabbit_virtual_host", parse_str, "/",
         (("oslo_messaging_rabbit", "rabbit_virtual_host"),)),
+    # RabbitMQ driver: prefix of every exchange and queue name (Neutron's key and default).
+    Opt("control_exchange", "DEFAULT", "control_exchange", parse_str, "neutron"),
 )
 
 SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
@@ -351,6 +353,7 @@ class ServerSettings:
     vni_ranges: list[tuple[int, int]]
     flat_networks: list[str]
     token_expiration: int
+    control_exchange: str = "neutron"
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)

@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     if settings.debug:
         logs.setup(debug=True)
     if settings.transport_url.startswith(("rabbit", "amqp")):
-        LOG.warning("transport_url points to RabbitMQ; this server serves agents over its "
-                    "HTTP agent endpoints (the RabbitMQ driver is not built yet)")
+        LOG.info("agents are served over RabbitMQ (transport_url, control_exchange %s) and "
+                 "over the HTTP agent endpoints", settings.control_exchange)
     try:
         db = open_database(settings)
     except migrate.SchemaNotCurrent as exc:

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from neutrino.api import agent_rpc, attributes, discovery, errors
+from neutrino.api import agent_rpc, attributes, discovery, errors, rabbit_rpc
 from neutrino.api import agents as agents_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.identity_routes import identity_router
@@ -85,12 +85,13 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     @event.listens_for(Session, "after_commit")
     def _wake_agents(session: Session) -> None:
         if session.info.pop(events.WROTE_EVENTS, False) and session.bind is not None \
-                and session.get_bind().engine is db.engine:
+                and session.get_bind().pool is db.engine.pool:
             signal.notify()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         signal.bind(asyncio.get_running_loop())
+        rabbit = rabbit_rpc.start(services)  # None unless transport_url is rabbit://
         tasks = [asyncio.create_task(_every(HEARTBEAT_FLUSH_PERIOD, "heartbeat flush",
                                             services.agents.heartbeats.flush))]
         if background:
@@ -104,6 +105,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         finally:
             for task in tasks:
                 task.cancel()
+            if rabbit is not None:
+                await run_in_threadpool(rabbit.stop)
             await run_in_threadpool(services.agents.heartbeats.flush)
             event.remove(Session, "after_commit", _wake_agents)
 
