@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from neutrino.lab import runtime as lab
+from neutrino.lab.topology import LabError
 
 ADMIN_PASSWORD = "adminpassword"  # the seed's OS_PASSWORD; all-in-one is for trying things
 AGENT_USER = "neutrino-agent"
@@ -140,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                   "bridges, dnsmasq) needs root. Run `sudo dev/aio` for the lab.")
         else:
             print("==> bringing up the lab: HostA and HostB with their agents")
-            lab.up(state / "lab", url, AGENT_USER, agent_password)
+            try:
+                lab.up(state / "lab", url, AGENT_USER, agent_password)
+            except LabError as exc:
+                sys.exit(f"dev/aio: the lab could not be built: {exc}")
             lab_running = True
         print_banner(url, lab_running, state / "lab")
         while not stopping and server.poll() is None:
@@ -162,12 +166,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_banner(url: str, lab_running: bool, lab_dir: Path) -> None:
+    # neutrino-lab finds this lab through NEUTRINO_LAB_DIR (its own default is .state/lab).
+    lab_export = f" NEUTRINO_LAB_DIR={lab_dir}" if lab_running else ""
     print(f"""
 Neutrino is running.  In another shell:
 
   source .venv/bin/activate
   export OS_USERNAME=admin OS_PASSWORD={ADMIN_PASSWORD} OS_TENANT_NAME=admin
-  export OS_AUTH_URL={url}/v2.0/ NEUTRINO_LAB_DIR={lab_dir}
+  export OS_AUTH_URL={url}/v2.0/{lab_export}
 
   neutrino ext-list -c name -c alias
   neutrino agent-list
