@@ -21,7 +21,9 @@ from neutrino.transport.rabbit_topology import BrokerParams
 LOG = logging.getLogger(__name__)
 
 HEARTBEAT = 10  # seconds; the broker and we each drop the link after two silent intervals
-DRAIN_TICK = 1.0
+# How long the I/O thread blocks on the socket: bounds how late a new binding or stop() is
+# seen (kombu cannot interrupt a drain from another thread).
+DRAIN_TICK = 0.25
 BACKOFF_START = 0.2
 BACKOFF_MAX = 5.0
 

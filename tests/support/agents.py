@@ -1,6 +1,7 @@
 """Test agents: report state like a real agent would, over the real HTTP transport."""
 from __future__ import annotations
 
+from neutrino.transport.client import AgentServerClient
 from neutrino.transport.http_client import HttpAgentClient
 from neutrino.transport.messages import (
     AGENT_TYPE_DHCP,
@@ -33,7 +34,7 @@ def l2_state(host: str, start: bool = False) -> AgentState:
                         "devices": 0})
 
 
-def register(client: HttpAgentClient, host: str) -> tuple[ReportResult, ReportResult]:
+def register(client: AgentServerClient, host: str) -> tuple[ReportResult, ReportResult]:
     """Register a host's Linux bridge agent and DHCP agent; returns (l2, dhcp)."""
     return (client.report_state(l2_state(host, start=True)),
             client.report_state(dhcp_state(host, start=True)))

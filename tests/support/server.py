@@ -1,6 +1,7 @@
 """A real neutrino-server (uvicorn, real database) on a loopback port, in-process."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from neutrino.api.app import create_app
 from neutrino.config import ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
+from neutrino.identity.errors import AlreadyExists
 
 
 def free_port() -> int:
@@ -76,19 +78,23 @@ USERS = {
 
 
 @contextmanager
-def running_server(settings: ServerSettings, *, background: bool = True
-                   ) -> Iterator[RunningServer]:
+def running_server(settings: ServerSettings, *, background: bool = True,
+                   port: int | None = None) -> Iterator[RunningServer]:
+    """`port`: reuse a stopped server's port, so its clients find the restarted one."""
     db = Database(settings.db_connection, retry_interval=0.01)
     migrate.upgrade(db.engine)
-    port = free_port()
+    port = port or free_port()
     app = create_app(settings, db, background=background)
     server = RunningServer(f"http://127.0.0.1:{port}", settings.replace(bind_port=port), db, app)
     store = app.state.services.identity
     store.bootstrap(*USERS["admin"])
     for who, role in (("member", "member"), ("other", "member"), ("agent", "service")):
         name, password, project = USERS[who]
-        store.create_project(project)
-        store.create_user(name, password, project, role)
+        # A restarted server (same database) finds them already there.
+        with contextlib.suppress(AlreadyExists):
+            store.create_project(project)
+        with contextlib.suppress(AlreadyExists):
+            store.create_user(name, password, project, role)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on")
     uv = uvicorn.Server(config)
