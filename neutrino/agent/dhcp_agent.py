@@ -208,8 +208,9 @@ class DhcpAgent:
         backoff = 1.0
         while not stop.is_set():
             try:
-                head = self.client.wait_events(self.settings.host, 0, 0)
-                self.after = max([head.latest_revision, *(e.revision for e in head.events)])
+                # after=-1 asks only for the log's head: resume from there after the sync.
+                head = self.client.wait_events(self.settings.host, -1, 0)
+                self.after = head.latest_revision
                 break
             except TransportError as exc:
                 LOG.warning("server unreachable at start, retrying in %.0f s: %s", backoff,

@@ -188,6 +188,9 @@ class FakeServer:
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
         self._check()
+        if after < 0:  # the server's "where is the head?" question
+            with self._cond:
+                return EventBatch(events=[], latest_revision=len(self.events))
         with self._cond:
             def pending() -> list[Event]:
                 return [e for e in self.events[after:] if e.host in (None, host)]
