@@ -31,7 +31,8 @@ def is_transient(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     if orig is None:
         return False
-    code = getattr(orig, "pgcode", None)
+    # psycopg 3 names the SQLSTATE `sqlstate`; psycopg2 called it `pgcode`.
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in _TRANSIENT_PG:
         return True
     args = getattr(orig, "args", ())
