@@ -33,6 +33,10 @@ def make_client(settings: DhcpAgentSettings) -> AgentServerClient:
                            settings.server.password, settings.server.project)
 
 
+# Seconds a stopping agent may spend finishing the step it is in.
+STOP_GRACE = 2.0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Before anything else: the parent that started us may not stay around.
@@ -57,13 +61,28 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     agent = DhcpAgent(settings, client)
-    try:
-        agent.run(stop)
-    except AgentRefused as exc:
-        LOG.error("the server at %s refused this agent: %s", settings.server.url, exc)
+    refused: list[AgentRefused] = []
+
+    def work() -> None:
+        try:
+            agent.run(stop)
+        except AgentRefused as exc:
+            refused.append(exc)
+        finally:
+            stop.set()
+
+    # The agent may sit in a long-poll for many seconds; running it in a daemon thread lets
+    # SIGTERM end the process at once. Convergence is idempotent and dnsmasq keeps serving,
+    # so whatever is cut short is picked up by the next start.
+    runner = threading.Thread(target=work, name="dhcp-agent", daemon=True)
+    runner.start()
+    while not stop.wait(1.0):
+        pass
+    runner.join(STOP_GRACE)
+    client.close()
+    if refused:
+        LOG.error("the server at %s refused this agent: %s", settings.server.url, refused[0])
         return 1
-    finally:
-        client.close()
     return 0
 
 

@@ -140,6 +140,7 @@ class LinuxBridgeAgent:
                 LOG.exception("L2 convergence failed")
             self._changed.wait(self.settings.polling_interval)
         self.heartbeat.stop()
-        watcher.join(timeout=self.long_poll_timeout + 5)
+        # The watcher may be inside a long-poll; it is a daemon thread, so do not wait it out.
+        watcher.join(timeout=1.0)
         LOG.info("Linux bridge agent on %s stopped; bridges left in place",
                  self.settings.host)
