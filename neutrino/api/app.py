@@ -85,7 +85,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     @event.listens_for(Session, "after_commit")
     def _wake_agents(session: Session) -> None:
         if session.info.pop(events.WROTE_EVENTS, False) and session.bind is not None \
-                and session.get_bind().pool is db.engine.pool:
+                and session.get_bind().engine.pool is db.engine.pool:
             signal.notify()
 
     @contextlib.asynccontextmanager

@@ -95,7 +95,7 @@ class RabbitEndpoint:
     def _ours(self, session: Session) -> bool:
         # Listeners are per Session class; several apps (tests) may share one process. Writer
         # sessions are bound to an option-carrying copy of the engine that shares its pool.
-        return session.bind is not None and session.get_bind().pool is self._engine.pool
+        return session.bind is not None and session.get_bind().engine.pool is self._engine.pool
 
     def _collect(self, session: Session, _context: Any) -> None:
         rows = [o for o in session.new if isinstance(o, EventRow)]

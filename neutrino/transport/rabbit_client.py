@@ -157,7 +157,7 @@ class RabbitAgentClient:
                                routing_key=RPC_TOPIC, reply_to=self._reply_queue.name,
                                correlation_id=corr,
                                # A call nobody picked up in time is dropped, not run late.
-                               expiration=max(timeout, 0.001))
+                               expiration=max(timeout, 0.001), retries=1)
             left = max(0.0, deadline - time.monotonic())
             reply = future.result(left)
         except FutureTimeout:
