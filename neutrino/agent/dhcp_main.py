@@ -27,10 +27,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def make_client(settings: DhcpAgentSettings) -> AgentServerClient:
-    from neutrino.transport.http_client import HttpAgentClient  # wired here, nowhere else
+    from neutrino.transport.factory import make_agent_client  # wired here, nowhere else
 
-    return HttpAgentClient(settings.server.url, settings.server.username,
-                           settings.server.password, settings.server.project)
+    return make_agent_client(settings.transport_url,
+                             control_exchange=settings.control_exchange)
 
 
 # Seconds a stopping agent may spend finishing the step it is in.

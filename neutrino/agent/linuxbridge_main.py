@@ -29,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from neutrino.transport.http_client import HttpAgentClient  # wired here, nowhere else
+    from neutrino.transport.factory import make_agent_client  # wired here, nowhere else
 
-    client = HttpAgentClient(settings.server.url, settings.server.username,
-                             settings.server.password, settings.server.project)
+    client = make_agent_client(settings.transport_url,
+                               control_exchange=settings.control_exchange)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -28,6 +28,7 @@ from neutrino.config import (
     parse_str,
     report_unused,
 )
+from neutrino.transport.rabbit_topology import RABBIT_SCHEMES, parse_rabbit_url
 
 LOG = logging.getLogger(__name__)
 
@@ -120,6 +121,10 @@ class DhcpAgentSettings:
     kill_dnsmasq_on_exit: bool
     dnsmasq_path: str
 
+    # What make_agent_client builds the client from (http:// or rabbit://).
+    transport_url: str = ""
+    control_exchange: str = "neutron"
+
     def replace(self, **changes: Any) -> DhcpAgentSettings:
         return dataclasses.replace(self, **changes)
 
@@ -142,21 +147,34 @@ class L2AgentSettings:
     vxlan_udp_port: int
     vxlan_ttl: int | None
 
+    # What make_agent_client builds the client from (http:// or rabbit://).
+    transport_url: str = ""
+    control_exchange: str = "neutron"
+
     def replace(self, **changes: Any) -> L2AgentSettings:
         return dataclasses.replace(self, **changes)
 
 
 def server_access(transport_url: str) -> ServerAccess:
-    """Split `http://USER:PASS@HOST:PORT/` into a credential-free URL and the credentials."""
-    hint = ("set transport_url = http://USER:PASSWORD@SERVER:9696/ in [DEFAULT] "
-            "(the agents reach the server over HTTP)")
+    """Split `http://USER:PASS@HOST:PORT/` (or a rabbit:// URL) into a credential-free URL
+    and the credentials."""
+    hint = ("set transport_url = http://USER:PASSWORD@SERVER:9696/ (or "
+            "rabbit://USER:PASSWORD@BROKER:5672/, or rabbit_host) in [DEFAULT]")
     if not transport_url:
         raise ConfigError(f"No server configured: {hint}.")
     parts = urlsplit(transport_url)
+    if parts.scheme in RABBIT_SCHEMES:
+        # The broker authenticates the agent; the server's identity service is not used.
+        try:
+            broker = parse_rabbit_url(transport_url)
+        except ValueError as exc:
+            raise ConfigError(f"[DEFAULT] transport_url: {exc}.") from None
+        return ServerAccess(url=broker.redacted(), username=broker.userid,
+                            password=broker.password)
     if parts.scheme not in ("http", "https"):
         raise ConfigError(
-            f"[DEFAULT] transport_url (or rabbit_host) points to {parts.scheme}://, which "
-            f"this agent does not speak yet: {hint}.")
+            f"[DEFAULT] transport_url points to {parts.scheme}://, which this agent does not "
+            f"speak: {hint}.")
     if not parts.username or parts.password is None or not parts.hostname:
         raise ConfigError(f"[DEFAULT] transport_url must carry user, password and host: {hint}.")
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
@@ -170,7 +188,8 @@ def server_access(transport_url: str) -> ServerAccess:
 def _common(values: dict[str, Any]) -> None:
     values["host"] = values["host"] or socket.gethostname()
     values["state_path"] = values["state_path"] or default_state_path()
-    values["server"] = server_access(effective_transport_url(values))
+    values["transport_url"] = effective_transport_url(values)
+    values["server"] = server_access(values["transport_url"])
     if values["report_interval"] > REPORT_INTERVAL_WARN_ABOVE:
         LOG.warning(
             "[agent] report_interval = %s s: the server declares an agent dead after "

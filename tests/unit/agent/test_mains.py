@@ -8,13 +8,13 @@ from neutrino.agent import dhcp_main, linuxbridge_main
 
 
 @pytest.mark.parametrize("main", [dhcp_main.main, linuxbridge_main.main])
-def test_rabbit_only_config_exits_non_zero_with_the_fix(
+def test_rabbit_url_without_a_broker_exits_non_zero_with_the_fix(
         main: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     conf = tmp_path / "neutron.conf"
-    conf.write_text("[DEFAULT]\nrabbit_host = controlnode\nrabbit_password = openstack\n")
+    conf.write_text("[DEFAULT]\ntransport_url = rabbit://guest:openstack@/\n")
     assert main(["--config-file", str(conf)]) == 2  # type: ignore[operator]
     err = capsys.readouterr().err
-    assert "transport_url = http://USER:PASSWORD@SERVER:9696/ in [DEFAULT]" in err
+    assert "[DEFAULT] transport_url" in err and "rabbit://user:pass@host:port/" in err
 
 
 def test_bad_value_names_file_and_key(tmp_path: Path,

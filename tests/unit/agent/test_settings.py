@@ -47,12 +47,14 @@ def test_linuxbridge_alias_and_agent_section_upper_case(tmp_path: Path) -> None:
     assert (s.interface_driver, s.report_interval) == ("linuxbridge", 2)
 
 
-def test_rabbit_only_config_says_to_set_http_transport_url(tmp_path: Path) -> None:
+def test_rabbit_only_config_reaches_the_server_through_the_broker(tmp_path: Path) -> None:
+    """The seed's HostA/HostB neutron.conf: rabbit_* keys only, as RabbitMQ credentials."""
     conf = write(tmp_path, "neutron.conf", "[DEFAULT]\nrabbit_host = controlnode\n"
                  "rabbit_password = openstack\n")
-    with pytest.raises(ConfigError, match=r"transport_url = http://USER:PASSWORD@SERVER:9696/"
-                                          r" in \[DEFAULT\]"):
-        load_dhcp_agent_settings([conf])
+    s = load_dhcp_agent_settings([conf])
+    assert s.transport_url == "rabbit://guest:openstack@controlnode:5672/"
+    assert (s.server.username, s.server.password) == ("guest", "openstack")
+    assert "openstack" not in s.server.url and s.control_exchange == "neutron"
 
 
 def test_no_server_at_all_is_refused(tmp_path: Path) -> None:
