@@ -30,7 +30,10 @@ install_venv() {
     fi
     if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
         log "installing Neutrino and its Python packages into $VENV"
-        "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]"
+        # Some machines' pip configs name local mirrors that do not exist; pip warns for
+        # each package. Those lines say nothing about this install.
+        "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" \
+            2> >(grep -v "^WARNING: Location 'file:" >&2)
         touch "$stamp"
     fi
 }
