@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import os
+import selectors
+import socket
+import socketserver
 import subprocess
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from kombu import Connection
 
@@ -58,3 +64,44 @@ def delete_topology(url: str, control_exchange: str) -> None:
         topo.rpc_queue()(channel).delete()
         for exchange in (topo.topic_exchange, topo.fanout_exchange):
             exchange(channel).delete()
+
+
+class _Relay(socketserver.BaseRequestHandler):
+    """Copies bytes both ways between one client and the broker until either side closes."""
+
+    target: tuple[str, int]
+
+    def handle(self) -> None:
+        with socket.create_connection(self.target, timeout=5) as upstream:
+            upstream.settimeout(None)
+            pairs = {self.request: upstream, upstream: self.request}
+            with selectors.DefaultSelector() as sel:
+                for sock in pairs:
+                    sel.register(sock, selectors.EVENT_READ)
+                while True:
+                    for key, _ in sel.select():
+                        data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                        if not data:
+                            return
+                        pairs[key.fileobj].sendall(data)  # type: ignore[index]
+
+
+@contextmanager
+def broker_on(address: str, port: int = 5672) -> Iterator[str]:
+    """Expose the loopback broker on `address` (e.g. the e2e lab's switch address, which
+    agents in host namespaces can reach); yields the rabbit:// URL agents should use.
+
+    RabbitMQ sees these connections come from 127.0.0.1, so `guest` (loopback-only by
+    default) works through it, as it does for the server.
+    """
+    b = parse_rabbit_url(RABBIT_URL)
+    handler = type("Relay", (_Relay,), {"target": (b.host, b.port)})
+    server = socketserver.ThreadingTCPServer((address, port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"rabbit://{b.userid}:{b.password}@{address}:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
