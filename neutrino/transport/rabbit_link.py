@@ -90,17 +90,21 @@ class Link:
                 LOG.info("%s connected to %s", self.name, self.broker.redacted())
                 self._consume(conn)
             except (*conn.connection_errors, *conn.channel_errors, OSError) as exc:
-                self.ready.clear()
                 if self._stop.is_set():
                     break
                 LOG.warning("%s lost the broker at %s (%s); reconnecting in %.1f s",
                             self.name, self.broker.redacted(), exc or type(exc).__name__,
                             backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
+            except Exception:  # a bug in a message callback must not end consuming for good
+                LOG.exception("%s: unexpected error while consuming; reconnecting in %.1f s",
+                              self.name, backoff)
+            else:
+                continue  # stopped
             finally:
                 self.ready.clear()
                 _quietly_release(conn)
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
 
     def _consume(self, conn: Connection) -> None:
         channel = conn.channel()
