@@ -16,9 +16,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 UUID_LEN = 36
+# MySQL/MariaDB DATETIME drops fractions of a second unless asked: liveness and the event
+# log's gap grace need them.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 NAME_LEN = 255
 
 
@@ -38,8 +42,8 @@ class Network(Base):
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
     revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
     subnets: Mapped[list[Subnet]] = relationship(
         back_populates="network", cascade="all, delete-orphan", passive_deletes=True,
@@ -87,8 +91,8 @@ class Subnet(Base):
     dns_nameservers: Mapped[list[str]] = mapped_column(JSON, default=list)
     host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
     network: Mapped[Network] = relationship(back_populates="subnets")
 
@@ -110,8 +114,8 @@ class Port(Base):
     device_owner: Mapped[str] = mapped_column(String(255), default="")
     binding_host_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
     fixed_ips: Mapped[list[IpAllocation]] = relationship(
         back_populates="port", cascade="all, delete-orphan", passive_deletes=True,
@@ -148,9 +152,9 @@ class Agent(Base):
     configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     resource_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     load: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    started_at: Mapped[datetime] = mapped_column(DateTime)
-    heartbeat_timestamp: Mapped[datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    heartbeat_timestamp: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class NetworkDhcpAgentBinding(Base):
@@ -161,7 +165,7 @@ class NetworkDhcpAgentBinding(Base):
     dhcp_agent_id: Mapped[str] = mapped_column(
         String(UUID_LEN), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True,
         index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class Event(Base):
@@ -177,7 +181,7 @@ class Event(Base):
     resource_id: Mapped[str] = mapped_column(String(UUID_LEN))
     network_id: Mapped[str | None] = mapped_column(String(UUID_LEN), nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 # ---- identity --------------------------------------------------------------------------------
@@ -227,4 +231,4 @@ class SigningKey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     secret: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
