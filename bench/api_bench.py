@@ -66,6 +66,20 @@ def reports_per_second_wrk(srv: Server, token: str, n_agents: int, seconds: int 
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
+def list_agents_wrk(srv: Server, token: str, seconds: int = 5) -> tuple[float, float]:
+    """Median and p90 of GET /v2.0/agents, one connection, measured by wrk (server time
+    plus loopback, without a Python client's own parsing)."""
+    out = subprocess.run(["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency", "-H",
+                          f"X-Auth-Token: {token}", srv.url + "/v2.0/agents"],
+                         capture_output=True, text=True, check=True).stdout
+    def pct(label: str) -> float:
+        value = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
+        assert value is not None, out
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[value.group(2)]
+        return float(value.group(1)) * scale
+    return pct("50"), pct("90")
+
+
 def reports_per_second(srv: Server, token: str, hosts: list[str], clients: int,
                        seconds: float = 5.0) -> float:
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
@@ -91,6 +105,8 @@ def run(kind: str, n_agents: int, clients: int) -> dict[str, float]:
             agent.post("/agent-rpc/v1/report_state", json=state(host, start=True))
         assert len(admin.get("/v2.0/agents").json()["agents"]) == n_agents
         list_agents = timed(lambda: admin.get("/v2.0/agents").raise_for_status(), 50)
+        wrk_p50, wrk_p90 = list_agents_wrk(srv, srv.token()) if shutil.which("wrk") else \
+            (float("nan"), float("nan"))
 
         counter = iter(range(10**6))
 
@@ -121,6 +137,7 @@ def run(kind: str, n_agents: int, clients: int) -> dict[str, float]:
             rate = reports_per_second(srv, agent_token, hosts, clients)
         return {"list_agents_ms": median_ms(list_agents),
                 "list_agents_p90_ms": p(list_agents, 0.9),
+                "list_agents_wrk_ms": wrk_p50, "list_agents_wrk_p90_ms": wrk_p90,
                 "create_net_subnet_port_ms": median_ms(create),
                 "add_network_to_agent_ms": median_ms(add),
                 "reports_per_s": rate}
@@ -134,11 +151,13 @@ def main() -> None:
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
     print(f"{args.agents} registered agents, one server process, {os.cpu_count()} CPUs")
-    print(f"{'database':<12}{'GET agents':>12}{'p90':>8}{'net+sub+port':>14}"
-          f"{'add net':>9}{'reports/s':>11}")
+    print("GET agents: httpx client (Python parsing included) / wrk (server + loopback)")
+    print(f"{'database':<12}{'GET agents':>12}{'p90':>8}{'wrk p50':>9}{'p90':>8}"
+          f"{'net+sub+port':>14}{'add net':>9}{'reports/s':>11}")
     for kind in args.db:
         r = run(kind, args.agents, args.clients)
         print(f"{kind:<12}{r['list_agents_ms']:>10.1f}ms{r['list_agents_p90_ms']:>6.1f}ms"
+              f"{r['list_agents_wrk_ms']:>7.1f}ms{r['list_agents_wrk_p90_ms']:>6.1f}ms"
               f"{r['create_net_subnet_port_ms']:>12.1f}ms{r['add_network_to_agent_ms']:>7.1f}ms"
               f"{r['reports_per_s']:>11.0f}")
     print("goals: GET agents <= 15 ms, net+subnet+port <= 35 ms, reports >= 2000/s, "

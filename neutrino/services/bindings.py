@@ -31,6 +31,11 @@ from neutrino.transport.messages import AGENT_TYPE_DHCP
 LOG = logging.getLogger(__name__)
 
 
+def _already_hosted(network_id: str, agent_id: str) -> NetworkAlreadyHosted:
+    return NetworkAlreadyHosted(f"The network {network_id} has been already hosted by the "
+                                f"DHCP agent {agent_id}.")
+
+
 def short(ids: Sequence[str]) -> str:
     return ", ".join(i[:8] + "…" for i in ids)
 
@@ -147,27 +152,23 @@ class Bindings:
         return agent
 
     def add(self, agent_id: str, network_id: str) -> None:
-        def work(session: Session) -> None:
+        def work(session: Session) -> str:
             agent = self._dhcp_agent(session, agent_id)
             if not agent.admin_state_up:
                 raise AgentDisabled(agent_id)
             load_network(session, network_id, lock=True)
             if agent_id in self.hosting(session, network_id):
-                raise NetworkAlreadyHosted(
-                    f"The network {network_id} has been already hosted by the DHCP agent "
-                    f"{agent_id}.")
-            try:
-                with session.begin_nested():
-                    self._bind(session, network_id, agent_id, utcnow())
-                    session.flush()
-            except IntegrityError:
-                raise NetworkAlreadyHosted(
-                    f"The network {network_id} has been already hosted by the DHCP agent "
-                    f"{agent_id}.") from None
-            LOG.info("network %s added to DHCP agent %s on %s by request", network_id,
-                     agent_id, agent.host)
+                raise _already_hosted(network_id, agent_id)
+            self._bind(session, network_id, agent_id, utcnow())
+            return agent.host
 
-        self.db.run(work)
+        try:
+            host = self.db.run(work)
+        except IntegrityError:
+            # The network row lock makes this rare; the primary key makes it impossible.
+            raise _already_hosted(network_id, agent_id) from None
+        LOG.info("network %s added to DHCP agent %s on %s by request", network_id, agent_id,
+                 host)
 
     def remove(self, agent_id: str, network_id: str) -> None:
         def work(session: Session) -> None:
