@@ -96,18 +96,39 @@ def agent_server_url(plan: LabPlan, server_url: str) -> str:
     return f"http://{plan.switch_ip}:{port}/"
 
 
-def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, password: str,
-                  state_path: str) -> dict[str, str]:
-    """File name -> text of the three files the host's agents read, with the seed's keys."""
+@dataclass(frozen=True)
+class RabbitAccess:
+    """A broker the hosts reach on the switch address (the seed's rabbit_* keys)."""
+
+    port: int
+    userid: str
+    password: str
+    control_exchange: str = "neutron"
+
+
+def transport_lines(plan: LabPlan, server_url: str, user: str, password: str,
+                    rabbit: RabbitAccess | None) -> str:
+    if rabbit is not None:
+        # Written as the seed's HostA/HostB files do: legacy keys, no transport_url.
+        return (f"rabbit_host = {plan.switch_ip}\n"
+                f"rabbit_port = {rabbit.port}\n"
+                f"rabbit_userid = {rabbit.userid}\n"
+                f"rabbit_password = {rabbit.password}\n"
+                f"control_exchange = {rabbit.control_exchange}\n")
     base = agent_server_url(plan, server_url).rstrip("/")
     scheme, rest = base.split("://", 1)
-    transport = (f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
-                 f"/?project=service")
+    return (f"transport_url = {scheme}://{quote(user, safe='')}:{quote(password, safe='')}"
+            f"@{rest}/?project=service\n")
+
+
+def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, password: str,
+                  state_path: str, rabbit: RabbitAccess | None = None) -> dict[str, str]:
+    """File name -> text of the three files the host's agents read, with the seed's keys."""
     neutron_conf = (
         "[DEFAULT]\n"
         f"host = {host.name}\n"
         f"state_path = {state_path}\n"
-        f"transport_url = {transport}\n"
+        + transport_lines(plan, server_url, user, password, rabbit) +
         "[agent]\n"
         f"report_interval = {REPORT_INTERVAL}\n")
     dhcp_ini = (

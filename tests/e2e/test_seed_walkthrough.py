@@ -23,6 +23,9 @@ import pytest
 from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
+from neutrino.lab.topology import RabbitAccess
+from neutrino.transport.rabbit_topology import parse_rabbit_url
+from tests.support.broker import broker_on, delete_topology, require_rabbit, unique_exchange
 
 pytestmark = pytest.mark.root
 
@@ -155,8 +158,36 @@ def start_server(tmp: Path, extra_conf: str) -> tuple[str, subprocess.Popen[byte
 
 
 @contextlib.contextmanager
-def running_seed(extra_conf: str = "") -> Iterator[Seed]:
+def agent_transport(transport: str) -> Iterator[tuple[str, RabbitAccess | None]]:
+    """Server config lines and the lab's broker access for `http` or `rabbit`.
+
+    For RabbitMQ the hosts reach the broker through a relay on the switch side: the local
+    RabbitMQ listens on loopback only and lets `guest` in from loopback only."""
+    if transport == "http":
+        yield "", None
+        return
+    url = require_rabbit()
+    exchange = unique_exchange()
+    port = free_port()
+    broker = parse_rabbit_url(url)
+    try:
+        with broker_on("0.0.0.0", port):
+            yield (f"transport_url = {url}\ncontrol_exchange = {exchange}\n",
+                   RabbitAccess(port, broker.userid, broker.password, exchange))
+    finally:
+        delete_topology(url, exchange)
+
+
+@contextlib.contextmanager
+def running_seed(extra_conf: str = "", transport: str = "http") -> Iterator[Seed]:
     require_root_and_tools()
+    with agent_transport(transport) as (transport_conf, rabbit), \
+            _running_seed(transport_conf + extra_conf, rabbit) as seed:
+        yield seed
+
+
+@contextlib.contextmanager
+def _running_seed(extra_conf: str, rabbit: RabbitAccess | None) -> Iterator[Seed]:
     prefix = f"nl{secrets.token_hex(2)[:3]}-"
     # Not pytest's tmp_path (mode 0700): dnsmasq drops root and must read its files.
     tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}seed-"))
@@ -165,7 +196,8 @@ def running_seed(extra_conf: str = "") -> Iterator[Seed]:
     server: subprocess.Popen[bytes] | None = None
     try:
         seed.url, server = start_server(tmp, extra_conf)
-        runtime.up(seed.lab_dir, seed.url, AGENT_USER, AGENT_PASSWORD, prefix=prefix)
+        runtime.up(seed.lab_dir, seed.url, AGENT_USER, AGENT_PASSWORD, prefix=prefix,
+                   rabbit=rabbit)
         yield seed
     except BaseException:
         seed.tail_logs()
@@ -193,8 +225,9 @@ def four_agents_alive(seed: Seed) -> dict[tuple[str, str], dict[str, str]] | Non
     return None
 
 
-def test_seed_walkthrough_ha_dhcp() -> None:
-    with running_seed() as seed:
+@pytest.mark.parametrize("transport", ["http", "rabbit"])
+def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
+    with running_seed(transport=transport) as seed:
         columns, rows = seed.table("ext-list", "-c", "name", "-c", "alias")
         assert columns == ["alias", "name"]  # the seed prints alias first, too
         assert {"agent", "agent_scheduler", "binding", "provider"} <= {r["alias"] for r in rows}
