@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from neutrino.api import agent_rpc, attributes, discovery, errors, rabbit_rpc
@@ -82,11 +81,11 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     services = build_services(settings, db, rng)
     signal = ChangeSignal()
 
-    @event.listens_for(Session, "after_commit")
     def _wake_agents(session: Session) -> None:
-        if session.info.pop(events.WROTE_EVENTS, False) and session.bind is not None \
-                and session.get_bind().engine.pool is db.engine.pool:
+        if session.info.pop(events.WROTE_EVENTS, False):
             signal.notify()
+
+    db.listen("after_commit", _wake_agents)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +107,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
             if rabbit is not None:
                 await run_in_threadpool(rabbit.stop)
             await run_in_threadpool(services.agents.heartbeats.flush)
-            event.remove(Session, "after_commit", _wake_agents)
+            db.unlisten("after_commit", _wake_agents)
 
     app = FastAPI(title="Neutrino", version="0.1.0", lifespan=lifespan,
                   description="Neutron v2.0 compatible networking API: networks, subnets, "

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from neutrino.api.errors import NEUTRON_TYPE, status_of
@@ -87,19 +86,15 @@ class RabbitEndpoint:
 
     def __init__(self, services: Any, server: RabbitRpcServer) -> None:
         self.server = server
-        self._engine = services.db.engine
-        event.listen(Session, "after_flush", self._collect)
-        event.listen(Session, "after_commit", self._publish)
-        event.listen(Session, "after_rollback", self._forget)
-
-    def _ours(self, session: Session) -> bool:
-        # Listeners are per Session class; several apps (tests) may share one process. Writer
-        # sessions are bound to an option-carrying copy of the engine that shares its pool.
-        return session.bind is not None and session.get_bind().engine.pool is self._engine.pool
+        self._db = services.db
+        self._hooks = (("after_flush", self._collect), ("after_commit", self._publish),
+                       ("after_rollback", self._forget))
+        for name, hook in self._hooks:
+            self._db.listen(name, hook)
 
     def _collect(self, session: Session, _context: Any) -> None:
         rows = [o for o in session.new if isinstance(o, EventRow)]
-        if rows and self._ours(session):
+        if rows:
             session.info.setdefault(PENDING, []).extend(
                 Event(revision=r.id, event=r.event, resource=r.resource,
                       resource_id=r.resource_id, network_id=r.network_id, host=r.host)
@@ -114,9 +109,8 @@ class RabbitEndpoint:
         session.info.pop(PENDING, None)
 
     def stop(self) -> None:
-        event.remove(Session, "after_flush", self._collect)
-        event.remove(Session, "after_commit", self._publish)
-        event.remove(Session, "after_rollback", self._forget)
+        for name, hook in self._hooks:
+            self._db.unlisten(name, hook)
         self.server.stop()
 
 

@@ -94,6 +94,13 @@ class Database:
         self.max_retries = max_retries
         self.retry_interval = retry_interval
 
+    def listen(self, name: str, hook: Callable[..., Any]) -> None:
+        """Hook a session event (after_commit, …) of this database's writing sessions only."""
+        event.listen(self._writers, name, hook)
+
+    def unlisten(self, name: str, hook: Callable[..., Any]) -> None:
+        event.remove(self._writers, name, hook)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session for reads; no commit."""

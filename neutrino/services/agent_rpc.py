@@ -90,7 +90,6 @@ class AgentRpc:
                 session.flush()
                 session.refresh(existing)
                 return port_view(existing)
-            fixed_ips = None
             wanted = request.subnet_ids or [s.id for s in net.subnets if s.enable_dhcp]
             fixed_ips = [{"subnet_id": sid} for sid in wanted]
             attrs = {"network_id": net.id, "device_id": request.device_id,
