@@ -13,9 +13,10 @@ from cliff.show import ShowOne
 from neutrino.cli.api import CliError, NeutronClient
 from neutrino.cli.app import neutron_client
 from neutrino.cli.arguments import boolean
+from neutrino.cli.commands.by_name import DeleteByName, ShowByName
 from neutrino.cli.commands.messages import say, say_created
 from neutrino.cli.display import show_table, subnets_cell
-from neutrino.cli.resolve import find, find_id
+from neutrino.cli.resolve import find_id
 
 NETWORK_COLUMNS = ("id", "name", "subnets")
 
@@ -92,19 +93,10 @@ class ListNetwork(Lister):
         return network_rows(client, networks)
 
 
-class ShowNetwork(ShowOne):
+class ShowNetwork(ShowByName):
     """Show every field of a network."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("network", metavar="NETWORK", help="Name or id of the network.")
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        client = neutron_client(self.app)
-        network_id = find_id(client, "network", parsed_args.network)
-        return show_table(client.show("network", network_id))
-
+    resource = "network"
 
 class UpdateNetwork(Command):
     """Change a network's name, admin state or sharing (PUT /v2.0/networks/{id})."""
@@ -134,18 +126,7 @@ class UpdateNetwork(Command):
         return 0
 
 
-class DeleteNetwork(Command):
+class DeleteNetwork(DeleteByName):
     """Delete a network (DELETE /v2.0/networks/{id})."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("network", metavar="NETWORK",
-                            help="Name or id of the network to delete.")
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> int:
-        client = neutron_client(self.app)
-        network = find(client, "network", parsed_args.network)
-        client.delete("network", str(network["id"]))
-        say(self.app, f"Deleted network: {parsed_args.network}")
-        return 0
+    resource = "network"

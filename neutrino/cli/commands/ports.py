@@ -12,6 +12,7 @@ from cliff.show import ShowOne
 from neutrino.cli.api import CliError
 from neutrino.cli.app import neutron_client
 from neutrino.cli.arguments import boolean, key_values
+from neutrino.cli.commands.by_name import DeleteByName, ShowByName
 from neutrino.cli.commands.messages import say, say_created
 from neutrino.cli.display import list_rows, show_table
 from neutrino.cli.resolve import find_id
@@ -91,18 +92,10 @@ class ListPort(Lister):
         return PORT_COLUMNS, list_rows(ports, PORT_COLUMNS)
 
 
-class ShowPort(ShowOne):
+class ShowPort(ShowByName):
     """Show every field of a port."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("port", metavar="PORT", help="Name or id of the port.")
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        client = neutron_client(self.app)
-        return show_table(client.show("port", find_id(client, "port", parsed_args.port)))
-
+    resource = "port"
 
 class UpdatePort(Command):
     """Change a port's name, device, host binding or admin state (PUT /v2.0/ports/{id})."""
@@ -135,16 +128,7 @@ class UpdatePort(Command):
         return 0
 
 
-class DeletePort(Command):
+class DeletePort(DeleteByName):
     """Delete a port (DELETE /v2.0/ports/{id})."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("port", metavar="PORT", help="Name or id of the port to delete.")
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> int:
-        client = neutron_client(self.app)
-        client.delete("port", find_id(client, "port", parsed_args.port))
-        say(self.app, f"Deleted port: {parsed_args.port}")
-        return 0
+    resource = "port"

@@ -12,6 +12,7 @@ from cliff.show import ShowOne
 from neutrino.cli.api import CliError
 from neutrino.cli.app import neutron_client
 from neutrino.cli.arguments import key_values
+from neutrino.cli.commands.by_name import DeleteByName, ShowByName
 from neutrino.cli.commands.messages import say, say_created
 from neutrino.cli.display import list_rows, show_table
 from neutrino.cli.resolve import find_id
@@ -120,19 +121,10 @@ class ListSubnet(Lister):
         return SUBNET_COLUMNS, list_rows(subnets, SUBNET_COLUMNS)
 
 
-class ShowSubnet(ShowOne):
+class ShowSubnet(ShowByName):
     """Show every field of a subnet."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("subnet", metavar="SUBNET", help="Name or id of the subnet.")
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        client = neutron_client(self.app)
-        subnet_id = find_id(client, "subnet", parsed_args.subnet)
-        return show_table(client.show("subnet", subnet_id))
-
+    resource = "subnet"
 
 class UpdateSubnet(Command):
     """Change a subnet's name, gateway, DNS servers, routes or DHCP switch."""
@@ -157,16 +149,7 @@ class UpdateSubnet(Command):
         return 0
 
 
-class DeleteSubnet(Command):
+class DeleteSubnet(DeleteByName):
     """Delete a subnet (DELETE /v2.0/subnets/{id})."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("subnet", metavar="SUBNET", help="Name or id of the subnet to delete.")
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> int:
-        client = neutron_client(self.app)
-        client.delete("subnet", find_id(client, "subnet", parsed_args.subnet))
-        say(self.app, f"Deleted subnet: {parsed_args.subnet}")
-        return 0
+    resource = "subnet"
