@@ -44,8 +44,9 @@ def report_state_endpoint(agents: Agents, auth: Authenticator
     async def report_state(request: Request) -> Response:
         require_agent(await auth(request))
         state = _parse(AgentState, await json_body(request))
-        result = agents.quick_report(state) or await run_in_threadpool(agents.report_state,
-                                                                        state)
+        result = agents.quick_report(state)
+        if result is None:
+            result = await run_in_threadpool(agents.report_state, state)
         return json_response(result.model_dump())
 
     return report_state

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from neutrino.errors import InvalidInput
@@ -66,6 +67,10 @@ def _matches(item: dict[str, Any], key: str, wanted: list[str]) -> bool:
     return ("" if value is None else str(value)) in wanted
 
 
+def _item_sort_key(key: str, item: dict[str, Any]) -> tuple[int, float, str]:
+    return _sort_key(item.get(key))
+
+
 def _sort_key(value: Any) -> tuple[int, float, str]:
     # Numbers (mtu, revision_number, load) sort by value, not as text; None sorts last.
     if value is None:
@@ -82,7 +87,7 @@ def apply(items: list[dict[str, Any]], query: ListQuery) -> tuple[list[dict[str,
     if keys:
         dirs = query.sort_dirs or ["asc"] * len(keys)
         for key, direction in reversed(list(zip(keys, dirs, strict=True))):
-            result.sort(key=lambda i, k=key: _sort_key(i.get(k)), reverse=direction == "desc")
+            result.sort(key=partial(_item_sort_key, key), reverse=direction == "desc")
     more = False
     if query.marker is not None:
         ids = [i.get("id") for i in result]

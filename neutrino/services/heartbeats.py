@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from neutrino.db.models import Agent
@@ -16,7 +16,7 @@ from neutrino.db.session import Database
 from neutrino.transport.messages import AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
-_AGENTS = Agent.__table__
+_AGENTS: Table = Agent.__table__  # type: ignore[assignment]
 _UPDATE = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
            .values(heartbeat_timestamp=bindparam("b_ts"), configurations=bindparam("b_conf")))
 

@@ -101,7 +101,7 @@ AGENT_COLUMNS = ("id", "agent_type", "binary", "topic", "host", "admin_state_up"
 def agent_row_view(row: Row[Any], alive: bool) -> dict[str, Any]:
     """agent_view() for a plain row of AGENT_COLUMNS; datetimes are left to the encoder."""
     (agent_id, agent_type, binary, topic, host, admin_state_up, description, configurations,
-     zone, created_at, started_at, load, heartbeat) = row
+     zone, created_at, started_at, load, heartbeat) = tuple(row)
     return {"id": agent_id, "agent_type": agent_type, "binary": binary, "topic": topic,
             "host": host, "admin_state_up": admin_state_up, "alive": alive,
             "description": description, "configurations": configurations,
