@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,35 @@ def test_restarted_agent_adopts_dnsmasq_without_a_gap(lab: Lab) -> None:
     lab.start_agent()
     assert dnsmasq_pid(lab, net) == pid
     assert vm.dhcp() == "10.74.0.5"
+
+
+def test_agent_restart_while_a_vm_asks_in_a_loop_loses_no_request(lab: Lab) -> None:
+    net = lab.net_id(9)
+    lab.server.add_network(make_network(net, "10.79.0.0/24"), [lab.host])
+    port = lab.server.add_port(net, lab.port_id(), ip="10.79.0.7")
+    agent = lab.start_agent()
+    vm = lab.add_vm(net, port.id, port.mac_address)
+    answers: list[str | None] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        while not done.is_set():
+            answers.append(vm.dhcp(tries=1))  # one DISCOVER, one second to be answered
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    try:
+        wait_until(lambda: len(answers) >= 2, 20)
+        lab.stop_agent(agent)
+        stopped_at = len(answers)
+        wait_until(lambda: len(answers) >= stopped_at + 2, 20)
+        lab.start_agent()
+        restarted_at = len(answers)
+        wait_until(lambda: len(answers) >= restarted_at + 2, 20)
+    finally:
+        done.set()
+        asker.join(10)
+    assert answers and all(a == "10.79.0.7" for a in answers), answers
 
 
 def test_dead_dnsmasq_is_restarted(lab: Lab) -> None:
