@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
-from types import FrameType
 
+from neutrino import logs
 from neutrino.agent import namespaces
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
+from neutrino.agent.lifecycle import stop_on_signals
 from neutrino.agent.settings import DhcpAgentSettings, load_dhcp_agent_settings
 from neutrino.config import ConfigError
 from neutrino.transport.client import AgentRefused, AgentServerClient
@@ -41,25 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Before anything else: the parent that started us may not stay around.
     namespaces.outer_mount_namespace()
+    logs.setup()  # before reading the config, so that ignored keys are reported
     try:
         settings = load_dhcp_agent_settings(args.config_files)
     except ConfigError as exc:
         print(f"neutrino-dhcp-agent: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.debug:
+        logs.setup(debug=True)
     if args.command == "cleanup":
         cleanup_dhcp(settings.dhcp_confs, settings.namespace_prefix)
         return 0
     client = make_client(settings)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        LOG.info("signal %d received, stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     agent = DhcpAgent(settings, client)
     refused: list[AgentRefused] = []
 
