@@ -13,6 +13,7 @@ import pytest
 
 from neutrino.agent.settings import load_dhcp_agent_settings
 from neutrino.cli.main import main as neutrino_cli
+from neutrino.config import ConfigError, load_server_settings
 from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentServerClient, TransportError
 from neutrino.transport.factory import make_agent_client
@@ -151,6 +152,7 @@ def test_cli_with_the_wrong_ca_says_why(https_server: ServerProcess, pki: Pki) -
     assert "certificate verify failed" in out and "Traceback" not in out
 
 
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 def test_cli_insecure_skips_verification(https_server: ServerProcess) -> None:
     code, out = cli(*cli_auth(https_server), "--insecure", "net-list")
     assert code == 0, out
@@ -183,8 +185,16 @@ def run_server(conf: Path) -> subprocess.CompletedProcess[str]:
                           check=False, capture_output=True, text=True, timeout=60, cwd=REPO)
 
 
+def test_server_command_refuses_use_ssl_without_files(tmp_path: Path) -> None:
+    conf = tmp_path / "neutron.conf"
+    conf.write_text("[DEFAULT]\nuse_ssl = True\nbind_port = 1\n")
+    done = run_server(conf)
+    assert done.returncode == 2, done.stderr
+    assert "use_ssl = True needs both [ssl] cert_file and [ssl] key_file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(("ssl_lines", "expected"), [
-    ("", "use_ssl = True needs both [ssl] cert_file and [ssl] key_file"),
     ("cert_file = {cert}\nkey_file = {tmp}/absent.key\n",
      "key file {tmp}/absent.key does not exist"),
     ("cert_file = {tmp}\nkey_file = {key}\n", "certificate file {tmp} does not exist or is not"),
@@ -192,15 +202,13 @@ def run_server(conf: Path) -> subprocess.CompletedProcess[str]:
     ("cert_file = {cert}\nkey_file = {key}\nca_file = {key}\n",
      "CA file {key} holds no usable PEM certificate"),
 ])
-def test_server_reports_unusable_tls_files_and_exits(pki: Pki, tmp_path: Path, ssl_lines: str,
-                                                      expected: str) -> None:
+def test_server_config_names_unusable_tls_files(pki: Pki, tmp_path: Path, ssl_lines: str,
+                                                expected: str) -> None:
     other_key = pki.ca.issue("unrelated").key_file
     names = {"cert": pki.server.cert_file, "key": pki.server.key_file, "tmp": str(tmp_path),
              "other_key": other_key}
     conf = tmp_path / "neutron.conf"
-    conf.write_text("[DEFAULT]\nuse_ssl = True\nbind_port = 1\n[ssl]\n"
-                    + ssl_lines.format(**names))
-    done = run_server(conf)
-    assert done.returncode == 2, done.stderr
-    assert expected.format(**names) in done.stderr
-    assert "Traceback" not in done.stderr
+    conf.write_text("[DEFAULT]\nuse_ssl = True\n[ssl]\n" + ssl_lines.format(**names))
+    with pytest.raises(ConfigError) as caught:
+        load_server_settings([str(conf)])
+    assert expected.format(**names) in str(caught.value)
