@@ -123,6 +123,14 @@ def test_agent_checks_the_server_name_too(https_server: ServerProcess, pki: Pki,
             report(client, "tls-host-mismatch")
 
 
+def test_api_workers_serve_https_too(pki: Pki, tmp_path: Path) -> None:
+    default, sections = tls_lines(pki)
+    with server_process(tmp_path, default + "api_workers = 2\n", sections) as server:
+        url = f"https://{AGENT_USER}:{AGENT_PASSWORD}@127.0.0.1:{server.port}/?project=service"
+        for host in ("tls-worker-a", "tls-worker-b"):  # new connections: either worker
+            assert report(make_agent_client(url, tls=ClientTls(pki.ca.ca_file)), host)
+
+
 def cli(*argv: str) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     code = neutrino_cli(list(argv), stdout=out, stderr=err)
