@@ -52,6 +52,7 @@ def write_config(state: Path, port: int, down_time: int, agent_password: str,
         f"state_path = {state}\n"
         f"agent_down_time = {down_time}\n"
         "allow_overlapping_ips = True\n"
+        "# plain HTTP: the all-in-one serves this machine only; docs/tls.md for use_ssl\n"
         f"# agents use: transport_url = http://{AGENT_USER}:{agent_password}"
         f"@127.0.0.1:{port}/?project=service\n"
         "[database]\n"
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://127.0.0.1:{args.port}"
     log = state / "server.log"
     print(f"==> starting neutrino-server on {url} (log: {log})")
+    print("==> plain HTTP, no TLS: the all-in-one is for trying Neutrino on this machine "
+          "(see docs/tls.md to serve HTTPS between hosts)")
     server = subprocess.Popen([sys.executable, "-m", "neutrino.server", "--config-file",
                                str(conf)], stdout=log.open("ab"), stderr=subprocess.STDOUT,
                               start_new_session=True)

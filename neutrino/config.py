@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from neutrino.tls import ClientTls, TlsFileError, check_server_files, parse_tls_version
+
 LOG = logging.getLogger(__name__)
 
 
@@ -283,6 +285,17 @@ COMMON_OPTS: tuple[Opt, ...] = (
         (("oslo_messaging_rabbit", "rabbit_virtual_host"),)),
     # RabbitMQ driver: prefix of every exchange and queue name (Neutron's key and default).
     Opt("control_exchange", "DEFAULT", "control_exchange", parse_str, "neutron"),
+    # RabbitMQ over TLS: oslo.messaging's keys, then their older names.
+    Opt("rabbit_ssl", "oslo_messaging_rabbit", "ssl", parse_bool, False,
+        (("oslo_messaging_rabbit", "rabbit_use_ssl"), ("DEFAULT", "rabbit_use_ssl"))),
+    Opt("rabbit_ssl_ca_file", "oslo_messaging_rabbit", "ssl_ca_file", parse_str, "",
+        (("oslo_messaging_rabbit", "kombu_ssl_ca_certs"), ("DEFAULT", "kombu_ssl_ca_certs"))),
+    Opt("rabbit_ssl_cert_file", "oslo_messaging_rabbit", "ssl_cert_file", parse_str, "",
+        (("oslo_messaging_rabbit", "kombu_ssl_certfile"), ("DEFAULT", "kombu_ssl_certfile"))),
+    Opt("rabbit_ssl_key_file", "oslo_messaging_rabbit", "ssl_key_file", parse_str, "",
+        (("oslo_messaging_rabbit", "kombu_ssl_keyfile"), ("DEFAULT", "kombu_ssl_keyfile"))),
+    Opt("rabbit_ssl_version", "oslo_messaging_rabbit", "ssl_version", parse_tls_version, "",
+        (("oslo_messaging_rabbit", "kombu_ssl_version"), ("DEFAULT", "kombu_ssl_version"))),
 )
 
 SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
@@ -319,6 +332,12 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("vni_ranges", "ml2_type_vxlan", "vni_ranges", parse_vni_ranges, [],),
     Opt("flat_networks", "ml2_type_flat", "flat_networks", parse_list, ["*"]),
     Opt("token_expiration", "token", "expiration", int_in(60), 3600),
+    # HTTPS for the API and the agent endpoints: Neutron's (oslo.service's) keys, then the
+    # older [DEFAULT] ssl_* names. A CA file makes the server require client certificates.
+    Opt("use_ssl", "DEFAULT", "use_ssl", parse_bool, False),
+    Opt("ssl_cert_file", "ssl", "cert_file", parse_str, "", (("DEFAULT", "ssl_cert_file"),)),
+    Opt("ssl_key_file", "ssl", "key_file", parse_str, "", (("DEFAULT", "ssl_key_file"),)),
+    Opt("ssl_ca_file", "ssl", "ca_file", parse_str, "", (("DEFAULT", "ssl_ca_file"),)),
 )
 
 @dataclass(frozen=True)
@@ -354,6 +373,11 @@ class ServerSettings:
     flat_networks: list[str]
     token_expiration: int
     control_exchange: str = "neutron"
+    use_ssl: bool = False
+    ssl_cert_file: str = ""
+    ssl_key_file: str = ""
+    ssl_ca_file: str = ""
+    rabbit_tls: ClientTls | None = None
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)
@@ -376,6 +400,40 @@ def effective_transport_url(values: dict[str, Any]) -> str:
     return ""
 
 
+def rabbit_tls(values: dict[str, Any]) -> ClientTls | None:
+    """The broker's TLS from [oslo_messaging_rabbit] ssl*; None when ssl is off."""
+    tls = ClientTls(ca_file=values["rabbit_ssl_ca_file"] or None,
+                    cert_file=values["rabbit_ssl_cert_file"] or None,
+                    key_file=values["rabbit_ssl_key_file"] or None,
+                    version=values["rabbit_ssl_version"])
+    if not values["rabbit_ssl"]:
+        if tls.ca_file or tls.cert_file or tls.key_file:
+            LOG.warning("[oslo_messaging_rabbit] ssl_* files are set but ssl is False: "
+                        "connecting to RabbitMQ without TLS")
+        return None
+    try:
+        return tls.check()
+    except TlsFileError as exc:
+        raise ConfigError(f"[oslo_messaging_rabbit] ssl = True: {exc}.") from None
+
+
+def check_server_tls(values: dict[str, Any]) -> None:
+    """use_ssl needs a certificate and key that load; ConfigError naming the file if not."""
+    if not values["use_ssl"]:
+        if values["ssl_cert_file"]:
+            LOG.warning("[ssl] cert_file is set but [DEFAULT] use_ssl is False: serving "
+                        "plain HTTP")
+        return
+    if not (values["ssl_cert_file"] and values["ssl_key_file"]):
+        raise ConfigError("[DEFAULT] use_ssl = True needs both [ssl] cert_file and "
+                          "[ssl] key_file (the server's certificate and private key, PEM).")
+    try:
+        check_server_files(values["ssl_cert_file"], values["ssl_key_file"],
+                           values["ssl_ca_file"] or None)
+    except TlsFileError as exc:
+        raise ConfigError(f"[ssl]: {exc}.") from None
+
+
 def load_server_settings(paths: Sequence[str], overrides: dict[str, Any] | None = None
                          ) -> ServerSettings:
     files = IniFiles.read(paths)
@@ -385,6 +443,8 @@ def load_server_settings(paths: Sequence[str], overrides: dict[str, Any] | None 
     values["host"] = values["host"] or _default_host()
     values["state_path"] = values["state_path"] or default_state_path()
     values["transport_url"] = effective_transport_url(values)
+    values["rabbit_tls"] = rabbit_tls(values)
+    check_server_tls(values)
     if not values["db_connection"]:
         values["db_connection"] = "sqlite:///" + os.path.join(values["state_path"], "neutrino.db")
     if not values["tenant_network_types"]:

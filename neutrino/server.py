@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from neutrino.api.app import create_app
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
+from neutrino.tls import uvicorn_options
 
 LOG = logging.getLogger("neutrino.server")
 CONFIG_ENV = "NEUTRINO_CONFIG_FILES"
@@ -74,6 +76,24 @@ def app_from_env() -> FastAPI:
     return create_app(settings, open_database(settings))
 
 
+def tls_options(settings: ServerSettings) -> dict[str, Any]:
+    """uvicorn's ssl_* arguments for [DEFAULT] use_ssl (checked by the config loader)."""
+    if not settings.use_ssl:
+        return {}
+    return uvicorn_options(settings.ssl_cert_file, settings.ssl_key_file,
+                           settings.ssl_ca_file or None)
+
+
+def log_tls(settings: ServerSettings) -> None:
+    if not settings.use_ssl:
+        LOG.info("serving plain HTTP: set [DEFAULT] use_ssl with [ssl] cert_file and key_file "
+                 "for HTTPS (docs/tls.md)")
+        return
+    LOG.info("serving HTTPS with certificate %s%s", settings.ssl_cert_file,
+             f"; client certificates required, verified against {settings.ssl_ca_file}"
+             if settings.ssl_ca_file else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logs.setup()  # before reading the config, so that ignored keys are reported
@@ -100,14 +120,16 @@ def main(argv: list[str] | None = None) -> int:
              "dhcp_agents_per_network %d, scheduler %s", settings.bind_host, settings.bind_port,
              _redacted(settings.db_connection), settings.agent_down_time,
              settings.dhcp_agents_per_network, settings.network_scheduler_driver)
+    log_tls(settings)
     if settings.api_workers > 1:
         os.environ[CONFIG_ENV] = os.pathsep.join(os.path.abspath(p) for p in args.config_file)
         db.dispose()
         uvicorn.run("neutrino.server:app_from_env", factory=True, host=settings.bind_host,
-                    port=settings.bind_port, workers=settings.api_workers, log_config=None)
+                    port=settings.bind_port, workers=settings.api_workers, log_config=None,
+                    **tls_options(settings))
         return 0
     uvicorn.run(create_app(settings, db), host=settings.bind_host, port=settings.bind_port,
-                log_config=None, timeout_keep_alive=75)
+                log_config=None, timeout_keep_alive=75, **tls_options(settings))
     return 0
 
 

@@ -30,7 +30,8 @@ def make_client(settings: DhcpAgentSettings) -> AgentServerClient:
     from neutrino.transport.factory import make_agent_client  # wired here, nowhere else
 
     return make_agent_client(settings.transport_url,
-                             control_exchange=settings.control_exchange)
+                             control_exchange=settings.control_exchange,
+                             tls=settings.transport_tls)
 
 
 # Seconds a stopping agent may spend finishing the step it is in.

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     from neutrino.transport.factory import make_agent_client  # wired here, nowhere else
 
     client = make_agent_client(settings.transport_url,
-                               control_exchange=settings.control_exchange)
+                               control_exchange=settings.control_exchange,
+                               tls=settings.transport_tls)
     stop = stop_on_signals()
     try:
         LinuxBridgeAgent(settings, client).run(stop)

@@ -26,8 +26,10 @@ from neutrino.config import (
     parse_mappings,
     parse_optional_ip,
     parse_str,
+    rabbit_tls,
     report_unused,
 )
+from neutrino.tls import ClientTls, TlsFileError
 from neutrino.transport.rabbit_topology import RABBIT_SCHEMES, parse_rabbit_url
 
 LOG = logging.getLogger(__name__)
@@ -55,6 +57,13 @@ _AGENT_OPTS: tuple[Opt, ...] = (
         (("AGENT", "report_interval"),)),
     Opt("availability_zone", "agent", "availability_zone", parse_str, "nova",
         (("AGENT", "availability_zone"),)),
+    # transport_url = https://…: the CA to verify the server with (empty: the system's CAs)
+    # and, for a server whose [ssl] ca_file asks for one, this agent's certificate. Neutron
+    # has no such keys (its agents reach the server only through oslo.messaging); they are
+    # named for transport_url, next to which they sit, and apart from the server's [ssl].
+    Opt("transport_ca_file", "DEFAULT", "transport_ca_file", parse_str, ""),
+    Opt("transport_cert_file", "DEFAULT", "transport_cert_file", parse_str, ""),
+    Opt("transport_key_file", "DEFAULT", "transport_key_file", parse_str, ""),
 )
 
 DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
@@ -124,6 +133,8 @@ class DhcpAgentSettings:
     # What make_agent_client builds the client from (http:// or rabbit://).
     transport_url: str = ""
     control_exchange: str = "neutron"
+    # How to verify the server (https://) or the broker (rabbit:// with ssl = True).
+    transport_tls: ClientTls | None = None
 
     def replace(self, **changes: Any) -> DhcpAgentSettings:
         return dataclasses.replace(self, **changes)
@@ -150,6 +161,8 @@ class L2AgentSettings:
     # What make_agent_client builds the client from (http:// or rabbit://).
     transport_url: str = ""
     control_exchange: str = "neutron"
+    # How to verify the server (https://) or the broker (rabbit:// with ssl = True).
+    transport_tls: ClientTls | None = None
 
     def replace(self, **changes: Any) -> L2AgentSettings:
         return dataclasses.replace(self, **changes)
@@ -185,11 +198,33 @@ def server_access(transport_url: str) -> ServerAccess:
                         project=project)
 
 
+def transport_tls(values: dict[str, Any]) -> ClientTls | None:
+    """TLS of the agent's transport: [DEFAULT] transport_* files for https://,
+    [oslo_messaging_rabbit] ssl* for rabbit://; ConfigError when a file is unusable."""
+    scheme = urlsplit(values["transport_url"]).scheme
+    if scheme in RABBIT_SCHEMES:
+        return rabbit_tls(values)
+    tls = ClientTls(ca_file=values["transport_ca_file"] or None,
+                    cert_file=values["transport_cert_file"] or None,
+                    key_file=values["transport_key_file"] or None)
+    if scheme != "https":
+        if tls.ca_file or tls.cert_file or tls.key_file:
+            LOG.warning("[DEFAULT] transport_ca_file/cert_file/key_file are set but "
+                        "transport_url is %s://, without TLS: they are not used", scheme)
+        return None
+    try:
+        return tls.check()
+    except TlsFileError as exc:
+        raise ConfigError(f"[DEFAULT] transport_ca_file/transport_cert_file/"
+                          f"transport_key_file: {exc}.") from None
+
+
 def _common(values: dict[str, Any]) -> None:
     values["host"] = values["host"] or socket.gethostname()
     values["state_path"] = values["state_path"] or default_state_path()
     values["transport_url"] = effective_transport_url(values)
     values["server"] = server_access(values["transport_url"])
+    values["transport_tls"] = transport_tls(values)
     if values["report_interval"] > REPORT_INTERVAL_WARN_ABOVE:
         LOG.warning(
             "[agent] report_interval = %s s: the server declares an agent dead after "

@@ -18,7 +18,7 @@ from neutrino.errors import InvalidInput, NeutrinoError
 from neutrino.services import events
 from neutrino.transport.messages import AgentState, DhcpPortRequest, Event
 from neutrino.transport.rabbit_server import RabbitRpcServer
-from neutrino.transport.rabbit_topology import RpcError, is_rabbit_url, parse_rabbit_url
+from neutrino.transport.rabbit_topology import RpcError, broker_params, is_rabbit_url
 
 LOG = logging.getLogger(__name__)
 # session.info key: events flushed in this transaction, published once it commits.
@@ -127,7 +127,7 @@ def start(services: Any) -> RabbitEndpoint | None:
             raise InvalidInput(f"Unknown agent call {method!r}; known: {', '.join(table)}.")
         return call(args)
 
-    server = RabbitRpcServer(parse_rabbit_url(settings.transport_url),
+    server = RabbitRpcServer(broker_params(settings.transport_url, settings.rabbit_tls),
                              settings.control_exchange, handle, describe_error)
     endpoint = RabbitEndpoint(services, server)
     server.start()

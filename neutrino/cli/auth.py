@@ -61,6 +61,11 @@ def add_auth_options(parser: argparse.ArgumentParser) -> None:
                        help="Do not verify the server's TLS certificate.")
     group.add_argument("--os-cacert", metavar="<ca-bundle>", default=env("OS_CACERT"),
                        help="CA bundle to verify TLS certificates with. Default: env[OS_CACERT].")
+    group.add_argument("--os-cert", metavar="<certificate>", default=env("OS_CERT"),
+                       help="Client certificate (PEM), for a server that requires one. "
+                            "Default: env[OS_CERT].")
+    group.add_argument("--os-key", metavar="<key>", default=env("OS_KEY"),
+                       help="Private key of --os-cert (PEM). Default: env[OS_KEY].")
 
 
 def password_plugin(options: argparse.Namespace) -> BaseAuthPlugin:
@@ -100,9 +105,15 @@ def build_transport(options: argparse.Namespace) -> SessionTransport:
         raise CliError("No identity URL: set --os-auth-url or env[OS_AUTH_URL] (with a user "
                        "name and password), or --os-url with --os-token.")
     verify: bool | str = options.os_cacert or True
+    trust = f"--os-cacert {options.os_cacert}" if options.os_cacert else "the system's CAs"
     if options.insecure:
         verify = False
-    session = ks_session.Session(auth=auth, verify=verify)
+    if bool(options.os_cert) != bool(options.os_key):
+        raise CliError("--os-cert and --os-key (env[OS_CERT], env[OS_KEY]) go together: give "
+                       "both the client certificate and its key, or neither.")
+    cert = (options.os_cert, options.os_key) if options.os_cert else None
+    session = ks_session.Session(auth=auth, verify=verify, cert=cert)
     return SessionTransport(session, auth_url=options.os_auth_url,
                             endpoint_override=options.os_url, interface=interface,
-                            region_name=options.os_region_name)
+                            region_name=options.os_region_name, trust=trust,
+                            client_cert=cert is not None)

@@ -10,6 +10,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 
 from neutrino.cli.api import CliError, JsonBody, ServerUnreachable
+from neutrino.tls import explain_failure, tls_failure
 
 
 def strip_version(endpoint: str) -> str:
@@ -34,8 +35,12 @@ class SessionTransport:
 
     def __init__(self, session: ks_session.Session, auth_url: str | None,
                  endpoint_override: str | None = None, interface: str = "public",
-                 region_name: str | None = None) -> None:
+                 region_name: str | None = None, trust: str = "the system's CAs",
+                 client_cert: bool = False) -> None:
         self._session = session
+        # What certificates are verified against, and whether we show one: for messages.
+        self._trust = trust
+        self._client_cert = client_cert
         self._auth_url = auth_url
         self._endpoint_override = endpoint_override
         self._interface = interface
@@ -76,6 +81,16 @@ class SessionTransport:
             raise ServerUnreachable(
                 f"Unable to connect to {url}: is the server running and reachable?"
             ) from error
+        except ks_exceptions.SSLError as error:
+            failure = tls_failure(error)
+            if failure is None:
+                raise CliError(f"TLS handshake with {url} failed: {error}") from error
+            raise CliError(explain_failure(
+                url, self._trust, failure,
+                "pass --os-cacert (or env[OS_CACERT]) with the CA that signed the server's "
+                "certificate.",
+                "pass --os-cert and --os-key (or env[OS_CERT], env[OS_KEY]).",
+                self._client_cert)) from error
         except ks_exceptions.Unauthorized as error:
             raise CliError(
                 f"Authentication failed at {self._auth_url}: check the user name, password "

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="addresses of the physnet1 switch and the hosts' eth0; auto (the "
                         "default) takes the first /26 of 192.0.2.0/24, 198.51.100.0/24, "
                         "203.0.113.0/24 that no route of this machine uses")
+    p.add_argument("--transport-ca-file", default=None, metavar="PATH",
+                   help="with an https:// --server-url: the CA the agents verify the "
+                        "server's certificate with ([DEFAULT] transport_ca_file); the "
+                        "certificate must name the switch address")
 
     p = sub.add_parser("down", help="remove everything the lab made",
                        description="Stop the agents and dnsmasq and delete every namespace "
@@ -118,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             raise LabError("Give the agent user's password: --agent-password or "
                            "env[NEUTRINO_AGENT_PASSWORD].")
         runtime.up(lab_dir, args.server_url, args.agent_user, args.agent_password,
-                   prefix=args.prefix, subnet=args.subnet)
+                   prefix=args.prefix, subnet=args.subnet, ca_file=args.transport_ca_file)
         print(f"Lab up in {lab_dir}: HostA and HostB with their agents.")
     elif args.command == "down":
         runtime.require_root()

@@ -90,10 +90,11 @@ def choose_subnet(in_use: list[str]) -> str:
 
 
 def agent_server_url(plan: LabPlan, server_url: str) -> str:
-    """The server as the hosts see it: its port on the switch address (the server's own
-    127.0.0.1 is a different loopback inside each host namespace)."""
-    port = urlsplit(server_url).port or 9696
-    return f"http://{plan.switch_ip}:{port}/"
+    """The server as the hosts see it: its scheme and port on the switch address (the
+    server's own 127.0.0.1 is a different loopback inside each host namespace)."""
+    parts = urlsplit(server_url)
+    scheme = "https" if parts.scheme == "https" else "http"
+    return f"{scheme}://{plan.switch_ip}:{parts.port or 9696}/"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class RabbitAccess:
 
 
 def transport_lines(plan: LabPlan, server_url: str, user: str, password: str,
-                    rabbit: RabbitAccess | None) -> str:
+                    rabbit: RabbitAccess | None, ca_file: str | None = None) -> str:
     if rabbit is not None:
         # Written as the seed's HostA/HostB files do: legacy keys, no transport_url.
         return (f"rabbit_host = {plan.switch_ip}\n"
@@ -117,18 +118,22 @@ def transport_lines(plan: LabPlan, server_url: str, user: str, password: str,
                 f"control_exchange = {rabbit.control_exchange}\n")
     base = agent_server_url(plan, server_url).rstrip("/")
     scheme, rest = base.split("://", 1)
+    # https://: the server's certificate must name the switch address, and the agents
+    # verify it against ca_file (the system's CAs without it).
+    ca_line = f"transport_ca_file = {ca_file}\n" if ca_file and scheme == "https" else ""
     return (f"transport_url = {scheme}://{quote(user, safe='')}:{quote(password, safe='')}"
-            f"@{rest}/?project=service\n")
+            f"@{rest}/?project=service\n{ca_line}")
 
 
 def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, password: str,
-                  state_path: str, rabbit: RabbitAccess | None = None) -> dict[str, str]:
+                  state_path: str, rabbit: RabbitAccess | None = None,
+                  ca_file: str | None = None) -> dict[str, str]:
     """File name -> text of the three files the host's agents read, with the seed's keys."""
     neutron_conf = (
         "[DEFAULT]\n"
         f"host = {host.name}\n"
         f"state_path = {state_path}\n"
-        + transport_lines(plan, server_url, user, password, rabbit) +
+        + transport_lines(plan, server_url, user, password, rabbit, ca_file) +
         "[agent]\n"
         f"report_interval = {REPORT_INTERVAL}\n")
     dhcp_ini = (

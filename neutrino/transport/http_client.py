@@ -8,7 +8,9 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentRefused, TransportError
+from neutrino.transport.http_tls import https_transport
 from neutrino.transport.messages import (
     AgentState,
     DhcpPortRequest,
@@ -39,19 +41,21 @@ class HttpAgentClient:
     """Implements AgentServerClient over the server's /agent-rpc/v1 endpoints."""
 
     def __init__(self, url: str, username: str, password: str, project: str = "admin",
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, tls: ClientTls | None = None) -> None:
         self.base = url.rstrip("/")
         self._credentials = (username, password, project)
         self._timeout = timeout
-        self._http = httpx.Client(base_url=self.base, timeout=timeout)
+        # https:// is always verified: against tls.ca_file, or the system's CAs without it.
+        self._http = httpx.Client(base_url=self.base, timeout=timeout,
+                                  transport=https_transport(self.base, tls))
         self._token: str | None = None
         self._token_lock = threading.Lock()
 
     @classmethod
-    def from_transport_url(cls, url: str, project: str = "admin",
-                           timeout: float = 10.0) -> HttpAgentClient:
+    def from_transport_url(cls, url: str, project: str = "admin", timeout: float = 10.0,
+                           tls: ClientTls | None = None) -> HttpAgentClient:
         base, user, password = split_transport_url(url)
-        return cls(base, user, password, project, timeout)
+        return cls(base, user, password, project, timeout, tls)
 
     # ---- plumbing ---------------------------------------------------------------------------
 

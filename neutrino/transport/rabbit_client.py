@@ -20,6 +20,7 @@ from typing import Any
 
 from kombu import Consumer
 
+from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentRefused, TransportError
 from neutrino.transport.messages import (
     AgentState,
@@ -39,7 +40,7 @@ from neutrino.transport.rabbit_topology import (
     RpcReply,
     RpcRequest,
     Topology,
-    parse_rabbit_url,
+    broker_params,
 )
 
 LOG = logging.getLogger(__name__)
@@ -89,8 +90,9 @@ class RabbitAgentClient:
 
     @classmethod
     def from_transport_url(cls, url: str, control_exchange: str = "neutron",
-                           timeout: float = 10.0) -> RabbitAgentClient:
-        return cls(parse_rabbit_url(url), control_exchange, timeout)
+                           timeout: float = 10.0, tls: ClientTls | None = None
+                           ) -> RabbitAgentClient:
+        return cls(broker_params(url, tls), control_exchange, timeout)
 
     # ---- I/O thread ---------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ class Link:
         b = self.broker
         return Connection(hostname=b.host, port=b.port, userid=b.userid, password=b.password,
                           virtual_host=b.virtual_host, heartbeat=self._heartbeat,
-                          connect_timeout=5, transport="pyamqp")
+                          connect_timeout=5, transport="pyamqp", ssl=b.kombu_ssl())
 
     def start(self) -> Link:
         self._thread.start()

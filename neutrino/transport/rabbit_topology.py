@@ -6,15 +6,20 @@ declaration that differs).
 """
 from __future__ import annotations
 
+import dataclasses
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from kombu import Exchange, Queue
 
+from neutrino.tls import TLS_VERSIONS, ClientTls
 from neutrino.transport.messages import PROTOCOL_VERSION, Message
 
 RABBIT_SCHEMES = ("rabbit", "amqp")
+# RabbitMQ's TLS listener by convention; used when TLS is on and the URL names no port.
+AMQPS_PORT = 5671
 DEFAULT_CONTROL_EXCHANGE = "neutron"
 RPC_TOPIC = "q-plugin"
 DHCP_TOPIC = "dhcp_agent"
@@ -32,9 +37,25 @@ class BrokerParams:
     userid: str
     password: str
     virtual_host: str
+    tls: ClientTls | None = None  # [oslo_messaging_rabbit] ssl and its files
 
     def redacted(self) -> str:
-        return f"rabbit://{self.userid}:***@{self.host}:{self.port}/{self.virtual_host}"
+        over = f" (TLS, {self.tls.trust()})" if self.tls else ""
+        return f"rabbit://{self.userid}:***@{self.host}:{self.port}/{self.virtual_host}{over}"
+
+    def kombu_ssl(self) -> bool | dict[str, Any]:
+        """kombu's Connection(ssl=...): py-amqp's wrap options, verifying the broker's
+        certificate and (server_hostname None is filled in by kombu) its name."""
+        if self.tls is None:
+            return False
+        options: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": None,
+                                   "ca_certs": self.tls.ca_file}
+        if self.tls.cert_file:
+            options.update(certfile=self.tls.cert_file, keyfile=self.tls.key_file)
+        minimum = TLS_VERSIONS[self.tls.version.lower()]
+        if minimum is not None:
+            options["tls_minimum_version"] = minimum
+        return options
 
 
 def is_rabbit_url(url: str) -> bool:
@@ -52,6 +73,15 @@ def parse_rabbit_url(url: str) -> BrokerParams:
     return BrokerParams(host=parts.hostname, port=parts.port or 5672,
                         userid=unquote(parts.username or "guest"),
                         password=unquote(parts.password or "guest"), virtual_host=vhost)
+
+
+def broker_params(url: str, tls: ClientTls | None) -> BrokerParams:
+    """parse_rabbit_url with TLS settings; TLS without a port in the URL means 5671."""
+    broker = parse_rabbit_url(url)
+    if tls is None:
+        return broker
+    port = broker.port if urlsplit(url).port else AMQPS_PORT
+    return dataclasses.replace(broker, tls=tls, port=port)
 
 
 @dataclass(frozen=True)
