@@ -188,13 +188,6 @@ def run(args: argparse.Namespace, console: Console, stop: StopRequest,
     check_port_free(bind_host, args.port)
     conf = write_config(state, args.port, args.agent_down_time, agent_password, bind_host)
     manage(conf, "db", "upgrade")
-    manage(conf, "bootstrap", "--admin-password", ADMIN_PASSWORD)
-    try:
-        manage(conf, "user-create", AGENT_USER, "--password", agent_password,
-               "--project", "service", "--role", "service")
-    except AioError as exc:
-        if "already exists" not in str(exc):
-            raise  # an earlier run created it; anything else is a real failure
     if stop.requested:
         return 0
     url = f"http://127.0.0.1:{args.port}"
@@ -202,6 +195,15 @@ def run(args: argparse.Namespace, console: Console, stop: StopRequest,
     console.say(f"==> starting neutrino-server on {url} (log: {log})")
     server = start_server(conf, log)
     teardown.add("stopping neutrino-server", lambda: stop_server(server))
+    # While the server starts up (seconds of imports): nothing asks it for a token before
+    # the lab's agents, started once these users exist.
+    manage(conf, "bootstrap", "--admin-password", ADMIN_PASSWORD)
+    try:
+        manage(conf, "user-create", AGENT_USER, "--password", agent_password,
+               "--project", "service", "--role", "service")
+    except AioError as exc:
+        if "already exists" not in str(exc):
+            raise  # an earlier run created it; anything else is a real failure
     wait_for_server(url, server, log, stop)
     lab_dir = state / "lab"
     if stop.requested:
@@ -210,7 +212,8 @@ def run(args: argparse.Namespace, console: Console, stop: StopRequest,
         console.say("==> lab not started (--no-lab)")
     elif not with_lab:
         console.say("==> not root: the control plane runs, but the data plane (namespaces, "
-                    "bridges, dnsmasq) needs root. Run dev/aio as root for the lab.")
+                    "bridges, dnsmasq) needs root. Run dev/aio as root, or as a user who "
+                    "may sudo, for the lab.")
     else:
         console.say("==> bringing up the lab: HostA and HostB with their agents")
         # Registered first: `down` works from the prefix alone, whatever `up` got to make.
