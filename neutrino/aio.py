@@ -172,15 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace, console: Console, stop: StopRequest,
         teardown: Teardown) -> int:
     """Start everything, registering each part's cleanup as soon as it exists, and wait."""
-    state = Path(args.state_dir).resolve()
-    if args.fresh and (state / "neutrino.db").exists():
-        (state / "neutrino.db").unlink()
-    state.mkdir(parents=True, exist_ok=True)
-    secret_file = state / "agent-password"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(16))
-        secret_file.chmod(0o600)
-    agent_password = secret_file.read_text().strip()
+    state, agent_password = prepare_state(Path(args.state_dir).resolve(), args.fresh)
     with_lab = not args.no_lab and os.geteuid() == 0
     # The lab's hosts are other network namespaces: they reach the server on the physnet1
     # switch's address, not on our loopback, so with the lab it listens on every address.
@@ -215,14 +207,7 @@ def run(args: argparse.Namespace, console: Console, stop: StopRequest,
                     "bridges, dnsmasq) needs root. Run dev/aio as root, or as a user who "
                     "may sudo, for the lab.")
     else:
-        console.say("==> bringing up the lab: HostA and HostB with their agents")
-        # Registered first: `down` works from the prefix alone, whatever `up` got to make.
-        teardown.add("removing the lab", lambda: report_lab_down(
-            console, lab.down(lab_dir, prefix=args.lab_prefix)))
-        try:
-            lab.up(lab_dir, url, AGENT_USER, agent_password, prefix=args.lab_prefix)
-        except LabError as exc:
-            raise AioError(f"the lab could not be built: {exc}") from None
+        start_lab(console, teardown, lab_dir, args.lab_prefix, url, agent_password)
     if stop.requested:
         return 0
     print_banner(console, url, with_lab, lab_dir)
@@ -234,9 +219,33 @@ def run(args: argparse.Namespace, console: Console, stop: StopRequest,
     return 1
 
 
-def report_lab_down(console: Console, removed: list[str]) -> None:
-    console.say(f"==> removed the lab: {len(removed)} things "
-                "(agents, dnsmasq, namespaces, links)")
+def prepare_state(state: Path, fresh: bool) -> tuple[Path, str]:
+    """The state directory, made if missing, and the agents' password kept in it."""
+    if fresh and (state / "neutrino.db").exists():
+        (state / "neutrino.db").unlink()
+    state.mkdir(parents=True, exist_ok=True)
+    secret_file = state / "agent-password"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(16))
+        secret_file.chmod(0o600)
+    return state, secret_file.read_text().strip()
+
+
+def start_lab(console: Console, teardown: Teardown, lab_dir: Path, prefix: str, url: str,
+              agent_password: str) -> None:
+    console.say("==> bringing up the lab: HostA and HostB with their agents")
+
+    def remove() -> None:
+        removed = lab.down(lab_dir, prefix=prefix)
+        console.say(f"==> lab removed ({len(removed)} agents, processes, namespaces and "
+                    "links)")
+
+    # Registered first: `down` works from the prefix alone, whatever `up` got to make.
+    teardown.add("removing the lab", remove)
+    try:
+        lab.up(lab_dir, url, AGENT_USER, agent_password, prefix=prefix)
+    except LabError as exc:
+        raise AioError(f"the lab could not be built: {exc}") from None
 
 
 def print_banner(console: Console, url: str, lab_running: bool, lab_dir: Path) -> None:
