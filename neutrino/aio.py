@@ -1,11 +1,17 @@
 """All-in-one: the server on SQLite with the HTTP transport, admin bootstrapped, and (as root)
-the lab's HostA and HostB with their agents. README command 1 runs this; Ctrl-C stops it."""
+the lab's HostA and HostB with their agents. README command 1 runs this.
+
+However it ends (Ctrl-C, SIGTERM, its terminal closing, Ctrl-C while `| tee` reads its
+output, or the server exiting) it removes everything it started: the lab's agents, their
+dnsmasq, namespaces and links, then the server. Everything it starts runs in a session of
+its own, so the terminal's signals reach only this process, which stops the rest in order."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -14,11 +20,19 @@ from pathlib import Path
 
 import httpx
 
+from neutrino.console import Console
 from neutrino.lab import runtime as lab
-from neutrino.lab.topology import LabError
+from neutrino.lab.topology import DEFAULT_PREFIX, LabError
+from neutrino.manage import main as manage_main
+from neutrino.shutdown import StopRequest, Teardown
 
 ADMIN_PASSWORD = "adminpassword"  # the seed's OS_PASSWORD; all-in-one is for trying things
 AGENT_USER = "neutrino-agent"
+SERVER_STOP_TIMEOUT = 10.0
+
+
+class AioError(Exception):
+    """The all-in-one cannot start; one sentence for the person who ran it."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "its hosts reach it; 127.0.0.1 without)")
     parser.add_argument("--fresh", action="store_true",
                         help="start from an empty database")
+    parser.add_argument("--lab-prefix", default=DEFAULT_PREFIX,
+                        help="prefix of the lab's namespaces and links, for running two "
+                             "all-in-ones side by side (default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -66,45 +83,97 @@ def write_config(state: Path, port: int, down_time: int, agent_password: str,
     return conf
 
 
-def manage(conf: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "neutrino.manage", "--config-file", str(conf), *args],
-                   check=True, stdout=subprocess.DEVNULL)
+def manage(conf: Path, *args: str) -> str:
+    """Run a neutrino-manage command in this process (a Python start-up less each, and no
+    child for a Ctrl-C to cut short mid-migration); its output, or AioError."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = manage_main(["--config-file", str(conf), *args])
+    if code != 0:
+        raise AioError(f"`neutrino-manage {' '.join(args[:2])}` failed: "
+                       f"{out.getvalue().strip()}")
+    return out.getvalue()
 
 
 def check_port_free(host: str, port: int) -> None:
     # Another server already on the port would answer our readiness probe and the agents.
+    # SO_REUSEADDR, as the server itself binds: connections of a server that just stopped,
+    # still in TIME_WAIT, do not take the port.
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
-            sys.exit(f"dev/aio: port {port} on {host} is taken ({exc.strerror}); stop what "
-                     f"listens there or pass --port.")
+            raise AioError(f"port {port} on {host} is taken ({exc.strerror}); stop what "
+                           "listens there or pass --port.") from None
 
 
-def wait_for_server(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def start_server(conf: Path, log: Path) -> subprocess.Popen[bytes]:
+    # Its own session, no terminal: Ctrl-C and a hang-up reach only us, and we stop it
+    # after the agents that talk to it.
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "neutrino.server", "--config-file",
+                                 str(conf)], stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(SERVER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wait_for_server(url: str, proc: subprocess.Popen[bytes], log: Path,
+                    stop: StopRequest) -> None:
+    """Return once the server answers (or a stop is requested); AioError if it cannot."""
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while not stop.requested:
         if proc.poll() is not None:
-            sys.exit(f"neutrino-server exited; see {log}:\n{log.read_text()[-2000:]}")
+            raise AioError(f"neutrino-server exited; see {log}:\n{log.read_text()[-2000:]}")
         try:
             httpx.get(url + "/", timeout=1)
             return
         except httpx.HTTPError:
-            time.sleep(0.1)
-    sys.exit(f"neutrino-server did not answer on {url} within 30 s; see {log}")
+            if time.monotonic() > deadline:
+                raise AioError(f"neutrino-server did not answer on {url} within 30 s; "
+                               f"see {log}") from None
+            stop.wait(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the all-in-one until a stop signal or the server's exit, then remove everything
+    it started; a process stopped by a signal ends by that signal."""
     args = parse_args(argv)
-    state = Path(args.state_dir).resolve()
-    if args.fresh and (state / "neutrino.db").exists():
-        (state / "neutrino.db").unlink()
-    state.mkdir(parents=True, exist_ok=True)
-    secret_file = state / "agent-password"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(16))
-        secret_file.chmod(0o600)
-    agent_password = secret_file.read_text().strip()
+    console = Console()
+    stop = StopRequest()
+    stop.install()
+    teardown = Teardown(console)
+    code = 1
+    try:
+        code = run(args, console, stop, teardown)
+    except AioError as exc:
+        console.say(f"dev/aio: {exc}")
+    finally:
+        if teardown.pending:
+            why = f" ({stop.name})" if stop.requested else ""
+            console.say(f"\n==> stopping{why}")
+            if teardown.run():
+                console.say("==> stopped; nothing left running")
+            else:
+                console.say("==> stopped, but some of the cleanup failed (above)")
+                code = code or 1
+    stop.exit_as_signalled()
+    return code
+
+
+def run(args: argparse.Namespace, console: Console, stop: StopRequest,
+        teardown: Teardown) -> int:
+    """Start everything, registering each part's cleanup as soon as it exists, and wait."""
+    state, agent_password = prepare_state(Path(args.state_dir).resolve(), args.fresh)
     with_lab = not args.no_lab and os.geteuid() == 0
     # The lab's hosts are other network namespaces: they reach the server on the physnet1
     # switch's address, not on our loopback, so with the lab it listens on every address.
@@ -112,66 +181,80 @@ def main(argv: list[str] | None = None) -> int:
     check_port_free(bind_host, args.port)
     conf = write_config(state, args.port, args.agent_down_time, agent_password, bind_host)
     manage(conf, "db", "upgrade")
+    if stop.requested:
+        return 0
+    url = f"http://127.0.0.1:{args.port}"
+    log = state / "server.log"
+    console.say(f"==> starting neutrino-server on {url} (log: {log})")
+    console.say("==> plain HTTP, no TLS: the all-in-one is for trying Neutrino on this "
+                "machine (see docs/tls.md to serve HTTPS between hosts)")
+    server = start_server(conf, log)
+    teardown.add("stopping neutrino-server", lambda: stop_server(server))
+    # While the server starts up (seconds of imports): nothing asks it for a token before
+    # the lab's agents, started once these users exist.
     manage(conf, "bootstrap", "--admin-password", ADMIN_PASSWORD)
     try:
         manage(conf, "user-create", AGENT_USER, "--password", agent_password,
                "--project", "service", "--role", "service")
-    except subprocess.CalledProcessError:
-        pass  # exists from an earlier run
-    url = f"http://127.0.0.1:{args.port}"
-    log = state / "server.log"
-    print(f"==> starting neutrino-server on {url} (log: {log})")
-    print("==> plain HTTP, no TLS: the all-in-one is for trying Neutrino on this machine "
-          "(see docs/tls.md to serve HTTPS between hosts)")
-    server = subprocess.Popen([sys.executable, "-m", "neutrino.server", "--config-file",
-                               str(conf)], stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    lab_running = False
-    stopping = False
+    except AioError as exc:
+        if "already exists" not in str(exc):
+            raise  # an earlier run created it; anything else is a real failure
+    wait_for_server(url, server, log, stop)
+    lab_dir = state / "lab"
+    if stop.requested:
+        return 0
+    if args.no_lab:
+        console.say("==> lab not started (--no-lab)")
+    elif not with_lab:
+        console.say("==> not root: the control plane runs, but the data plane (namespaces, "
+                    "bridges, dnsmasq) needs root. Run dev/aio as root, or as a user who "
+                    "may sudo, for the lab.")
+    else:
+        start_lab(console, teardown, lab_dir, args.lab_prefix, url, agent_password)
+    if stop.requested:
+        return 0
+    print_banner(console, url, with_lab, lab_dir)
+    while not stop.requested and server.poll() is None:
+        stop.wait(3600, until=lambda: server.poll() is not None)
+    if stop.requested:
+        return 0
+    console.say(f"neutrino-server exited with {server.returncode}; see {log}")
+    return 1
 
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+def prepare_state(state: Path, fresh: bool) -> tuple[Path, str]:
+    """The state directory, made if missing, and the agents' password kept in it."""
+    if fresh and (state / "neutrino.db").exists():
+        (state / "neutrino.db").unlink()
+    state.mkdir(parents=True, exist_ok=True)
+    secret_file = state / "agent-password"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(16))
+        secret_file.chmod(0o600)
+    return state, secret_file.read_text().strip()
+
+
+def start_lab(console: Console, teardown: Teardown, lab_dir: Path, prefix: str, url: str,
+              agent_password: str) -> None:
+    console.say("==> bringing up the lab: HostA and HostB with their agents")
+
+    def remove() -> None:
+        removed = lab.down(lab_dir, prefix=prefix)
+        console.say(f"==> lab removed ({len(removed)} agents, processes, namespaces and "
+                    "links)")
+
+    # Registered first: `down` works from the prefix alone, whatever `up` got to make.
+    teardown.add("removing the lab", remove)
     try:
-        wait_for_server(url, server, log)
-        if args.no_lab:
-            print("==> lab not started (--no-lab)")
-        elif os.geteuid() != 0:
-            print("==> not root: the control plane runs, but the data plane (namespaces, "
-                  "bridges, dnsmasq) needs root. Run `sudo dev/aio` for the lab.")
-        else:
-            print("==> bringing up the lab: HostA and HostB with their agents")
-            try:
-                lab.up(state / "lab", url, AGENT_USER, agent_password)
-            except LabError as exc:
-                sys.exit(f"dev/aio: the lab could not be built: {exc}")
-            lab_running = True
-        print_banner(url, lab_running, state / "lab")
-        while not stopping and server.poll() is None:
-            time.sleep(0.2)
-        if server.poll() is not None and not stopping:
-            print(f"neutrino-server exited with {server.returncode}; see {log}")
-    finally:
-        print("\n==> stopping")
-        if lab_running:
-            lab.down(state / "lab")
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        print("==> stopped; nothing left running")
-    return 0
+        lab.up(lab_dir, url, AGENT_USER, agent_password, prefix=prefix)
+    except LabError as exc:
+        raise AioError(f"the lab could not be built: {exc}") from None
 
 
-def print_banner(url: str, lab_running: bool, lab_dir: Path) -> None:
+def print_banner(console: Console, url: str, lab_running: bool, lab_dir: Path) -> None:
     # neutrino-lab finds this lab through NEUTRINO_LAB_DIR (its own default is .state/lab).
     lab_export = f" NEUTRINO_LAB_DIR={lab_dir}" if lab_running else ""
-    print(f"""
+    console.say(f"""
 Neutrino is running.  In another shell:
 
   source .venv/bin/activate
@@ -186,11 +269,12 @@ Neutrino is running.  In another shell:
   neutrino dhcp-agent-list-hosting-net net2
   neutrino dhcp-agent-network-add <DHCP agent id on HostB> net2""")
     if lab_running:
-        print("""  neutrino-lab vm boot --net net2 --host HostA myserver4
+        console.say("""  neutrino-lab vm boot --net net2 --host HostA myserver4
   neutrino-lab vm dhcp myserver4
   neutrino-lab agent stop HostA --with-dnsmasq
   neutrino-lab status""")
-    print("\nCtrl-C stops everything and removes what the lab made.\n")
+    console.say("\nCtrl-C (or closing this terminal, or SIGTERM) stops everything and removes "
+                "what the lab made.\n")
 
 
 if __name__ == "__main__":

@@ -101,8 +101,8 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
         return Response(status_code=204)
 
     @router.get("/events")
-    async def wait_events(host: str, after: int = -1, timeout: float = 30.0,
-                          _: RequestContext = Depends(agent)) -> Any:
+    async def wait_events(request: Request, host: str, after: int = -1,
+                          timeout: float = 30.0, _: RequestContext = Depends(agent)) -> Any:
         deadline = time.monotonic() + max(0.0, min(timeout, MAX_WAIT))
 
         def fetch() -> EventBatch:
@@ -114,6 +114,10 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
             left = deadline - time.monotonic()
             if batch.events or batch.reset or after < 0 or left <= 0:
                 return json_response(batch.model_dump())
+            # An agent that went away (stopped, killed) no longer waits: a poll held for it
+            # would only hold up this server's shutdown, for up to MAX_WAIT.
+            if await request.is_disconnected():
+                return Response(status_code=204)
             # Cursor moved past events for other hosts: resume from there.
             after = batch.latest_revision
             await signal.wait(min(left, DB_POLL_INTERVAL))

@@ -108,5 +108,5 @@ def stop(pid_file: Path, marker: str, timeout: float = STOP_TIMEOUT) -> bool:
 def namespace_pids(namespace: str) -> list[int]:
     """Every process whose network namespace is this one (dnsmasq included)."""
     proc = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True,
-                          check=False)
+                          check=False, start_new_session=True)
     return [int(p) for p in proc.stdout.split() if p.isdigit() and p != str(os.getpid())]

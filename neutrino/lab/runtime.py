@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def cleanup_dhcp(lab_dir: Path, host: HostPlan) -> None:
         return
     subprocess.run(["ip", "netns", "exec", host.namespace, sys.executable, "-m", DHCP.module,
                     *_config_args(lab_dir, host, DHCP), "cleanup"],
-                   capture_output=True, check=False, timeout=120)
+                   stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=120,
+                   start_new_session=True)
 
 
 def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
@@ -187,8 +189,9 @@ def down(lab_dir: Path, *, prefix: str | None = None) -> list[str]:
                     removed.append(f"{kind.binary} on {host.name}")
         # All at once, and a teardown need not wait out an agent's long-poll.
         processes.terminate(pids, 3.0)
-        for host in plan.hosts:
-            cleanup_dhcp(lab_dir, host)
+        # All hosts at once too: each cleanup is a Python start-up of the agent.
+        with ThreadPoolExecutor(len(plan.hosts)) as pool:
+            list(pool.map(lambda host: cleanup_dhcp(lab_dir, host), plan.hosts))
         (lab_dir / STATE_FILE).unlink(missing_ok=True)
     for namespace in wiring.namespaces(prefix):
         pids = processes.namespace_pids(namespace)

@@ -12,7 +12,10 @@ NETNS_DIR = "/run/netns"
 
 
 def ip(*args: str, check: bool = True) -> str:
-    proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    # Its own session, as every command the lab runs: a Ctrl-C or hang-up meant for the
+    # lab's caller (dev/aio, cleaning up) must not kill the `ip` that deletes a namespace.
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False,
+                          start_new_session=True)
     if check and proc.returncode != 0:
         raise LabError(f"`ip {' '.join(args)}` failed: {proc.stderr.strip()}")
     return proc.stdout
@@ -37,7 +40,7 @@ def root_links(prefix: str) -> list[str]:
 def link_exists(name: str, namespace: str | None = None) -> bool:
     where = ["-n", namespace] if namespace else []
     return subprocess.run(["ip", *where, "link", "show", "dev", name], capture_output=True,
-                          check=False).returncode == 0
+                          check=False, start_new_session=True).returncode == 0
 
 
 def link_master(name: str, namespace: str) -> str | None:
