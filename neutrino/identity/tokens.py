@@ -65,7 +65,7 @@ class TokenService:
         self.revocations = revocations or Revocations(db, expiration_seconds, clock=clock)
         self._secret: bytes | None = None
         self._lock = threading.Lock()
-        self._verified: dict[str, TokenInfo] = {}
+        self._verified: dict[str, tuple[TokenInfo, TokenFacts]] = {}
 
     def _key(self) -> bytes:
         secret = self._secret
@@ -115,27 +115,27 @@ class TokenService:
             raise TokenExpired("The token has expired.")
         return body
 
-    def _claims(self, token: str) -> TokenInfo:
+    def _claims(self, token: str) -> tuple[TokenInfo, TokenFacts]:
         cached = self._verified.get(token)
         if cached is not None:
-            if self._clock() >= cached.expires_at:
+            if self._clock() >= cached[0].expires_at:
                 raise TokenExpired("The token has expired.")
             return cached
         body = self._verify(token)
         info = TokenInfo(RequestContext(body[1], body[2], body[3], body[4], tuple(body[5])),
                          body[6], body[7], body[8], tuple(body[9]))
+        claims = (info, TokenFacts(body[1], body[3], body[8], body[6]))
         if len(self._verified) >= _CACHE_SIZE:
             self._verified.clear()
         # Agents send the same token thousands of times: skip the HMAC on repeats.
-        self._verified[token] = info
-        return info
+        self._verified[token] = claims
+        return claims
 
     def inspect(self, token: str) -> TokenInfo:
         """Everything `token` says; raise TokenInvalid, TokenExpired or TokenRevoked."""
-        info = self._claims(token)
+        info, facts = self._claims(token)
         # Checked on every use, not cached with the token: a revocation must hold at once.
-        if self.revocations.is_revoked(TokenFacts(info.context.user_id, info.context.project_id,
-                                                  info.audit_id, info.issued_at)):
+        if self.revocations.is_revoked(facts):
             raise TokenRevoked("The token has been revoked.")
         return info
 
