@@ -88,6 +88,14 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An empty value means "not set" (None), as oslo.config reads `key =`."""
+    def parse_or_none(raw: str) -> Any:
+        return None if not raw.strip() else parse(raw)
+
+    return parse_or_none
+
+
 def _range_text(low: int, high: int | None) -> str:
     return f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
 
@@ -338,6 +346,13 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("ssl_cert_file", "ssl", "cert_file", parse_str, "", (("DEFAULT", "ssl_cert_file"),)),
     Opt("ssl_key_file", "ssl", "key_file", parse_str, "", (("DEFAULT", "ssl_key_file"),)),
     Opt("ssl_ca_file", "ssl", "ca_file", parse_str, "", (("DEFAULT", "ssl_ca_file"),)),
+    # How stale a replica's copy of the revocation events may be (Keystone's key; there an
+    # hour of dogpile caching, here the bound on "revoked on every replica").
+    Opt("revocation_cache_time", "revoke", "cache_time", int_in(0, 3600), 1),
+    Opt("lockout_failure_attempts", "security_compliance", "lockout_failure_attempts",
+        optional(int_in(1)), None),
+    Opt("lockout_duration", "security_compliance", "lockout_duration", optional(int_in(1)),
+        1800),
 )
 
 @dataclass(frozen=True)
@@ -378,6 +393,9 @@ class ServerSettings:
     ssl_key_file: str = ""
     ssl_ca_file: str = ""
     rabbit_tls: ClientTls | None = None
+    revocation_cache_time: int = 1
+    lockout_failure_attempts: int | None = None
+    lockout_duration: int | None = 1800
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)

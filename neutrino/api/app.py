@@ -20,6 +20,8 @@ from neutrino.api.identity_routes import identity_router
 from neutrino.api.resources import Resource, resource_router
 from neutrino.config import ServerSettings
 from neutrino.db.session import Database
+from neutrino.identity.lockout import LockoutPolicy
+from neutrino.identity.revocations import Revocations
 from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
 from neutrino.services import events
@@ -53,6 +55,7 @@ class Services:
     rpc: AgentRpc
     tokens: TokenService
     identity: IdentityStore
+    revocations: Revocations
 
 
 def build_services(settings: ServerSettings, db: Database,
@@ -60,11 +63,15 @@ def build_services(settings: ServerSettings, db: Database,
     rng = rng or random.Random()
     bindings = Bindings(db, settings, rng)
     ports = Ports(db, settings, bindings, rng)
+    # One copy of the revocation events per process, shared by token checks and the writers.
+    revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
+    lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
         agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
-        tokens=TokenService(db, settings.token_expiration), identity=IdentityStore(db))
+        tokens=TokenService(db, settings.token_expiration, revocations=revocations),
+        identity=IdentityStore(db, lockout=lockout), revocations=revocations)
 
 
 async def _every(period: float, name: str, work: Any) -> None:
@@ -93,6 +100,12 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         rabbit = rabbit_rpc.start(services)  # None unless transport_url is rabbit://
         tasks = [asyncio.create_task(_every(HEARTBEAT_FLUSH_PERIOD, "heartbeat flush",
                                             services.agents.heartbeats.flush))]
+        if settings.revocation_cache_time > 0:
+            # Re-read revocations off the request path, twice per cache time, so that token
+            # checks (on the event loop) almost never wait for the database.
+            tasks.append(asyncio.create_task(_every(
+                settings.revocation_cache_time / 2, "token revocation refresh",
+                services.revocations.refresh)))
         if background:
             tasks.append(asyncio.create_task(
                 _every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))

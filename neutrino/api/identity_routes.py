@@ -28,6 +28,7 @@ from neutrino.identity.errors import (
 )
 from neutrino.identity.login import log_in
 from neutrino.identity.store import IdentityStore
+from neutrino.identity.token_policy import may_check_token, may_revoke_token, may_validate_token
 from neutrino.identity.tokens import TokenService
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +62,12 @@ def _error_for(request: Request, exc: IdentityError) -> JSONResponse:
         return _error(request, 401, f"The request you have made requires authentication. {exc}")
     LOG.error("identity request failed: %s", exc)
     return _error(request, 400, str(exc))
+
+
+def _forbidden(request: Request, rule: str) -> JSONResponse:
+    return _error(request, 403, f"You are not authorized to perform the requested action: "
+                                f"{rule}. The token belongs to another user; only an "
+                                "administrator may do this to it.")
 
 
 async def _json_body(request: Request) -> Any:
@@ -109,14 +116,19 @@ def identity_router(tokens: TokenService, store: IdentityStore,
     @router.api_route("/v3/auth/tokens", methods=["GET", "HEAD"])
     async def v3_validate(request: Request) -> Response:
         try:
-            caller(request)
+            context = caller(request)
         except IdentityError as exc:
             return _error_for(request, exc)
         subject = request.headers.get("X-Subject-Token", "")
         try:
             info = tokens.inspect(subject)
         except TokenInvalid as exc:
+            # Keystone answers 404 for a revoked token too.
             return _error(request, 404, f"Could not find token: {exc}")
+        if request.method == "HEAD" and not may_check_token(context, info.context):
+            return _forbidden(request, "identity:check_token")
+        if request.method == "GET" and not may_validate_token(context, info.context):
+            return _forbidden(request, "identity:validate_token")
         if request.method == "HEAD":
             return Response(status_code=200, headers={"X-Subject-Token": subject})
         roles = await run_in_threadpool(store.roles, info.context.roles)
@@ -124,6 +136,22 @@ def identity_router(tokens: TokenService, store: IdentityStore,
             network_url(request), _base_url(request))
         return JSONResponse(documents.v3_token(info, roles, catalog),
                             headers={"X-Subject-Token": subject})
+
+    @router.delete("/v3/auth/tokens", status_code=204)
+    async def v3_revoke(request: Request) -> Response:
+        try:
+            context = caller(request)
+        except IdentityError as exc:
+            return _error_for(request, exc)
+        subject = request.headers.get("X-Subject-Token", "")
+        try:
+            info = tokens.inspect(subject)
+            if not may_revoke_token(context, info.context):
+                return _forbidden(request, "identity:revoke_token")
+            await run_in_threadpool(tokens.revoke, subject)
+        except TokenInvalid as exc:
+            return _error(request, 404, f"Could not find token: {exc}")
+        return Response(status_code=204)
 
     @router.get("/v3/auth/projects")
     async def v3_projects(request: Request) -> Response:

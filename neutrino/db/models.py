@@ -204,6 +204,10 @@ class User(Base):
     domain_id: Mapped[str] = mapped_column(String(64), default="default")
     password_hash: Mapped[str] = mapped_column(String(512))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Keystone's [security_compliance] lockout: wrong passwords in a row, and when the last
+    # one came; in the database so that every replica counts the same failures.
+    failed_auth_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_auth_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class Role(Base):
@@ -232,3 +236,34 @@ class SigningKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     secret: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RevocationEvent(Base):
+    """Tokens issued at or before `issued_before` that match every non-null field are revoked.
+
+    Keystone's revocation events, reduced to the fields Neutrino's tokens carry.
+    """
+
+    __tablename__ = "revocation_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    audit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    issued_before: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(Timestamp)
+    reason: Mapped[str] = mapped_column(String(64), default="")
+
+
+class RevocationGeneration(Base):
+    """One row counting writes to revocation_events, so replicas poll one integer, not a table.
+
+    Each revocation bumps it in the same transaction as its event; the row lock orders the
+    bumps like the commits, so a reader that sees generation g also sees every event up to g.
+    """
+
+    __tablename__ = "revocation_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -10,6 +10,10 @@ class AuthFailed(IdentityError):
     """Wrong user name, user id or password; deliberately the same error for each."""
 
 
+class AccountLocked(AuthFailed):
+    """Too many wrong passwords in a row ([security_compliance] lockout_failure_attempts)."""
+
+
 class NotAuthorizedForProject(IdentityError):
     """The credentials are good but the user holds no role on the requested project."""
 
@@ -20,6 +24,10 @@ class TokenInvalid(IdentityError):
 
 class TokenExpired(TokenInvalid):
     """The token was genuine but its lifetime is over."""
+
+
+class TokenRevoked(TokenInvalid):
+    """The token was genuine but has been revoked (its user, project or role went away)."""
 
 
 class NotFound(IdentityError):

@@ -6,6 +6,7 @@ when they name it, so stock clients that always send a domain keep working.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,16 @@ from sqlalchemy.orm import Session
 from neutrino.db.models import Project, Role, RoleAssignment, User
 from neutrino.db.session import Database
 from neutrino.identity.context import RequestContext
-from neutrino.identity.errors import AlreadyExists, AuthFailed, NotAuthorizedForProject, NotFound
+from neutrino.identity.errors import (
+    AccountLocked,
+    AlreadyExists,
+    AuthFailed,
+    NotAuthorizedForProject,
+    NotFound,
+)
+from neutrino.identity.lockout import LockoutPolicy, failures_after_a_wrong_password, is_locked
 from neutrino.identity.passwords import dummy_hash, hash_password, verify_password
+from neutrino.services.clock import from_epoch, to_epoch
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,28 +71,28 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _project_info(row: Project) -> ProjectInfo:
+def project_info(row: Project) -> ProjectInfo:
     return ProjectInfo(row.id, row.name, row.domain_id, row.description, row.enabled)
 
 
-def _user_info(row: User) -> UserInfo:
+def user_info(row: User) -> UserInfo:
     return UserInfo(row.id, row.name, row.domain_id, row.enabled)
 
 
-def _find_user(session: Session, name_or_id: str) -> User | None:
+def find_user(session: Session, name_or_id: str) -> User | None:
     rows = session.scalars(
         select(User).where(or_(User.id == name_or_id, User.name == name_or_id))).all()
     # An id match wins over a name match: ids are what a client sends when it has one.
     return next((r for r in rows if r.id == name_or_id), rows[0] if rows else None)
 
 
-def _find_project(session: Session, name_or_id: str) -> Project | None:
+def find_project(session: Session, name_or_id: str) -> Project | None:
     rows = session.scalars(
         select(Project).where(or_(Project.id == name_or_id, Project.name == name_or_id))).all()
     return next((r for r in rows if r.id == name_or_id), rows[0] if rows else None)
 
 
-def _find_role(session: Session, name_or_id: str) -> Role | None:
+def find_role(session: Session, name_or_id: str) -> Role | None:
     rows = session.scalars(
         select(Role).where(or_(Role.id == name_or_id, Role.name == name_or_id))).all()
     return next((r for r in rows if r.id == name_or_id), rows[0] if rows else None)
@@ -98,7 +107,7 @@ def _role_names(session: Session, user_id: str, project_id: str) -> tuple[str, .
 
 
 def _ensure_role(session: Session, name: str) -> Role:
-    role = _find_role(session, name)
+    role = find_role(session, name)
     if role is None:
         role = Role(id=_new_id(), name=name)
         session.add(role)
@@ -113,10 +122,13 @@ def _ensure_assignment(session: Session, user_id: str, project_id: str, role_id:
 
 
 class IdentityStore:
-    """Identity data and password checks over the shared database."""
+    """Identity data and password checks (with lockout) over the shared database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, lockout: LockoutPolicy | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._db = db
+        self._lockout = lockout or LockoutPolicy()
+        self._clock = clock
 
     def _write(self, work: Callable[[Session], T], conflict: str) -> T:
         try:
@@ -137,14 +149,14 @@ class IdentityStore:
 
         def work(session: Session) -> RequestContext:
             roles = {name: _ensure_role(session, name) for name in STANDARD_ROLES}
-            project = _find_project(session, admin_project)
+            project = find_project(session, admin_project)
             if project is None:
                 project = Project(id=_new_id(), name=admin_project, domain_id=DEFAULT_DOMAIN_ID,
                                   description="Bootstrap project for the cloud administrator.",
                                   enabled=True)
                 session.add(project)
                 LOG.info("bootstrap: created project %s (%s)", admin_project, project.id)
-            user = _find_user(session, admin_user)
+            user = find_user(session, admin_user)
             if user is None:
                 user = User(id=_new_id(), name=admin_user, domain_id=DEFAULT_DOMAIN_ID,
                             password_hash=password_hash, enabled=True)
@@ -168,13 +180,13 @@ class IdentityStore:
                        project_id: str | None = None) -> ProjectInfo:
         """Create a project; raise AlreadyExists if the name or id is taken."""
         def work(session: Session) -> ProjectInfo:
-            if _find_project(session, name) is not None:
+            if find_project(session, name) is not None:
                 raise AlreadyExists(f"A project named {name} already exists.")
             row = Project(id=project_id or _new_id(), name=name, domain_id=DEFAULT_DOMAIN_ID,
                           description=description, enabled=True)
             session.add(row)
             session.flush()
-            return _project_info(row)
+            return project_info(row)
 
         info = self._write(work, f"A project named {name} already exists.")
         LOG.info("created project %s (%s)", info.name, info.id)
@@ -186,7 +198,7 @@ class IdentityStore:
         password_hash = hash_password(password)  # slow on purpose: outside the transaction
 
         def work(session: Session) -> UserInfo:
-            if _find_user(session, name) is not None:
+            if find_user(session, name) is not None:
                 raise AlreadyExists(f"A user named {name} already exists.")
             row = User(id=user_id or _new_id(), name=name, domain_id=DEFAULT_DOMAIN_ID,
                        password_hash=password_hash, enabled=True)
@@ -194,20 +206,20 @@ class IdentityStore:
             session.flush()
             if project is not None:
                 self._assign(session, row.id, project, role)
-            return _user_info(row)
+            return user_info(row)
 
         info = self._write(work, f"A user named {name} already exists.")
         LOG.info("created user %s (%s)", info.name, info.id)
         return info
 
     def _assign(self, session: Session, user: str, project: str, role: str) -> None:
-        user_row = _find_user(session, user)
+        user_row = find_user(session, user)
         if user_row is None:
             raise NotFound(f"No user has the name or id {user}.")
-        project_row = _find_project(session, project)
+        project_row = find_project(session, project)
         if project_row is None:
             raise NotFound(f"No project has the name or id {project}.")
-        role_row = _find_role(session, role)
+        role_row = find_role(session, role)
         if role_row is None:
             raise NotFound(f"No role has the name or id {role}; known roles include "
                            f"{', '.join(STANDARD_ROLES)}.")
@@ -225,42 +237,30 @@ class IdentityStore:
 
         return self._write(work, f"A role named {name} already exists.")
 
-    def set_password(self, user: str, password: str) -> None:
-        """Replace the password of `user` (name or id)."""
-        password_hash = hash_password(password)
-
-        def work(session: Session) -> None:
-            row = _find_user(session, user)
-            if row is None:
-                raise NotFound(f"No user has the name or id {user}.")
-            row.password_hash = password_hash
-
-        self._db.run(work)
-
     # ---- lookups ----------------------------------------------------------------------------
 
     def get_user(self, name_or_id: str) -> UserInfo:
         with self._db.session() as session:
-            row = _find_user(session, name_or_id)
+            row = find_user(session, name_or_id)
             if row is None:
                 raise NotFound(f"No user has the name or id {name_or_id}.")
-            return _user_info(row)
+            return user_info(row)
 
     def get_project(self, name_or_id: str) -> ProjectInfo:
         with self._db.session() as session:
-            row = _find_project(session, name_or_id)
+            row = find_project(session, name_or_id)
             if row is None:
                 raise NotFound(f"No project has the name or id {name_or_id}.")
-            return _project_info(row)
+            return project_info(row)
 
     def list_projects(self) -> list[ProjectInfo]:
         with self._db.session() as session:
             rows = session.scalars(select(Project).order_by(Project.name))
-            return [_project_info(r) for r in rows]
+            return [project_info(r) for r in rows]
 
     def list_users(self) -> list[UserInfo]:
         with self._db.session() as session:
-            return [_user_info(r) for r in session.scalars(select(User).order_by(User.name))]
+            return [user_info(r) for r in session.scalars(select(User).order_by(User.name))]
 
     def projects_of(self, user_id: str) -> list[ProjectInfo]:
         """Enabled projects on which the user holds at least one role."""
@@ -269,7 +269,7 @@ class IdentityStore:
                 select(Project).join(RoleAssignment, RoleAssignment.project_id == Project.id)
                 .where(RoleAssignment.user_id == user_id, Project.enabled.is_(True))
                 .distinct().order_by(Project.name)).all()
-            return [_project_info(r) for r in rows]
+            return [project_info(r) for r in rows]
 
     def roles(self, names: tuple[str, ...]) -> list[RoleInfo]:
         """Role ids for role names, in the order given; unknown names are left out."""
@@ -289,15 +289,52 @@ class IdentityStore:
         unscoped (empty project, no roles) when the user has no role anywhere.
         """
         with self._db.session() as session:
-            row = _find_user(session, user) if is_default_domain(user_domain) else None
+            row = find_user(session, user) if is_default_domain(user_domain) else None
             stored = row.password_hash if row is not None else dummy_hash()
             user_id = row.id if row is not None else ""
             enabled = row is not None and row.enabled
+            failures = row.failed_auth_count if row is not None else 0
+            last_failure = (to_epoch(row.failed_auth_at)
+                            if row is not None and row.failed_auth_at is not None else None)
+        now = self._clock()
+        if row is not None and is_locked(self._lockout, failures, last_failure, now):
+            raise AccountLocked(self._locked_message())
         # Verify even for unknown users so that timing does not reveal which names exist.
         matches = verify_password(password, stored)
         if row is None or not matches or not enabled:
+            if row is not None and enabled and self._lockout.enabled:
+                self._db.run(lambda session: self._count_failure(session, user_id, now))
             raise AuthFailed("The user name or password is incorrect.")
+        if failures:
+            self._db.run(lambda session: self._reset_failures(session, user_id))
         return self.scope(user_id, project, project_domain=project_domain)
+
+    def _locked_message(self) -> str:
+        # The message never names the user: a client learns nothing it did not send.
+        until = ("when an administrator enables the user again" if self._lockout.duration is None
+                 else f"{self._lockout.duration:g} seconds after the last failure, or when an "
+                      "administrator enables the user again")
+        return ("The account is locked after too many failed logins in a row; it unlocks "
+                f"{until}.")
+
+    def _count_failure(self, session: Session, user_id: str, now: float) -> None:
+        # Row lock: failures counted on two replicas at once both count.
+        row = session.get(User, user_id, with_for_update=True)
+        if row is None:
+            return
+        last = to_epoch(row.failed_auth_at) if row.failed_auth_at is not None else None
+        row.failed_auth_count = failures_after_a_wrong_password(
+            self._lockout, row.failed_auth_count, last, now)
+        row.failed_auth_at = from_epoch(now)
+        if row.failed_auth_count == self._lockout.failure_attempts:
+            LOG.warning("user %s (%s) is locked out after %d failed logins in a row",
+                        row.name, row.id, row.failed_auth_count)
+
+    def _reset_failures(self, session: Session, user_id: str) -> None:
+        row = session.get(User, user_id, with_for_update=True)
+        if row is not None:
+            row.failed_auth_count = 0
+            row.failed_auth_at = None
 
     def scope(self, user_id: str, project: str | None = None, *,
               project_domain: str | None = None) -> RequestContext:
@@ -315,7 +352,7 @@ class IdentityStore:
                     return RequestContext(user.id, user.name, "", "", ())
                 target: Project | None = first
             else:
-                target = _find_project(session, project) if is_default_domain(
+                target = find_project(session, project) if is_default_domain(
                     project_domain) else None
             roles = _role_names(session, user.id, target.id) if target is not None else ()
             if target is None or not target.enabled or not roles:

@@ -1,8 +1,9 @@
-"""Stateless signed tokens: any replica validates any token with no database access.
+"""Signed tokens: any replica validates any token without a database read per request.
 
 A token is ``<payload>.<signature>``, both unpadded urlsafe base64. The payload is a compact
 JSON array (see `_FIELDS`); the signature is HMAC-SHA256 of the payload text under the secret
-from `signing_keys`. Tokens cannot be revoked before they expire; keep lifetimes short.
+from `signing_keys`. A genuine, unexpired token is still refused when a revocation event
+matches it (`revocations`: a user deleted or disabled, a role removed, DELETE /v3/auth/tokens).
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from typing import Any
 
 from neutrino.db.session import Database
 from neutrino.identity.context import RequestContext
-from neutrino.identity.errors import TokenExpired, TokenInvalid
+from neutrino.identity.errors import TokenExpired, TokenInvalid, TokenRevoked
+from neutrino.identity.revocation_rules import TokenFacts
+from neutrino.identity.revocations import Revocations
 from neutrino.identity.signing_keys import load_or_create_secret
 
 FORMAT_VERSION = 1
@@ -51,16 +54,18 @@ _CACHE_SIZE = 10_000
 
 
 class TokenService:
-    """Issues and validates tokens; the secret is loaded once and cached."""
+    """Issues, validates and revokes tokens; the secret is loaded once and cached."""
 
     def __init__(self, db: Database, expiration_seconds: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 revocations: Revocations | None = None) -> None:
         self._db = db
         self.expiration_seconds = expiration_seconds
         self._clock = clock
+        self.revocations = revocations or Revocations(db, expiration_seconds, clock=clock)
         self._secret: bytes | None = None
         self._lock = threading.Lock()
-        self._validated: dict[str, tuple[RequestContext, float]] = {}
+        self._verified: dict[str, tuple[TokenInfo, TokenFacts]] = {}
 
     def _key(self) -> bytes:
         secret = self._secret
@@ -81,7 +86,9 @@ class TokenService:
         `expires_at` caps the lifetime: a token obtained by rescoping another token must not
         outlive the one it came from.
         """
-        issued_at = float(int(self._clock()))
+        # Microseconds, not whole seconds: a token issued just after a revocation in the same
+        # second must not look issued before it.
+        issued_at = round(self._clock(), 6)
         expiry = issued_at + self.expiration_seconds
         if expires_at is not None:
             expiry = min(expiry, expires_at)
@@ -108,21 +115,36 @@ class TokenService:
             raise TokenExpired("The token has expired.")
         return body
 
-    def validate(self, token: str) -> RequestContext:
-        """Return who `token` speaks for; raise TokenInvalid or TokenExpired."""
-        cached = self._validated.get(token)
-        if cached is not None and self._clock() < cached[1]:
-            return cached[0]
+    def _claims(self, token: str) -> tuple[TokenInfo, TokenFacts]:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if self._clock() >= cached[0].expires_at:
+                raise TokenExpired("The token has expired.")
+            return cached
         body = self._verify(token)
-        context = RequestContext(body[1], body[2], body[3], body[4], tuple(body[5]))
-        if len(self._validated) >= _CACHE_SIZE:
-            self._validated.clear()
+        info = TokenInfo(RequestContext(body[1], body[2], body[3], body[4], tuple(body[5])),
+                         body[6], body[7], body[8], tuple(body[9]))
+        claims = (info, TokenFacts(body[1], body[3], body[8], body[6]))
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.clear()
         # Agents send the same token thousands of times: skip the HMAC on repeats.
-        self._validated[token] = (context, float(body[7]))
-        return context
+        self._verified[token] = claims
+        return claims
 
     def inspect(self, token: str) -> TokenInfo:
-        """Like validate, with the token's times, audit id and auth methods."""
-        body = self._verify(token)
-        context = RequestContext(body[1], body[2], body[3], body[4], tuple(body[5]))
-        return TokenInfo(context, body[6], body[7], body[8], tuple(body[9]))
+        """Everything `token` says; raise TokenInvalid, TokenExpired or TokenRevoked."""
+        info, facts = self._claims(token)
+        # Checked on every use, not cached with the token: a revocation must hold at once.
+        if self.revocations.is_revoked(facts):
+            raise TokenRevoked("The token has been revoked.")
+        return info
+
+    def validate(self, token: str) -> RequestContext:
+        """Return who `token` speaks for; raise TokenInvalid, TokenExpired or TokenRevoked."""
+        return self.inspect(token).context
+
+    def revoke(self, token: str) -> TokenInfo:
+        """Revoke one token (DELETE /v3/auth/tokens); return what it said."""
+        info = self.inspect(token)
+        self.revocations.revoke("token revoked", audit_id=info.audit_id)
+        return info

@@ -17,3 +17,13 @@ def isoformat(value: datetime | None) -> str | None:
 def api_time(value: datetime | None) -> str | None:
     """Neutron's resource timestamps: seconds precision with a Z."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def from_epoch(epoch: float) -> datetime:
+    """Epoch seconds (tokens, injected clocks) as the naive UTC the database columns hold."""
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def to_epoch(value: datetime) -> float:
+    """A naive UTC column value as epoch seconds."""
+    return value.replace(tzinfo=UTC).timestamp()

@@ -255,3 +255,80 @@ def test_validate_speed_printout(server: Server) -> None:
         server.tokens.validate(token)
     per_call = (time.perf_counter() - start) / rounds
     print(f"\nTokenService.validate: {per_call * 1e6:.1f} µs per call ({rounds} calls)")
+
+
+# ---- who may read or revoke a token; revoked tokens ----------------------------------------
+
+def _login(server: Server, user: str, password: str, project: str) -> str:
+    auth = v3.Password(auth_url=server.base + "v3", username=user, password=password,
+                       user_domain_id="default", project_name=project,
+                       project_domain_id="default")
+    return str(ks_session.Session(auth=auth).get_token())
+
+
+def _tokens_call(server: Server, method: str, caller: str, subject: str) -> httpx.Response:
+    return httpx.request(method, server.base + "v3/auth/tokens",
+                         headers={"X-Auth-Token": caller, "X-Subject-Token": subject})
+
+
+def test_member_cannot_read_another_users_token(server: Server) -> None:
+    admin = _v3_token(server)
+    member = _login(server, "demo", "demopassword", "demo")
+    for method, rule in (("GET", "identity:validate_token"), ("HEAD", "identity:check_token")):
+        response = _tokens_call(server, method, member, admin)
+        assert response.status_code == 403, method
+        if method == "GET":
+            assert response.json()["error"]["title"] == "Forbidden"
+            assert rule in response.json()["error"]["message"]
+            assert "token" not in response.json()
+    # Their own tokens, and anyone's for an administrator.
+    other_member_token = _login(server, "demo", "demopassword", "demo")
+    assert _tokens_call(server, "GET", member, other_member_token).status_code == 200
+    assert _tokens_call(server, "HEAD", member, member).status_code == 200
+    assert _tokens_call(server, "GET", admin, member).json()["token"]["user"]["name"] == "demo"
+
+
+def test_service_role_may_validate_but_not_check_or_revoke_others(server: Server) -> None:
+    server.store.create_user("svc-validator", "svcpassword", "demo", "service")
+    service = _login(server, "svc-validator", "svcpassword", "demo")
+    member = _login(server, "demo", "demopassword", "demo")
+    assert _tokens_call(server, "GET", service, member).status_code == 200
+    assert _tokens_call(server, "HEAD", service, member).status_code == 403
+    assert _tokens_call(server, "DELETE", service, member).status_code == 403
+    assert _tokens_call(server, "GET", member, member).status_code == 200
+
+
+def test_delete_revokes_the_token_everywhere_it_is_used(server: Server) -> None:
+    admin = _v3_token(server)
+    member = _login(server, "demo", "demopassword", "demo")
+    response = _tokens_call(server, "DELETE", member, member)
+    assert response.status_code == 204 and response.content == b""
+    # Keystone's answers for a revoked token: 404 to validate it, 401 to use it.
+    validated = _tokens_call(server, "GET", admin, member)
+    assert validated.status_code == 404
+    assert "revoked" in validated.json()["error"]["message"]
+    assert _tokens_call(server, "HEAD", admin, member).status_code == 404
+    assert httpx.get(server.base + "v3/auth/catalog",
+                     headers={"X-Auth-Token": member}).status_code == 401
+    assert httpx.get(server.base + f"v2.0/tokens/{member}",
+                     headers={"X-Auth-Token": admin}).status_code == 404
+    with pytest.raises(ks_exceptions.Unauthorized):
+        ks_session.Session(auth=v3.Token(auth_url=server.base + "v3", token=member,
+                                         project_name="demo",
+                                         project_domain_id="default")).get_token()
+    assert _tokens_call(server, "DELETE", admin, member).status_code == 404
+    # The user's other tokens are untouched.
+    assert _tokens_call(server, "GET", admin, _login(server, "demo", "demopassword",
+                                                     "demo")).status_code == 200
+
+
+def test_only_an_admin_or_the_owner_revokes_a_token(server: Server) -> None:
+    admin = _v3_token(server)
+    member = _login(server, "demo", "demopassword", "demo")
+    refused = _tokens_call(server, "DELETE", member, admin)
+    assert refused.status_code == 403
+    assert "identity:revoke_token" in refused.json()["error"]["message"]
+    assert _tokens_call(server, "GET", admin, admin).status_code == 200
+    assert _tokens_call(server, "DELETE", admin, member).status_code == 204
+    assert _tokens_call(server, "DELETE", admin, "not-a-token").status_code == 404
+    assert _tokens_call(server, "DELETE", "not-a-token", admin).status_code == 401

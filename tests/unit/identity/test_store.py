@@ -111,13 +111,6 @@ def test_scope_refuses_deleted_or_unknown_user(store: IdentityStore) -> None:
         store.scope("no-such-user-id", "admin")
 
 
-def test_set_password_replaces_it(store: IdentityStore) -> None:
-    store.set_password("admin", "changed")
-    store.authenticate("admin", "changed", "admin")
-    with pytest.raises(AuthFailed):
-        store.authenticate("admin", "adminpassword", "admin")
-
-
 def test_projects_of_lists_only_assigned_projects(store: IdentityStore) -> None:
     store.create_project("demo")
     store.create_user("carol", "pw", "demo", "member")
