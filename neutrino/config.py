@@ -303,6 +303,10 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("allow_overlapping_ips", "DEFAULT", "allow_overlapping_ips", parse_bool, False),
     Opt("base_mac", "DEFAULT", "base_mac", parse_mac, "fa:16:3e:00:00:00"),
     Opt("dhcp_lease_duration", "DEFAULT", "dhcp_lease_duration", int_in(-1), 86400),
+    # Seconds a freed address is kept from new ports while a hosting DHCP agent has not
+    # confirmed dropping the old lease (docs/operations.md, "Address reuse"); unset: the
+    # lease time, which bounds how long a client that heard nothing may keep the address.
+    Opt("ip_reuse_quarantine", "DEFAULT", "ip_reuse_quarantine", int_in(0), None),
     Opt("global_physnet_mtu", "DEFAULT", "global_physnet_mtu", int_in(68, 65535), 1500),
     Opt("auth_strategy", "DEFAULT", "auth_strategy", one_of("keystone", "noauth"), "keystone"),
     Opt("event_log_size", "DEFAULT", "event_log_size", int_in(100), 100000),
@@ -354,6 +358,7 @@ class ServerSettings:
     flat_networks: list[str]
     token_expiration: int
     control_exchange: str = "neutron"
+    ip_reuse_quarantine: int = 86400
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)
@@ -385,6 +390,10 @@ def load_server_settings(paths: Sequence[str], overrides: dict[str, Any] | None 
     values["host"] = values["host"] or _default_host()
     values["state_path"] = values["state_path"] or default_state_path()
     values["transport_url"] = effective_transport_url(values)
+    if values["ip_reuse_quarantine"] is None:
+        # An infinite lease (-1) bounds nothing; fall back to Neutron's default lease time.
+        lease = values["dhcp_lease_duration"]
+        values["ip_reuse_quarantine"] = lease if lease > 0 else 86400
     if not values["db_connection"]:
         values["db_connection"] = "sqlite:///" + os.path.join(values["state_path"], "neutrino.db")
     if not values["tenant_network_types"]:

@@ -121,6 +121,14 @@ class DhcpPortRequest(Message):
     mac_address: str | None = None
 
 
+class NetworkApplied(Message):
+    """What one DHCP agent's dnsmasq now reflects of a network (issue 14: address reuse)."""
+
+    network_id: str
+    revision_number: int  # the network revision the agent's dnsmasq now reflects
+    serving: bool = True  # False: the agent tore this network down
+
+
 class Event(Message):
     """A change notice: what changed, never the new state (DESIGN.md)."""
 
