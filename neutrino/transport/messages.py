@@ -125,7 +125,8 @@ class NetworkApplied(Message):
     """What one DHCP agent's dnsmasq now reflects of a network (issue 14: address reuse)."""
 
     network_id: str
-    revision_number: int  # the network revision the agent's dnsmasq now reflects
+    # The network revision the agent's dnsmasq now reflects (a BIGINT in the database).
+    revision_number: int = Field(ge=0, le=2**63 - 1)
     serving: bool = True  # False: the agent tore this network down
 
 

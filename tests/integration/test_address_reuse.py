@@ -244,7 +244,9 @@ def test_bad_confirmations_are_refused(server: RunningServer) -> None:
     try:
         token = client._token_value()
         for body in ({}, {"networks": "x"}, {"networks": [{"network_id": "n"}]},
-                     {"networks": [{"network_id": "n", "revision_number": "many"}]}, []):
+                     {"networks": [{"network_id": "n", "revision_number": "many"}]},
+                     {"networks": [{"network_id": "n", "revision_number": 10**30}]},
+                     {"networks": [{"network_id": "n", "revision_number": -1}]}, []):
             r = httpx.post(f"{server.url}/agent-rpc/v1/dhcp/HostX/applied", json=body,
                            headers={"X-Auth-Token": token})
             assert r.status_code == 400, (body, r.text)
