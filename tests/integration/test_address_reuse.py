@@ -205,6 +205,17 @@ def test_an_agent_unbound_before_the_freeing_is_waited_for_until_its_teardown(
     assert world.port()[1] == ip
 
 
+def test_deleting_an_agent_ends_its_waits(world: World) -> None:
+    port_id, ip = world.port()
+    world.delete(port_id)
+    world.confirm(0, world.revision())
+    for _ in range(4):
+        world.port()
+    assert world.exhausted()
+    assert world.api.delete(f"/v2.0/agents/{world.agent_ids[1]}").status_code == 204
+    assert world.port()[1] == ip
+
+
 def test_quarantine_ends_by_time_and_is_pruned(short_server: RunningServer) -> None:
     world = World(short_server, next(OCTETS))
     try:
