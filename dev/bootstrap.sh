@@ -8,10 +8,12 @@ PY="${PYTHON:-python3}"
 log() { printf '==> %s\n' "$*" >&2; }
 
 install_debian_packages() {
-    [ "$(id -u)" = 0 ] || { log "not root: skipping Debian packages (dnsmasq-base, udhcpc)"; return 0; }
+    [ "$(id -u)" = 0 ] || { log "not root: skipping Debian packages (dnsmasq-base, dnsmasq-utils, udhcpc)"; return 0; }
     command -v apt-get >/dev/null || return 0
     local missing=()
     command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
+    # dhcp_release: the DHCP agent drops a freed address's old lease without a restart.
+    command -v dhcp_release >/dev/null || missing+=(dnsmasq-utils)
     command -v udhcpc >/dev/null || missing+=(udhcpc)
     command -v ip >/dev/null || missing+=(iproute2)
     command -v bridge >/dev/null || missing+=(iproute2)

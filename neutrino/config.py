@@ -324,6 +324,10 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("allow_overlapping_ips", "DEFAULT", "allow_overlapping_ips", parse_bool, False),
     Opt("base_mac", "DEFAULT", "base_mac", parse_mac, "fa:16:3e:00:00:00"),
     Opt("dhcp_lease_duration", "DEFAULT", "dhcp_lease_duration", int_in(-1), 86400),
+    # Seconds a freed address is kept from new ports while a hosting DHCP agent has not
+    # confirmed dropping the old lease (docs/operations.md, "Address reuse"); unset: the
+    # lease time, which bounds how long a client that heard nothing may keep the address.
+    Opt("ip_reuse_quarantine", "DEFAULT", "ip_reuse_quarantine", int_in(0), None),
     Opt("global_physnet_mtu", "DEFAULT", "global_physnet_mtu", int_in(68, 65535), 1500),
     Opt("auth_strategy", "DEFAULT", "auth_strategy", one_of("keystone", "noauth"), "keystone"),
     Opt("event_log_size", "DEFAULT", "event_log_size", int_in(100), 100000),
@@ -396,6 +400,7 @@ class ServerSettings:
     revocation_cache_time: int = 1
     lockout_failure_attempts: int | None = None
     lockout_duration: int | None = 1800
+    ip_reuse_quarantine: int = 86400
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)
@@ -463,6 +468,10 @@ def load_server_settings(paths: Sequence[str], overrides: dict[str, Any] | None 
     values["transport_url"] = effective_transport_url(values)
     values["rabbit_tls"] = rabbit_tls(values)
     check_server_tls(values)
+    if values["ip_reuse_quarantine"] is None:
+        # An infinite lease (-1) bounds nothing; fall back to Neutron's default lease time.
+        lease = values["dhcp_lease_duration"]
+        values["ip_reuse_quarantine"] = lease if lease > 0 else 86400
     if not values["db_connection"]:
         values["db_connection"] = "sqlite:///" + os.path.join(values["state_path"], "neutrino.db")
     if not values["tenant_network_types"]:

@@ -5,6 +5,7 @@ import ipaddress
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from neutrino.errors import InvalidInput
 
@@ -156,6 +157,42 @@ def free_addresses(pools: Iterable[dict[str, str]], used: set[str]) -> Iterator[
         for value in range(start, end + 1):
             if value not in used_ints:
                 yield str(ipaddress.ip_address(value))
+
+
+@dataclass(frozen=True)
+class FreedAddress:
+    """An address a port let go, as the reuse quarantine remembers it."""
+
+    address: str
+    freed_at: datetime
+    waiting: bool  # some DHCP agent that may still lease it to the old MAC has not confirmed
+
+
+def reusable(freed: FreedAddress, now: datetime, quarantine: timedelta) -> bool:
+    """Every agent confirmed, or the quarantine has passed since it was freed."""
+    return not freed.waiting or now - freed.freed_at >= quarantine
+
+
+def candidate_addresses(pools: Iterable[dict[str, str]], used: set[str],
+                        freed: Iterable[FreedAddress], now: datetime,
+                        quarantine: timedelta) -> Iterator[str]:
+    """Addresses to offer a new port, best first.
+
+    Never-freed free addresses come first, lowest first (Neutron's order): no DHCP server can
+    hold a lease for them. Then freed ones that are reusable, least recently freed first, so
+    that an address just given back is the last to be handed out again. An address still
+    waited for within its quarantine is never offered. Nothing left: the caller reports the
+    subnet exhausted.
+    """
+    pools = list(pools)
+    freed = [f for f in freed if f.address not in used]
+    held = {f.address for f in freed}
+    yield from free_addresses(pools, used | held)
+    ready = sorted((f for f in freed if reusable(f, now, quarantine)
+                    and in_pools(f.address, pools)),
+                   key=lambda f: (f.freed_at, int(ipaddress.ip_address(f.address))))
+    for item in ready:
+        yield item.address
 
 
 def cidrs_overlap(a: str, b: str) -> bool:

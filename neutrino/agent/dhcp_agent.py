@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from neutrino.agent import dnsmasq, namespaces
+from neutrino.agent.applied_reporter import AppliedReporter
 from neutrino.agent.changes import Applied, is_stale
 from neutrino.agent.dhcp_network import DhcpLayout, NetworkDhcp, unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import ConfPaths, dhcp_subnets
@@ -51,6 +52,7 @@ class DhcpAgent:
         self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip))
         self.applied: dict[str, Applied] = {}
         self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval)
+        self.reporter = AppliedReporter(client, settings.host)
         self._pool = ThreadPoolExecutor(settings.num_sync_threads, thread_name_prefix="sync")
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -122,6 +124,17 @@ class DhcpAgent:
                     self.applied.pop(network_id, None)
                 else:
                     self.applied[network_id] = result
+            self._confirm(network_id, network, applied, result)
+
+    def _confirm(self, network_id: str, network: NetworkInfo | None, before: Applied | None,
+                 result: Applied | None) -> None:
+        """Tell the server what dnsmasq now reflects, so freed addresses can be reused."""
+        if result is not None:
+            self.reporter.note(network_id, result.network.revision_number, serving=True)
+            return
+        # Torn down: nothing of the network is served here, whatever its revision.
+        seen = network or (before.network if before is not None else None)
+        self.reporter.note(network_id, seen.revision_number if seen else 0, serving=False)
 
     def _leftovers(self) -> set[str]:
         """Networks with a namespace or files from an earlier run, hosted or not."""
@@ -204,6 +217,7 @@ class DhcpAgent:
                       "as nobody and will not read its hosts file: chmod o+x %s or choose "
                       "another state_path", self.settings.dhcp_confs, blocked, blocked)
         self.heartbeat.start()
+        self.reporter.start()
         began = self.clock()
         backoff = 1.0
         while not stop.is_set():
@@ -258,6 +272,7 @@ class DhcpAgent:
         """Stop threads; dnsmasq keeps serving unless kill_dnsmasq_on_exit."""
         self.heartbeat.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.reporter.stop()
         if self.settings.kill_dnsmasq_on_exit:
             for network_id in list(self.applied):
                 dnsmasq.stop(ConfPaths.for_network(self.settings.dhcp_confs, network_id))

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from neutrino.agent import dnsmasq, namespaces
+from neutrino.agent import dnsmasq, namespaces, releases
 from neutrino.agent.changes import (
     Action,
     Applied,
@@ -44,6 +44,7 @@ class DhcpLayout:
     lease_duration: int
     dns_servers: list[str] = field(default_factory=list)
     dnsmasq_path: str = "dnsmasq"
+    dhcp_release_path: str = "dhcp_release"
 
 
 class NetworkDhcp:
@@ -84,8 +85,12 @@ class NetworkDhcp:
         if action in (Action.NOTHING, Action.RELOAD) and running is None:
             LOG.warning("dnsmasq of network %s is not running; restarting it", network_id)
             action = Action.RESTART
+        # START and RESTART seed a fresh leases file from `ports` before dnsmasq starts, so
+        # a pair it no longer serves cannot survive them; only a dnsmasq that keeps running
+        # (adopted, reloaded or untouched) may still hold one and needs releases.
+        keeps_running = action in (Action.NOTHING, Action.RELOAD)
         if action is Action.START:
-            self._start(network, port, ports, files, running)
+            keeps_running = self._start(network, port, ports, files, running)
         elif action is Action.RESTART:
             LOG.info("network %s: restarting dnsmasq (subnets, DHCP port or MTU changed)",
                      network_id)
@@ -98,12 +103,45 @@ class NetworkDhcp:
             if running is not None:
                 dnsmasq.reload(running)
             LOG.info("network %s: dnsmasq reloaded (%d ports)", network_id, len(ports))
+        if keeps_running:
+            self._release_stale(network, port, ports, applied)
         if action is not Action.NOTHING:
             self._report_ready(network, port)
         return Applied(network=network, dhcp_port=port, files=files)
 
+    def _release_stale(self, network: NetworkInfo, port: PortInfo, ports: list[PortInfo],
+                       applied: Applied | None) -> None:
+        """Make the running dnsmasq forget every lease its new hosts file no longer lists.
+
+        Called after the hosts file was rewritten and SIGHUP sent: dnsmasq handles the
+        signal (through its self-pipe) before the release packet, which takes a process
+        start to arrive, so a renewal from the old MAC in between is refused, not renewed.
+        """
+        paths = self.paths(network.id)
+        held = releases.parse_leases_file(_read(paths.leases))
+        if applied is not None:
+            held |= releases.served_leases(applied.network, applied.network.ports)
+        stale = releases.stale_leases(held, releases.served_leases(network, ports))
+        if not stale:
+            return
+        try:
+            dnsmasq.release(self.namespace(network.id), ns_device_name(port.id),
+                            [(lease.ip, lease.mac) for lease in stale],
+                            self.layout.dhcp_release_path)
+        except dnsmasq.ReleaseFailed as exc:
+            # The lease must go, or the address's next owner gets nothing until it expires:
+            # a restart on a freshly seeded leases file does it at the cost of a short gap.
+            LOG.warning("network %s: %s; restarting dnsmasq on a fresh leases file instead",
+                        network.id, exc)
+            dnsmasq.stop(paths)
+            self._spawn(network, port, ports, seed_leases=True)
+            return
+        LOG.info("network %s: released %s", network.id,
+                 ", ".join(f"{lease.ip} of {lease.mac}" for lease in stale))
+
     def _start(self, network: NetworkInfo, port: PortInfo, ports: list[PortInfo],
-               files: DnsmasqFiles, running: int | None) -> None:
+               files: DnsmasqFiles, running: int | None) -> bool:
+        """Start dnsmasq, or adopt the one already running; True if it was adopted."""
         paths = self.paths(network.id)
         argv = self._argv(network, port)
         if running is not None and dnsmasq.cmdline(running)[1:] == argv[1:]:
@@ -113,7 +151,7 @@ class NetworkDhcp:
             if self._write_files(paths, files):
                 dnsmasq.reload(running)
             LOG.info("network %s: adopted running dnsmasq %d", network.id, running)
-            return
+            return True
         if running is not None:
             dnsmasq.stop(paths)
         self._plug(network, port, flush=True)
@@ -121,6 +159,7 @@ class NetworkDhcp:
         self._spawn(network, port, ports, seed_leases=True)
         LOG.info("network %s: dnsmasq started in %s serving %d ports", network.id,
                  self.namespace(network.id), len(ports))
+        return False
 
     def _argv(self, network: NetworkInfo, port: PortInfo) -> list[str]:
         return dnsmasq_argv(network, self.paths(network.id), ns_device_name(port.id),
@@ -216,6 +255,14 @@ def unreadable_by_dnsmasq(directory: str) -> str | None:
         if parent == path:
             return None
         path = parent
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def _write_atomic(path: str, text: str) -> bool:

@@ -19,6 +19,10 @@ class DnsmasqError(Exception):
     """dnsmasq refused to start; the message carries its stderr."""
 
 
+class ReleaseFailed(DnsmasqError):
+    """dhcp_release is missing or failed: dnsmasq may still hold the lease."""
+
+
 def read_pid(pid_file: str) -> int | None:
     try:
         with open(pid_file, encoding="ascii") as f:
@@ -71,6 +75,27 @@ def spawn(namespace: str, argv: list[str]) -> None:
 def reload(pid: int) -> None:
     """SIGHUP: dnsmasq rereads --dhcp-hostsfile, --dhcp-optsfile and --addn-hosts."""
     os.kill(pid, signal.SIGHUP)
+
+
+def release(namespace: str, interface: str, leases: list[tuple[str, str]],
+            tool: str = "dhcp_release") -> None:
+    """DHCPRELEASE each (IP, MAC) to the dnsmasq listening on `interface` in the namespace.
+
+    dhcp_release (Debian dnsmasq-utils) forges the release the client would send, from the
+    namespace's own address on that interface, so dnsmasq drops the lease from memory and
+    rewrites its leases file; no restart, no request left unanswered. It does not wait for
+    an answer (DHCPRELEASE has none), so a zero exit only says the packet went out.
+    """
+    with namespaces.entered(namespace):
+        for ip, mac in leases:
+            argv = [tool, interface, ip, mac]
+            try:
+                proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+            except OSError as exc:  # the tool is not installed (or not executable)
+                raise ReleaseFailed(f"{tool} cannot run: {exc}") from exc
+            if proc.returncode != 0:
+                raise ReleaseFailed(f"{' '.join(argv)} in {namespace} exited "
+                                    f"{proc.returncode}: {proc.stderr.strip()}")
 
 
 def stop(paths: ConfPaths, timeout: float = STOP_TIMEOUT) -> None:

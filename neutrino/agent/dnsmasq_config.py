@@ -60,7 +60,8 @@ def hostname_for(ip: str) -> str:
     return "host-" + ip.replace(".", "-").replace(":", "-")
 
 
-def _served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[PortInfo, str]]:
+def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[PortInfo, str]]:
+    """(port, IP) of every address the hosts file lists: enabled ports on served subnets."""
     served = {s.id for s in dhcp_subnets(network)}
     pairs = []
     for port in ports:
@@ -75,14 +76,14 @@ def _served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple
 def render_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
     """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too."""
     lines = [f"{port.mac_address},{hostname_for(ip)}.{DOMAIN},{ip}"
-             for port, ip in _served_addresses(network, ports)]
+             for port, ip in served_addresses(network, ports)]
     return "".join(line + "\n" for line in sorted(lines, key=_line_order))
 
 
 def render_addn_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
     """--addn-hosts: `IP fqdn shortname`, for when dnsmasq answers DNS."""
     lines = [f"{ip}\t{hostname_for(ip)}.{DOMAIN} {hostname_for(ip)}"
-             for _port, ip in _served_addresses(network, ports)]
+             for _port, ip in served_addresses(network, ports)]
     return "".join(line + "\n" for line in sorted(lines))
 
 
@@ -130,7 +131,7 @@ def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
     renewals of clients whose lease another agent granted instead of refusing them."""
     expiry = 0 if lease_duration < 0 else now + lease_duration  # 0: infinite for dnsmasq
     return "".join(f"{expiry} {port.mac_address} {ip} {hostname_for(ip)} *\n"
-                   for port, ip in _served_addresses(network, ports))
+                   for port, ip in served_addresses(network, ports))
 
 
 def lease_text(lease_duration: int) -> str:

@@ -17,7 +17,7 @@ from neutrino.identity.context import RequestContext
 from neutrino.services import events
 from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
-from neutrino.transport.messages import AgentState, DhcpPortRequest, EventBatch
+from neutrino.transport.messages import AgentState, DhcpPortRequest, EventBatch, NetworkApplied
 from neutrino.transport.signal import ChangeSignal
 
 PREFIX = "/agent-rpc/v1"
@@ -31,6 +31,15 @@ def _parse(model: Any, body: Any) -> Any:
         return model.model_validate(body)
     except ValueError as exc:
         raise InvalidInput(f"Invalid {model.__name__}: {exc}") from None
+
+
+def parse_networks_applied(body: Any) -> list[NetworkApplied]:
+    """The body of networks_applied, {"networks": [NetworkApplied, ...]}, validated."""
+    items = body.get("networks") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise InvalidInput('Expected {"networks": [{"network_id": "<uuid>", '
+                           '"revision_number": <int>, "serving": <bool>}, ...]}.')
+    return [_parse(NetworkApplied, item) for item in items]
 
 
 def report_state_endpoint(agents: Agents, auth: Authenticator
@@ -98,6 +107,13 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise InvalidInput("Expected {\"port_ids\": [\"<uuid>\", ...]}.")
         await run_in_threadpool(rpc.ports_ready, ids)
+        return Response(status_code=204)
+
+    @router.post("/dhcp/{host}/applied", status_code=204)
+    async def networks_applied(host: str, request: Request,
+                               _: RequestContext = Depends(agent)) -> Response:
+        networks = parse_networks_applied(await json_body(request))
+        await run_in_threadpool(rpc.networks_applied, host, networks)
         return Response(status_code=204)
 
     @router.get("/events")

@@ -7,6 +7,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,10 +25,11 @@ from neutrino.identity.lockout import LockoutPolicy
 from neutrino.identity.revocations import Revocations
 from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
-from neutrino.services import events
+from neutrino.services import events, quarantine
 from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
+from neutrino.services.clock import utcnow
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
 from neutrino.services.subnets import Subnets
@@ -112,6 +114,10 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
             tasks.append(asyncio.create_task(_every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: db.run(lambda s: events.prune(s, settings.event_log_size)))))
+            tasks.append(asyncio.create_task(_every(
+                PRUNE_PERIOD, "address quarantine pruning",
+                lambda: db.run(lambda s: quarantine.prune(
+                    s, utcnow(), timedelta(seconds=settings.ip_reuse_quarantine))))))
         try:
             yield
         finally:

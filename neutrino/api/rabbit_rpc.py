@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from neutrino.api.agent_rpc import parse_networks_applied
 from neutrino.api.errors import NEUTRON_TYPE, status_of
 from neutrino.db.models import Event as EventRow
 from neutrino.errors import InvalidInput, NeutrinoError
@@ -65,6 +66,8 @@ def dispatch_table(services: Any) -> dict[str, Call]:
         "release_dhcp_port": lambda a: rpc.release_dhcp_port(a["network_id"],
                                                              a["device_id"]),
         "dhcp_ready_on_ports": ports_ready,
+        "networks_applied": lambda a: rpc.networks_applied(str(a["host"]),
+                                                           parse_networks_applied(a)),
         "fetch_events": fetch_events,
         "get_l2_state": lambda a: rpc.l2_state(a["host"]).model_dump(),
     }

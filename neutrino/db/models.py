@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -166,6 +167,65 @@ class NetworkDhcpAgentBinding(Base):
         String(UUID_LEN), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True,
         index=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The network revision this agent last confirmed serving (networks_applied); NULL until
+    # it confirms, and again once it reports the network torn down.
+    applied_revision: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class IpQuarantine(Base):
+    """An address a port let go, held back from automatic allocation (docs/operations.md,
+    "Address reuse") until the agents in its waits confirm or the quarantine passes."""
+
+    __tablename__ = "ipquarantine"
+    __table_args__ = (Index("ix_ipquarantine_freed_at", "freed_at"),)
+
+    subnet_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("subnets.id", ondelete="CASCADE"), primary_key=True)
+    ip_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(UUID_LEN), index=True)
+    freed_at: Mapped[datetime] = mapped_column(Timestamp)  # server time
+    freed_revision: Mapped[int] = mapped_column(BigInteger)  # network revision after freeing
+
+
+class IpQuarantineWait(Base):
+    """One DHCP agent that may still lease a quarantined address to its old MAC.
+
+    A row per agent rather than a JSON list: an agent's confirmation is one DELETE of its own
+    rows, so two agents confirming at once on two server replicas never overwrite each
+    other's update, and `settled` is a NOT EXISTS over an index.
+    """
+
+    __tablename__ = "ipquarantinewaits"
+    __table_args__ = (
+        ForeignKeyConstraint(["subnet_id", "ip_address"],
+                             ["ipquarantine.subnet_id", "ipquarantine.ip_address"],
+                             ondelete="CASCADE"),
+        Index("ix_ipquarantinewaits_agent_network", "dhcp_agent_id", "network_id"),
+    )
+
+    subnet_id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    ip_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dhcp_agent_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    # Copies of the quarantine row's, so that a confirmation deletes from this table alone.
+    network_id: Mapped[str] = mapped_column(String(UUID_LEN))
+    freed_revision: Mapped[int] = mapped_column(BigInteger)
+
+
+class DhcpUnbinding(Base):
+    """A DHCP agent unbound from a network that has not yet confirmed tearing it down.
+
+    An agent cut off from the server when failover unbinds it keeps serving the network's
+    old leases; addresses freed meanwhile must wait for it too, not only for bound agents.
+    """
+
+    __tablename__ = "dhcpunbindings"
+
+    network_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True)
+    dhcp_agent_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    unbound_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class Event(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
 from neutrino.db.session import Database
 from neutrino.errors import NetworkNotFound
-from neutrino.services import events
+from neutrino.services import events, quarantine
 from neutrino.services.networks import bump, load_network
 from neutrino.services.ports import Ports
 from neutrino.services.views import port_view, subnet_view
@@ -20,6 +20,7 @@ from neutrino.transport.messages import (
     BoundDevice,
     DhcpPortRequest,
     L2HostState,
+    NetworkApplied,
     NetworkInfo,
     NetworkRef,
     PortInfo,
@@ -111,14 +112,30 @@ class AgentRpc:
     def release_dhcp_port(self, network_id: str, device_id: str) -> None:
         def work(session: Session) -> None:
             port = session.scalars(select(Port).where(Port.network_id == network_id,
-                                                      Port.device_id == device_id)).first()
+                                                      Port.device_id == device_id)
+                                   .options(selectinload(Port.fixed_ips))).first()
             if port is None:
                 return
-            net = session.get(Network, network_id)
+            net = session.scalars(select(Network).where(Network.id == network_id)
+                                  .with_for_update()).first()
             if net is not None:
                 bump(net)
+                self.ports.release_addresses(
+                    session, net, {(a.subnet_id, a.ip_address) for a in port.fixed_ips})
             events.record(session, "port.delete", "port", port.id, network_id)
             session.delete(port)
+
+        self.db.run(work)
+
+    def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
+        """A DHCP agent's confirmations: settle the quarantine waits they cover."""
+        if not networks:
+            return
+
+        def work(session: Session) -> None:
+            agent_id = self._dhcp_agent_id(session, host)
+            if agent_id is not None:  # an unknown agent is waited for by nothing
+                quarantine.settle(session, agent_id, networks)
 
         self.db.run(work)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port, Subnet
@@ -23,9 +23,9 @@ from neutrino.errors import (
     NetworkNotHosted,
 )
 from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
-from neutrino.services import events
+from neutrino.services import events, quarantine
 from neutrino.services.clock import utcnow
-from neutrino.services.networks import load_network
+from neutrino.services.networks import bump, load_network
 from neutrino.transport.messages import AGENT_TYPE_DHCP
 
 LOG = logging.getLogger(__name__)
@@ -112,6 +112,9 @@ class Bindings:
     def _unbind(self, session: Session, network_id: str, agent: Agent) -> None:
         session.query(NetworkDhcpAgentBinding).filter_by(
             network_id=network_id, dhcp_agent_id=agent.id).delete()
+        # It may serve the old leases until it hears of this: addresses freed meanwhile
+        # wait for its teardown too (services/quarantine.py).
+        quarantine.note_unbound(session, network_id, agent.id, utcnow())
         events.record(session, "agent.network_removed", "agent", agent.id, network_id,
                       host=agent.host)
 
@@ -173,15 +176,22 @@ class Bindings:
     def remove(self, agent_id: str, network_id: str) -> None:
         def work(session: Session) -> None:
             agent = self._dhcp_agent(session, agent_id)
-            load_network(session, network_id, lock=True)
+            net = load_network(session, network_id, lock=True)
             if agent_id not in self.hosting(session, network_id):
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self._unbind(session, network_id, agent)
             # The agent's DHCP port goes with the binding, as the agent would release it.
-            for port in session.scalars(select(Port).where(
-                    Port.network_id == network_id, Port.device_owner == "network:dhcp",
-                    Port.binding_host_id == agent.host)):
+            ports = list(session.scalars(select(Port).where(
+                Port.network_id == network_id, Port.device_owner == "network:dhcp",
+                Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
+            if ports:
+                bump(net)  # the other agents' hosts files change: a new revision
+                quarantine.free(session, network_id, net.revision_number,
+                                {(a.subnet_id, a.ip_address) for p in ports
+                                 for a in p.fixed_ips},
+                                utcnow(), timedelta(seconds=self.settings.ip_reuse_quarantine))
+            for port in ports:
                 events.record(session, "port.delete", "port", port.id, network_id)
                 session.delete(port)
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,

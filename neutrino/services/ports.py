@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -21,7 +22,7 @@ from neutrino.errors import (
     MacAddressInUse,
     PortNotFound,
 )
-from neutrino.services import events
+from neutrino.services import events, quarantine
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
@@ -146,18 +147,39 @@ class Ports:
         if not self._try_insert(session, row):
             raise IpAddressInUse(f"Unable to complete operation for network "
                                  f"{port.network_id}. The IP address {address} is in use.")
+        # Asked for by name: reused at once, quarantined or not. Every hosting agent drops
+        # the old MAC's lease when it serves the new port (agent/releases.py).
+        quarantine.forget(session, subnet.id, address)
 
     def _claim_next(self, session: Session, subnet: Subnet, port: Port) -> None:
         used = set(session.scalars(select(IpAllocation.ip_address)
                                    .where(IpAllocation.subnet_id == subnet.id)))
-        for address in ipam.free_addresses(subnet.allocation_pools, used):
+        freed = quarantine.freed_in(session, subnet.id)
+        held = {f.address for f in freed}
+        for address in ipam.candidate_addresses(subnet.allocation_pools, used, freed,
+                                                utcnow(), self._quarantine):
             row = IpAllocation(subnet_id=subnet.id, ip_address=address, port_id=port.id,
                                network_id=port.network_id)
             # The primary key is the last word: a concurrent claim of the same address loses.
             if self._try_insert(session, row):
+                if address in held:
+                    quarantine.forget(session, subnet.id, address)
                 return
+        waiting = sum(not ipam.reusable(f, utcnow(), self._quarantine) for f in freed)
+        detail = (f"; {waiting} recently freed addresses wait for DHCP agents to release "
+                  f"them (ip_reuse_quarantine)" if waiting else "")
         raise AddressExhausted(f"No more IP addresses available for subnet {subnet.id} "
-                               f"({subnet.cidr}).")
+                               f"({subnet.cidr}){detail}.")
+
+    @property
+    def _quarantine(self) -> timedelta:
+        return timedelta(seconds=self.settings.ip_reuse_quarantine)
+
+    def release_addresses(self, session: Session, net: Network,
+                          addresses: set[tuple[str, str]]) -> None:
+        """Quarantine (subnet_id, ip) pairs a port let go; call after bump(net)."""
+        quarantine.free(session, net.id, net.revision_number, addresses, utcnow(),
+                        self._quarantine)
 
     def get(self, port_id: str, project_id: str | None) -> dict[str, Any]:
         with self.db.session() as session:
@@ -194,15 +216,22 @@ class Ports:
                 except IntegrityError:
                     raise MacAddressInUse(f"The mac address {attrs['mac_address']} is in use "
                                           f"on network {net.id}.") from None
+            released: set[tuple[str, str]] = set()
             if "fixed_ips" in attrs:
+                before = {(a.subnet_id, a.ip_address) for a in port.fixed_ips}
                 for alloc in list(port.fixed_ips):
                     session.delete(alloc)
                 session.flush()
                 port.fixed_ips = []
                 self._allocate(session, net, port, attrs["fixed_ips"])
+                session.flush()
+                released = before - {(subnet_id, ip) for subnet_id, ip in session.execute(
+                    select(IpAllocation.subnet_id, IpAllocation.ip_address)
+                    .where(IpAllocation.port_id == port.id))}
             port.revision_number += 1
             port.updated_at = utcnow()
             bump(net)
+            self.release_addresses(session, net, released)
             events.record(session, "port.update", "port", port.id, net.id)
             session.flush()
             session.refresh(port)
@@ -215,6 +244,8 @@ class Ports:
             port = load_port(session, port_id, project_id)
             net = load_network(session, port.network_id, None, lock=True)
             bump(net)
+            self.release_addresses(session, net,
+                                   {(a.subnet_id, a.ip_address) for a in port.fixed_ips})
             events.record(session, "port.delete", "port", port.id, net.id)
             session.delete(port)
 

@@ -8,6 +8,7 @@ from neutrino.transport.messages import (
     DhcpPortRequest,
     EventBatch,
     L2HostState,
+    NetworkApplied,
     NetworkInfo,
     NetworkRef,
     PortInfo,
@@ -41,6 +42,10 @@ class AgentServerClient(Protocol):
     def release_dhcp_port(self, network_id: str, device_id: str, host: str) -> None: ...
 
     def dhcp_ready_on_ports(self, port_ids: list[str]) -> None: ...
+
+    def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
+        """Confirm which network revisions `host`'s DHCP agent now serves (or tore down)."""
+        ...
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
         """Events after revision `after` for `host`, waiting up to `timeout` s for the first."""

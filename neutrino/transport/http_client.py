@@ -16,6 +16,7 @@ from neutrino.transport.messages import (
     DhcpPortRequest,
     EventBatch,
     L2HostState,
+    NetworkApplied,
     NetworkInfo,
     NetworkRef,
     PortInfo,
@@ -134,6 +135,10 @@ class HttpAgentClient:
 
     def dhcp_ready_on_ports(self, port_ids: list[str]) -> None:
         self._ok(self._call("POST", "/dhcp/ports_ready", json={"port_ids": port_ids}))
+
+    def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
+        self._ok(self._call("POST", f"/dhcp/{host}/applied",
+                            json={"networks": [n.model_dump() for n in networks]}))
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
         response = self._call("GET", "/events",

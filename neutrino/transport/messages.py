@@ -121,6 +121,15 @@ class DhcpPortRequest(Message):
     mac_address: str | None = None
 
 
+class NetworkApplied(Message):
+    """What one DHCP agent's dnsmasq now reflects of a network (issue 14: address reuse)."""
+
+    network_id: str
+    # The network revision the agent's dnsmasq now reflects (a BIGINT in the database).
+    revision_number: int = Field(ge=0, le=2**63 - 1)
+    serving: bool = True  # False: the agent tore this network down
+
+
 class Event(Message):
     """A change notice: what changed, never the new state (DESIGN.md)."""
 

@@ -28,6 +28,7 @@ from neutrino.transport.messages import (
     Event,
     EventBatch,
     L2HostState,
+    NetworkApplied,
     NetworkInfo,
     NetworkRef,
     PortInfo,
@@ -203,6 +204,10 @@ class RabbitAgentClient:
 
     def dhcp_ready_on_ports(self, port_ids: list[str]) -> None:
         self._call("dhcp_ready_on_ports", {"port_ids": port_ids})
+
+    def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
+        self._call("networks_applied",
+                   {"host": host, "networks": [n.model_dump() for n in networks]})
 
     def get_l2_state(self, host: str) -> L2HostState:
         return L2HostState.model_validate(self._call("get_l2_state", {"host": host}))

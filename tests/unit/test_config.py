@@ -106,6 +106,19 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.db_connection == "sqlite:///" + os.path.join(str(tmp_path), "neutrino.db")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", 86400),  # Neutron's default dhcp_lease_duration
+    ("dhcp_lease_duration = 600\n", 600),  # follows the lease time when only that is set
+    ("dhcp_lease_duration = -1\n", 86400),  # an infinite lease bounds nothing
+    ("dhcp_lease_duration = 600\nip_reuse_quarantine = 30\n", 30),
+    ("ip_reuse_quarantine = 0\n", 0),  # Neutron's immediate reuse
+])
+def test_ip_reuse_quarantine_defaults_to_the_lease_time(tmp_path: Path, text: str,
+                                                        expected: int) -> None:
+    path = write(tmp_path, "q.conf", "[DEFAULT]\n" + text)
+    assert load_server_settings([path]).ip_reuse_quarantine == expected
+
+
 def test_vni_ranges_alone_make_vxlan_the_tenant_type(tmp_path: Path) -> None:
     path = write(tmp_path, "a.conf", "[ml2_type_vxlan]\nvni_ranges = 10:20\n")
     assert load_server_settings([path]).tenant_network_types == ["vxlan"]

@@ -15,6 +15,7 @@ from neutrino.transport.messages import (
     EventBatch,
     FixedIp,
     L2HostState,
+    NetworkApplied,
     NetworkInfo,
     NetworkRef,
     PortInfo,
@@ -47,6 +48,8 @@ class FakeServer:
         self.reports: list[AgentState] = []
         self.released: list[tuple[str, str, str]] = []
         self.ready: list[str] = []
+        # (host, confirmation) in the order networks_applied delivered them.
+        self.applied: list[tuple[str, NetworkApplied]] = []
         self.tunnel_endpoints: list[TunnelEndpoint] = []
         self.reachable = True
         self.info_calls = 0
@@ -88,6 +91,7 @@ class FakeServer:
                                "ip_address": ip or self._free_ip(net)}],
                 "device_owner": "compute:nova", "binding:host_id": host})
             net.ports.append(port)
+            net.revision_number += 1  # as the real server: a change inside bumps the network
         self._event("port.create", "port", port_id, network_id)
         return port
 
@@ -95,6 +99,7 @@ class FakeServer:
         with self._cond:
             net = self.networks[network_id]
             net.ports = [p for p in net.ports if p.id != port_id]
+            net.revision_number += 1
         self._event("port.delete", "port", port_id, network_id)
 
     def update_network(self, network: NetworkInfo) -> None:
@@ -185,6 +190,19 @@ class FakeServer:
         self._check()
         with self._cond:
             self.ready.extend(port_ids)
+
+    def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
+        self._check()
+        with self._cond:
+            self.applied.extend((host, n.model_copy()) for n in networks)
+
+    def applied_revision(self, host: str, network_id: str) -> int | None:
+        """The last revision `host` confirmed serving for the network (None: none or torn down)."""
+        with self._cond:
+            for who, item in reversed(self.applied):
+                if who == host and item.network_id == network_id:
+                    return item.revision_number if item.serving else None
+        return None
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
         self._check()

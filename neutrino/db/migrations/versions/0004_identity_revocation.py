@@ -1,8 +1,7 @@
 """Token revocation events and failed-login lockout
 
 Revision ID: 0004
-Revises: 0002 (0003_ip_quarantine is on another branch; the chain is 0002 -> 0003 -> 0004
-once both are merged: set down_revision to "0003" then)
+Revises: 0003
 Create Date: 2026-11-26 10:00:00
 """
 from __future__ import annotations
@@ -12,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
