@@ -1,0 +1,98 @@
+"""The Linux bridge agent's loops with a stub in place of the kernel's links."""
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+from collections.abc import Iterator
+
+import pytest
+from kombu.exceptions import OperationalError
+
+from neutrino.agent.l2_plan import L2Config, LinkPlan, LocalLinks
+from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
+from neutrino.agent.settings import L2AgentSettings, ServerAccess
+from neutrino.transport.client import TransportError
+from tests.support.waiting import wait_until
+
+from .fakes import FakeServer, FlakyClient, make_network
+
+HOST = "HostA"
+
+
+class StubDevices:
+    """Nothing exists on the host; what the agent would wire is recorded."""
+
+    def __init__(self) -> None:
+        self.applied: list[LinkPlan] = []
+
+    def read(self) -> LocalLinks:
+        return LocalLinks()
+
+    def apply(self, plan: LinkPlan, local: LocalLinks, config: L2Config) -> None:
+        self.applied.append(plan)
+
+    def interface_with(self, address: str) -> str | None:
+        return None
+
+
+@pytest.fixture
+def running() -> Iterator[tuple[LinuxBridgeAgent, FlakyClient, threading.Thread]]:
+    server = FakeServer()
+    server.add_network(make_network("net-1"), [HOST])
+    flaky = FlakyClient(server)
+    settings = L2AgentSettings(
+        host=HOST, state_path="/nonexistent", debug=False,
+        server=ServerAccess("http://controller:9696/", "u", "p"), report_interval=30,
+        availability_zone="nova", polling_interval=1, resync_interval=60,
+        physical_interface_mappings={}, enable_vxlan=True, local_ip="192.0.2.1",
+        vxlan_group=None, l2_population=False, vxlan_udp_port=4789, vxlan_ttl=None)
+    agent = LinuxBridgeAgent(settings, flaky, long_poll_timeout=0.2)
+    agent.devices = StubDevices()  # type: ignore[assignment]
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,), name="l2-agent-test")
+    thread.start()
+    try:
+        wait_until(agent.converged.is_set, 5, message="the first convergence")
+        yield agent, flaky, thread
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_get_l2_state_failing_with_einval_does_not_end_the_agent(
+        running: tuple[LinuxBridgeAgent, FlakyClient, threading.Thread],
+        caplog: pytest.LogCaptureFixture) -> None:
+    # What ended the process when its host lost its route to the controller.
+    agent, flaky, thread = running
+    caplog.set_level(logging.INFO)
+    flaky.fail("*", OperationalError("[Errno 22] Invalid argument"),
+               OSError(errno.EINVAL, "Invalid argument"), TransportError("timed out"))
+    agent._changed.set()  # a refresh now, while the route is gone
+    wait_until(lambda: agent.reach.reachable is False, 10, message="the outage noticed")
+    wait_until(lambda: flaky.count("wait_events") >= 6, 10, message="the watcher retrying")
+    threads = {t.name for t in threading.enumerate()}
+    assert thread.is_alive() and {"events", "heartbeat"} <= threads
+    before = flaky.count("get_l2_state")
+    port = flaky.server.add_port("net-1", "vm-port", host=HOST)
+    flaky.heal()
+    # resync_interval is 60 s: only the recovery explains a refresh within seconds.
+    wait_until(lambda: flaky.count("get_l2_state") > before and agent.state is not None
+               and port.id in {d.port_id for d in agent.state.devices}, 5,
+               message="the refresh on recovery")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "unreachable" in warnings[0]
+    # The two errors a driver should have wrapped: one traceback each, not one per retry.
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) <= 2
+
+
+def test_event_stream_state_is_in_the_report(
+        running: tuple[LinuxBridgeAgent, FlakyClient, threading.Thread]) -> None:
+    agent, flaky, _ = running
+    wait_until(lambda: agent.agent_state().configurations["event_stream"] == "connected", 5)
+    flaky.fail("wait_events", TransportError("GET /events: server error 500"))
+    wait_until(lambda: flaky.server.reports[-1].configurations["event_stream"]
+               == "disconnected", 5, message="a report saying the agent is deaf")
+    flaky.heal()
+    wait_until(lambda: flaky.server.reports[-1].configurations["event_stream"]
+               == "connected", 5, message="a report saying it hears again")
