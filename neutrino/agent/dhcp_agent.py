@@ -270,6 +270,8 @@ class DhcpAgent:
 
     def poll_events(self, stop: threading.Event, timeout: float) -> None:
         """One long-poll of the event stream; on failure, the back-off before the next."""
+        if self.events.ok is not True:
+            timeout = 0.0  # right after a failure: know at once that the stream is back
         with self.events.attempt() as call:
             batch = self.client.wait_events(self.settings.host, self.after, timeout)
         if call.changed:

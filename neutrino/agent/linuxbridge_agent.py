@@ -116,9 +116,10 @@ class LinuxBridgeAgent:
 
     def poll_events(self, stop: threading.Event) -> None:
         """One long-poll of the event stream; on failure, the back-off before the next."""
+        # Right after a failure, a quick poll: know at once that the stream is back.
+        timeout = self.long_poll_timeout if self.events.ok else 0.0
         with self.events.attempt() as call:
-            batch = self.client.wait_events(self.settings.host, self.after,
-                                            self.long_poll_timeout)
+            batch = self.client.wait_events(self.settings.host, self.after, timeout)
         if call.changed:
             self.heartbeat.report_soon()  # the server should see the stream's state now
         if not call.ok:

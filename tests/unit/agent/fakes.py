@@ -228,6 +228,7 @@ class FlakyClient:
         self.poll_cap = poll_cap
         self.calls: dict[str, int] = {}
         self.report_timeouts: list[float | None] = []
+        self.poll_timeouts: list[float] = []  # what wait_events was asked for
         self._errors: dict[str, list[Exception]] = {}
         self._lock = threading.Lock()
 
@@ -283,6 +284,8 @@ class FlakyClient:
         self.server.dhcp_ready_on_ports(port_ids)
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
+        with self._lock:
+            self.poll_timeouts.append(timeout)
         self._enter("wait_events")
         return self.server.wait_events(host, after, min(timeout, self.poll_cap))
 

@@ -36,18 +36,21 @@ class StubDevices:
         return None
 
 
-@pytest.fixture
-def running() -> Iterator[tuple[LinuxBridgeAgent, FlakyClient, threading.Thread]]:
-    server = FakeServer()
-    server.add_network(make_network("net-1"), [HOST])
-    flaky = FlakyClient(server)
-    settings = L2AgentSettings(
+def l2_settings() -> L2AgentSettings:
+    return L2AgentSettings(
         host=HOST, state_path="/nonexistent", debug=False,
         server=ServerAccess("http://controller:9696/", "u", "p"), report_interval=30,
         availability_zone="nova", polling_interval=1, resync_interval=60,
         physical_interface_mappings={}, enable_vxlan=True, local_ip="192.0.2.1",
         vxlan_group=None, l2_population=False, vxlan_udp_port=4789, vxlan_ttl=None)
-    agent = LinuxBridgeAgent(settings, flaky, long_poll_timeout=0.2)
+
+
+@pytest.fixture
+def running() -> Iterator[tuple[LinuxBridgeAgent, FlakyClient, threading.Thread]]:
+    server = FakeServer()
+    server.add_network(make_network("net-1"), [HOST])
+    flaky = FlakyClient(server)
+    agent = LinuxBridgeAgent(l2_settings(), flaky, long_poll_timeout=0.2)
     agent.devices = StubDevices()  # type: ignore[assignment]
     stop = threading.Event()
     thread = threading.Thread(target=agent.run, args=(stop,), name="l2-agent-test")
@@ -96,3 +99,19 @@ def test_event_stream_state_is_in_the_report(
     flaky.heal()
     wait_until(lambda: flaky.server.reports[-1].configurations["event_stream"]
                == "connected", 5, message="a report saying it hears again")
+
+
+def test_after_a_failure_the_first_poll_returns_at_once() -> None:
+    # A long-poll only succeeds when it ends: a quick one says at once that the stream is
+    # back (and brings what was missed), then long ones follow.
+    flaky = FlakyClient(FakeServer())
+    agent = LinuxBridgeAgent(l2_settings(), flaky, long_poll_timeout=5.0)
+    stop = threading.Event()
+    agent.poll_events(stop)
+    agent.poll_events(stop)
+    flaky.fail("wait_events", TransportError("reset"))
+    agent.poll_events(stop)
+    flaky.heal()
+    agent.poll_events(stop)
+    agent.poll_events(stop)
+    assert flaky.poll_timeouts == [0.0, 5.0, 5.0, 0.0, 5.0]
