@@ -35,6 +35,7 @@ HEARTBEAT = 10  # seconds; the broker and we each drop the link after two silent
 # How long the I/O thread blocks on the socket: bounds how late a new binding or stop() is
 # seen (kombu cannot interrupt a drain from another thread).
 DRAIN_TICK = 0.25
+PUB_DRAIN_TIMEOUT = 0.001  # reading what the broker sent on the publishing connection
 BACKOFF_START = 0.2
 BACKOFF_MAX = 1.0
 BROKER_ERRORS: tuple[type[Exception], ...] = (OSError, AMQPError, MessageNacked,
@@ -253,7 +254,8 @@ class Link:
             try:
                 # py-amqp counts the broker's heartbeats only when they are read, and nothing
                 # else reads this connection: without this it declares it dead every 20 s.
-                conn.drain_events(timeout=0)
+                # Not timeout=0: on a non-blocking socket py-amqp spins on EAGAIN mid-frame.
+                conn.drain_events(timeout=PUB_DRAIN_TIMEOUT)
             except TimeoutError:
                 pass  # nothing to read
             conn.heartbeat_check()

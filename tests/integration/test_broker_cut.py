@@ -26,7 +26,7 @@ from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 from neutrino.transport.client import AgentServerClient, TransportError
 from neutrino.transport.messages import Event, NetworkInfo, PortInfo
 from neutrino.transport.rabbit_client import RabbitAgentClient
-from neutrino.transport.rabbit_link import BROKER_ERRORS
+from neutrino.transport.rabbit_link import BROKER_ERRORS, Link
 from neutrino.transport.rabbit_topology import parse_rabbit_url
 from tests.support.agents import dhcp_state
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
@@ -253,3 +253,22 @@ def test_a_dhcp_agent_reports_its_event_stream_and_converges_right_after_the_cut
           f"hosted then converged in {converged:.2f} s")
     assert heartbeat_back < BACK_WITHIN and converged < BACK_WITHIN
     assert not runner.is_alive()
+
+
+def test_an_idle_publishing_connection_outlives_the_heartbeat_timeout() -> None:
+    # py-amqp declared it dead after two heartbeat intervals because nothing read it: every
+    # 20 s a reconnect (and an INFO line) for nothing.
+    link = Link(parse_rabbit_url(require_rabbit()), "idle-" + _tag(), lambda channel: [],
+                heartbeat=1).start()
+    try:
+        wait_until(link.ready.is_set, 10)
+        link.publish(b"{}", exchange="", routing_key="nobody-" + _tag())
+        first = link._pub_conn
+        deadline = time.monotonic() + 4.0  # four heartbeat intervals
+        while time.monotonic() < deadline:
+            assert link._pub_conn is first and first.connected
+            time.sleep(0.1)
+        link.publish(b"{}", exchange="", routing_key="nobody-" + _tag())
+        assert link._pub_conn is first
+    finally:
+        link.stop()
