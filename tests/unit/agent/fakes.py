@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import uuid
+from typing import Any
 
 from neutrino.transport.client import TransportError
 from neutrino.transport.messages import (
@@ -295,3 +296,16 @@ class FlakyClient:
 
     def close(self) -> None:
         self.server.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # Calls the protocol gains later (networks_applied, ...) fail on demand the same way.
+        if name.startswith("_") or name == "server":
+            raise AttributeError(name)
+        target = getattr(self.server, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._enter(name)
+            return target(*args, **kwargs)
+        return call
