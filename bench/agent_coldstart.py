@@ -116,9 +116,9 @@ def main() -> int:
     beats: list[float] = []
     report = server.report_state
 
-    def timed_report(state: AgentState) -> ReportResult:
+    def timed_report(state: AgentState, timeout: float | None = None) -> ReportResult:
         beats.append(time.monotonic())
-        return report(state)
+        return report(state, timeout)
 
     server.report_state = timed_report  # type: ignore[method-assign]
     try:

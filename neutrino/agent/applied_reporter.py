@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from neutrino.agent.reachability import Channel
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
 from neutrino.transport.messages import NetworkApplied
 
@@ -29,9 +30,13 @@ COALESCE = 0.05
 class AppliedReporter:
     """`note` after each converge; a thread of its own delivers, so converges never wait."""
 
-    def __init__(self, client: AgentServerClient, host: str) -> None:
+    def __init__(self, client: AgentServerClient, host: str,
+                 channel: Channel | None = None) -> None:
         self.client = client
         self.host = host
+        # The agent's shared view of the server: failures are logged once there, with the
+        # heartbeat's and the event stream's, and a success anywhere ends our retry wait.
+        self.channel = channel
         self.delivered = 0  # confirmations the server accepted, for tests and logs
         self.failed_sends = 0
         self._pending: dict[str, NetworkApplied] = {}
@@ -64,7 +69,14 @@ class AppliedReporter:
         if not batch:
             return True
         try:
-            self.client.networks_applied(self.host, batch)
+            if self.channel is None:
+                self.client.networks_applied(self.host, batch)
+            else:
+                with self.channel.attempt(passthrough=(AgentRefused,)) as call:
+                    self.client.networks_applied(self.host, batch)
+                if not call.ok:
+                    self.failed_sends += 1
+                    return False
         except TransportError as exc:
             self.failed_sends += 1
             if not self._failing:
@@ -106,6 +118,9 @@ class AppliedReporter:
                 delivered = False
             if delivered:
                 delay = FIRST_RETRY
+                continue
+            if self.channel is not None:
+                self.channel.wait(self._stopped)
                 continue
             self._wake.wait(delay)
             self._wake.clear()

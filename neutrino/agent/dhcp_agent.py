@@ -16,6 +16,7 @@ from neutrino.agent.dnsmasq_config import ConfPaths, dhcp_subnets
 from neutrino.agent.heartbeat import Heartbeat
 from neutrino.agent.interface import BridgeInterfaceDriver
 from neutrino.agent.ip_command import IpCommand
+from neutrino.agent.reachability import Reachability
 from neutrino.agent.settings import DHCP_DRIVER_REPORTED, DhcpAgentSettings
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
 from neutrino.transport.messages import (
@@ -31,7 +32,8 @@ LOG = logging.getLogger(__name__)
 BINARY = "neutrino-dhcp-agent"
 LONG_POLL_TIMEOUT = 10.0
 LIVENESS_CHECK_INTERVAL = 5.0
-MAX_BACKOFF = 30.0
+# After a bug in the main loop, how long before it carries on (not a tight loop of tracebacks).
+AFTER_BUG_PAUSE = 1.0
 
 
 class DhcpAgent:
@@ -51,8 +53,19 @@ class DhcpAgent:
                             dnsmasq_path=settings.dnsmasq_path)
         self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip))
         self.applied: dict[str, Applied] = {}
-        self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval)
-        self.reporter = AppliedReporter(client, settings.host)
+        self.reach = Reachability(settings.server.url, clock)
+        self.events = self.reach.channel("event stream")
+        self.resyncs = self.reach.channel("resync", decisive=False)
+        self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval,
+                                   self.reach)
+        self.reporter = AppliedReporter(client, settings.host,
+                                        self.reach.channel("confirmations", decisive=False))
+        # Set when the server answers again after an outage: resync at once.
+        self._resync_now = threading.Event()
+        self.reach.on_recovery(self._resync_now.set)
+        self._full_sync_pending = False  # the last full sync could not reach the server
+        self._next_resync = 0.0
+        self._next_check = 0.0
         self._pool = ThreadPoolExecutor(settings.num_sync_threads, thread_name_prefix="sync")
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -76,6 +89,8 @@ class DhcpAgent:
                 "dhcp_driver": DHCP_DRIVER_REPORTED,
                 "use_namespaces": True,
                 "dhcp_lease_time": self.settings.dhcp_lease_duration,
+                # "heartbeating but deaf" shows in agent-show.
+                "event_stream": "connected" if self.events.ok else "disconnected",
             })
 
     # ---- converging networks ----------------------------------------------------------
@@ -148,11 +163,12 @@ class DhcpAgent:
 
     def sync_all(self, wait_done: bool = False) -> bool:
         """Converge every hosted network and drop the others; False if the server is away."""
-        try:
+        with self.resyncs.attempt() as call:  # failures: logged once, retried on recovery
             refs = self.client.get_active_networks(self.settings.host)
-        except TransportError as exc:
-            LOG.warning("full sync postponed, server unreachable: %s", exc)
+        if not call.ok:
+            self._full_sync_pending = True
             return False
+        self._full_sync_pending = False
         hosted = {r.id for r in refs}
         with self._guard:
             known = set(self.applied)
@@ -164,10 +180,9 @@ class DhcpAgent:
 
     def periodic_resync(self) -> bool:
         """Refetch networks whose revision moved, that failed, or that appeared/disappeared."""
-        try:
+        with self.resyncs.attempt() as call:  # failures: logged once, retried on recovery
             refs = self.client.get_active_networks(self.settings.host)
-        except TransportError as exc:
-            LOG.warning("periodic resync postponed, server unreachable: %s", exc)
+        if not call.ok:
             return False
         hosted = {r.id: r.revision_number for r in refs}
         with self._guard:
@@ -219,18 +234,15 @@ class DhcpAgent:
         self.heartbeat.start()
         self.reporter.start()
         began = self.clock()
-        backoff = 1.0
         while not stop.is_set():
-            try:
+            # AgentRefused (bad credentials or role) ends the agent: retrying will not help.
+            with self.events.attempt(passthrough=(AgentRefused,)) as call:
                 # after=-1 asks only for the log's head: resume from there after the sync.
                 head = self.client.wait_events(self.settings.host, -1, 0)
+            if call.ok:
                 self.after = head.latest_revision
                 break
-            except TransportError as exc:
-                LOG.warning("server unreachable at start, retrying in %.0f s: %s", backoff,
-                            exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+            self.events.wait(stop)
         if stop.is_set():
             return False
         self.sync_all(wait_done=True)
@@ -243,30 +255,46 @@ class DhcpAgent:
         if not self.start(stop):
             self.shutdown()
             return
-        next_resync = self.clock() + self.settings.resync_interval
-        next_check = self.clock() + LIVENESS_CHECK_INTERVAL
-        backoff = 1.0
+        self._next_resync = self.clock() + self.settings.resync_interval
+        self._next_check = self.clock() + LIVENESS_CHECK_INTERVAL
         while not stop.is_set():
             try:
-                timeout = max(0.0, min(LONG_POLL_TIMEOUT, next_resync - self.clock()))
-                batch = self.client.wait_events(self.settings.host, self.after, timeout)
-                backoff = 1.0
-                self.handle_events(batch)
-            except TransportError as exc:
-                LOG.warning("event stream interrupted, retrying in %.0f s: %s", backoff, exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-            except AgentRefused as exc:
-                LOG.error("server refused the event stream: %s", exc)
-                stop.wait(MAX_BACKOFF)
-            now = self.clock()
-            if now >= next_check:
-                self.check_dnsmasq()
-                next_check = now + LIVENESS_CHECK_INTERVAL
-            if now >= next_resync:
-                self.periodic_resync()
-                next_resync = now + self.settings.resync_interval
+                self.step(stop)
+            except Exception:  # the agent must outlive any bug in one pass of its loop
+                LOG.exception("DHCP agent main loop failed; carrying on")
+                stop.wait(AFTER_BUG_PAUSE)
         self.shutdown()
+
+    def step(self, stop: threading.Event) -> None:
+        """One pass of the main loop: checks and resyncs that are due, then one long-poll."""
+        now = self.clock()
+        if now >= self._next_check:
+            self.check_dnsmasq()
+            self._next_check = now + LIVENESS_CHECK_INTERVAL
+        if self._resync_now.is_set() or now >= self._next_resync:
+            # After an outage this runs at once: networks that failed meanwhile are retried
+            # and changes are refetched without waiting for resync_interval.
+            self._resync_now.clear()
+            if self._full_sync_pending:
+                self.sync_all()
+            else:
+                self.periodic_resync()
+            self._next_resync = now + self.settings.resync_interval
+        timeout = max(0.0, min(LONG_POLL_TIMEOUT, self._next_resync - self.clock()))
+        self.poll_events(stop, timeout)
+
+    def poll_events(self, stop: threading.Event, timeout: float) -> None:
+        """One long-poll of the event stream; on failure, the back-off before the next."""
+        if self.events.ok is not True:
+            timeout = 0.0  # right after a failure: know at once that the stream is back
+        with self.events.attempt() as call:
+            batch = self.client.wait_events(self.settings.host, self.after, timeout)
+        if call.changed:
+            self.heartbeat.report_soon()  # the server should see the stream's state now
+        if not call.ok:
+            self.events.wait(stop)
+            return
+        self.handle_events(batch)
 
     def shutdown(self) -> None:
         """Stop threads; dnsmasq keeps serving unless kill_dnsmasq_on_exit."""

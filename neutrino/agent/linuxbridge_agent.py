@@ -10,8 +10,9 @@ from neutrino.agent.bridges import BridgeDevices
 from neutrino.agent.heartbeat import Heartbeat
 from neutrino.agent.ip_command import CommandError, IpCommand
 from neutrino.agent.l2_plan import L2Config, LinkPlan, plan_links
+from neutrino.agent.reachability import Reachability
 from neutrino.agent.settings import L2AgentSettings
-from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
+from neutrino.transport.client import AgentServerClient
 from neutrino.transport.messages import (
     AGENT_TYPE_LINUXBRIDGE,
     TOPIC_L2_AGENT,
@@ -23,7 +24,8 @@ LOG = logging.getLogger(__name__)
 
 BINARY = "neutrino-linuxbridge-agent"
 LONG_POLL_TIMEOUT = 10.0
-MAX_BACKOFF = 30.0
+# After a bug in a loop, how long before it carries on (not a tight loop of tracebacks).
+AFTER_BUG_PAUSE = 1.0
 
 
 def l2_config(settings: L2AgentSettings, vxlan_dev: str | None = None) -> L2Config:
@@ -48,11 +50,18 @@ class LinuxBridgeAgent:
         self.config = l2_config(settings)
         self.state: L2HostState | None = None
         self.plan: LinkPlan | None = None
-        self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval)
+        self.reach = Reachability(settings.server.url, clock)
+        self.events = self.reach.channel("event stream")
+        self.l2_state = self.reach.channel("L2 state", decisive=False)
+        self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval,
+                                   self.reach)
         self.converged = threading.Event()  # set after the first successful convergence
+        # Set by events, and when the server answers again after an outage: refresh now.
         self._changed = threading.Event()
+        self.reach.on_recovery(self._changed.set)
         self._problems: set[str] = set()
         self.after = 0
+        self._next_resync = 0.0
 
     def agent_state(self) -> AgentState:
         mappings = dict(self.settings.physical_interface_mappings)
@@ -60,6 +69,8 @@ class LinuxBridgeAgent:
             **mappings,  # the seed's agent-show lists "physnet1": "eth0" at top level
             "interface_mappings": mappings,
             "devices": self.plan.devices if self.plan else 0,
+            # "heartbeating but deaf" shows in agent-show.
+            "event_stream": "connected" if self.events.ok else "disconnected",
         }
         if self.settings.enable_vxlan:
             configurations.update(tunneling_ip=self.settings.local_ip, tunnel_types=["vxlan"],
@@ -70,13 +81,10 @@ class LinuxBridgeAgent:
                           configurations=configurations)
 
     def refresh(self) -> bool:
-        try:
+        # On failure keep what is wired: VMs and DHCP keep talking while the server is away.
+        with self.l2_state.attempt() as call:
             self.state = self.client.get_l2_state(self.settings.host)
-        except TransportError as exc:
-            # Keep what is wired: VMs and DHCP keep talking while the server is away.
-            LOG.warning("L2 state not refreshed, server unreachable: %s", exc)
-            return False
-        return True
+        return call.ok
 
     def converge(self) -> None:
         if self.state is None:
@@ -99,25 +107,28 @@ class LinuxBridgeAgent:
         self.converged.set()
 
     def _watch_events(self, stop: threading.Event) -> None:
-        backoff = 1.0
         while not stop.is_set():
             try:
-                batch = self.client.wait_events(self.settings.host, self.after,
-                                                self.long_poll_timeout)
-                backoff = 1.0
-            except TransportError as exc:
-                LOG.warning("event stream interrupted, retrying in %.0f s: %s", backoff, exc)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                continue
-            except AgentRefused as exc:
-                LOG.error("server refused the event stream: %s", exc)
-                stop.wait(MAX_BACKOFF)
-                continue
-            if batch.events or batch.reset:
-                self._changed.set()
-            self.after = max([self.after, batch.latest_revision,
-                              *(e.revision for e in batch.events)])
+                self.poll_events(stop)
+            except Exception:  # the watcher must outlive any bug in handling a batch
+                LOG.exception("event watcher failed; carrying on")
+                stop.wait(AFTER_BUG_PAUSE)
+
+    def poll_events(self, stop: threading.Event) -> None:
+        """One long-poll of the event stream; on failure, the back-off before the next."""
+        # Right after a failure, a quick poll: know at once that the stream is back.
+        timeout = self.long_poll_timeout if self.events.ok else 0.0
+        with self.events.attempt() as call:
+            batch = self.client.wait_events(self.settings.host, self.after, timeout)
+        if call.changed:
+            self.heartbeat.report_soon()  # the server should see the stream's state now
+        if not call.ok:
+            self.events.wait(stop)
+            return
+        if batch.events or batch.reset:
+            self._changed.set()
+        self.after = max([self.after, batch.latest_revision,
+                          *(e.revision for e in batch.events)])
 
     def run(self, stop: threading.Event) -> None:
         if self.settings.enable_vxlan and self.settings.local_ip and self.settings.vxlan_group:
@@ -127,20 +138,26 @@ class LinuxBridgeAgent:
         watcher = threading.Thread(target=self._watch_events, args=(stop,), daemon=True,
                                    name="events")
         watcher.start()
-        next_resync = 0.0
+        self._next_resync = 0.0
         while not stop.is_set():
-            if self._changed.is_set() or self.clock() >= next_resync:
-                self._changed.clear()
-                if self.refresh():
-                    next_resync = self.clock() + self.settings.resync_interval
             try:
-                # Every poll, not only on events: the taps of VMs appear without any event.
-                self.converge()
+                self.step()
             except Exception:  # the agent loop must survive; the next poll retries
-                LOG.exception("L2 convergence failed")
+                LOG.exception("L2 agent main loop failed; carrying on")
             self._changed.wait(self.settings.polling_interval)
         self.heartbeat.stop()
         # The watcher may be inside a long-poll; it is a daemon thread, so do not wait it out.
         watcher.join(timeout=1.0)
         LOG.info("Linux bridge agent on %s stopped; bridges left in place",
                  self.settings.host)
+
+    def step(self) -> None:
+        """One poll: refresh from the server when due, then wire what the state says."""
+        due = self._changed.is_set() or self.clock() >= self._next_resync
+        self._changed.clear()
+        # While the server is known to be away, do not call it from here (a call may block
+        # for the client's timeout); the recovery hook sets _changed when it answers.
+        if due and self.reach.reachable is not False and self.refresh():
+            self._next_resync = self.clock() + self.settings.resync_interval
+        # Every poll, not only on events: the taps of VMs appear without any event.
+        self.converge()

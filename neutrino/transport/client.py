@@ -25,7 +25,9 @@ class AgentRefused(Exception):
 
 
 class AgentServerClient(Protocol):
-    def report_state(self, state: AgentState) -> ReportResult: ...
+    def report_state(self, state: AgentState, timeout: float | None = None) -> ReportResult:
+        """Report the agent's state; `timeout` (s) overrides the client's for this call."""
+        ...
 
     def get_active_networks(self, host: str) -> list[NetworkRef]: ...
 

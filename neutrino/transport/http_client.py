@@ -25,6 +25,14 @@ from neutrino.transport.messages import (
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/agent-rpc/v1"
+# What a call can raise when the server is away or the path to it broken: httpx's own
+# errors, and the socket and TLS errors (OSError) a few code paths let through unwrapped.
+UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.StreamError, OSError)
+
+
+def _reason(exc: Exception) -> str:
+    # httpx's timeouts carry no message; name them so the log says what happened.
+    return str(exc) or type(exc).__name__
 
 
 def split_transport_url(url: str) -> tuple[str, str, str]:
@@ -60,36 +68,46 @@ class HttpAgentClient:
 
     # ---- plumbing ---------------------------------------------------------------------------
 
-    def _login(self) -> str:
+    def _login(self, timeout: float | None = None) -> str:
         user, password, project = self._credentials
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
             "name": user, "domain": {"id": "default"}, "password": password}}},
             "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
         try:
-            response = self._http.post("/v3/auth/tokens", json=body)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"cannot reach {self.base}: {exc}") from exc
+            response = self._http.post("/v3/auth/tokens", json=body,
+                                       timeout=timeout if timeout is not None
+                                       else self._timeout)
+        except UNREACHABLE as exc:
+            raise TransportError(f"cannot reach {self.base}: {_reason(exc)}") from exc
+        if response.status_code >= 500:
+            raise TransportError(f"login to {self.base}: server error {response.status_code}: "
+                                 f"{response.text[:200]}")
         if response.status_code != 201:
             raise AgentRefused(f"login as {user} to {self.base} failed with "
                                f"{response.status_code}: {response.text[:200]}")
-        return response.headers["x-subject-token"]
+        token = response.headers.get("x-subject-token")
+        if not token:
+            raise TransportError(f"login to {self.base} answered 201 without a token "
+                                 "(is something else listening there?)")
+        return token
 
-    def _token_value(self, renew: bool = False) -> str:
+    def _token_value(self, renew: bool = False, timeout: float | None = None) -> str:
         with self._token_lock:
             if self._token is None or renew:
-                self._token = self._login()
+                self._token = self._login(timeout)
             return self._token
 
     def _call(self, method: str, path: str, *, json: Any = None,
               params: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
         for attempt in (0, 1):
-            headers = {"X-Auth-Token": self._token_value(renew=attempt == 1)}
+            headers = {"X-Auth-Token": self._token_value(renew=attempt == 1, timeout=timeout)}
             try:
                 response = self._http.request(
                     method, PREFIX + path, json=json, params=params, headers=headers,
                     timeout=timeout if timeout is not None else self._timeout)
-            except httpx.HTTPError as exc:
-                raise TransportError(f"{method} {path} to {self.base} failed: {exc}") from exc
+            except UNREACHABLE as exc:
+                raise TransportError(f"{method} {path} to {self.base} failed: "
+                                     f"{_reason(exc)}") from exc
             if response.status_code == 401 and attempt == 0:
                 continue  # the token expired: log in again once
             if response.status_code >= 500:
@@ -103,12 +121,16 @@ class HttpAgentClient:
         if response.status_code >= 400:
             raise AgentRefused(f"{response.request.method} {response.request.url.path}: "
                                f"{response.status_code} {response.text[:300]}")
-        return response.json() if response.content else None
+        try:
+            return response.json() if response.content else None
+        except ValueError as exc:  # a proxy's error page, a truncated body: try again later
+            raise TransportError(f"{response.request.method} {response.request.url.path}: "
+                                 f"answer is not JSON: {response.text[:200]!r}") from exc
 
     # ---- AgentServerClient --------------------------------------------------------------------
 
-    def report_state(self, state: AgentState) -> ReportResult:
-        response = self._call("POST", "/report_state", json=state.model_dump())
+    def report_state(self, state: AgentState, timeout: float | None = None) -> ReportResult:
+        response = self._call("POST", "/report_state", json=state.model_dump(), timeout=timeout)
         return ReportResult.model_validate(self._ok(response))
 
     def get_active_networks(self, host: str) -> list[NetworkRef]:

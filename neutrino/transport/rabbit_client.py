@@ -34,7 +34,7 @@ from neutrino.transport.messages import (
     PortInfo,
     ReportResult,
 )
-from neutrino.transport.rabbit_link import Link, wait_ready
+from neutrino.transport.rabbit_link import BROKER_ERRORS, Link, wait_ready
 from neutrino.transport.rabbit_topology import (
     RPC_TOPIC,
     BrokerParams,
@@ -87,7 +87,7 @@ class RabbitAgentClient:
         self._hosts_lock = threading.Lock()
         self._inbox = _EventInbox()
         self._link = Link(broker, f"agent-client-{self._id}", self._setup,
-                          self._on_connected).start()
+                          self._on_connected, on_disconnected=self._on_disconnected).start()
 
     @classmethod
     def from_transport_url(cls, url: str, control_exchange: str = "neutron",
@@ -120,6 +120,11 @@ class RabbitAgentClient:
     def _on_connected(self) -> None:
         with self._inbox.cond:
             self._inbox.need_fetch = True
+            self._inbox.cond.notify_all()
+
+    def _on_disconnected(self) -> None:
+        # A wait_events blocked on pushes must not wait for pushes that cannot come.
+        with self._inbox.cond:
             self._inbox.cond.notify_all()
 
     def _on_reply(self, body: Any, message: Any) -> None:
@@ -160,12 +165,14 @@ class RabbitAgentClient:
                                routing_key=RPC_TOPIC, reply_to=self._reply_queue.name,
                                correlation_id=corr,
                                # A call nobody picked up in time is dropped, not run late.
-                               expiration=max(timeout, 0.001), retries=1)
+                               expiration=max(timeout, 0.001), retries=1, timeout=timeout)
             left = max(0.0, deadline - time.monotonic())
             reply = future.result(left)
         except FutureTimeout:
             raise TransportError(f"{method}: no server answered within {timeout:.1f} s "
                                  f"on {self._link.broker.redacted()}") from None
+        except BROKER_ERRORS as exc:  # Link.publish maps these; a last line of defence
+            raise TransportError(f"{method}: {type(exc).__name__}: {exc}") from exc
         finally:
             with self._calls_lock:
                 self._calls.pop(corr, None)
@@ -180,8 +187,9 @@ class RabbitAgentClient:
 
     # ---- AgentServerClient ------------------------------------------------------------------
 
-    def report_state(self, state: AgentState) -> ReportResult:
-        return ReportResult.model_validate(self._call("report_state", state.model_dump()))
+    def report_state(self, state: AgentState, timeout: float | None = None) -> ReportResult:
+        return ReportResult.model_validate(self._call("report_state", state.model_dump(),
+                                                      timeout))
 
     def get_active_networks(self, host: str) -> list[NetworkRef]:
         body = self._call("get_active_networks", {"host": host})
@@ -218,6 +226,9 @@ class RabbitAgentClient:
                                                     {"host": host, "after": after}))
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
+        # Pushes only come while connected: with the link down, say so (TransportError)
+        # rather than answer "nothing new"; a link coming back meanwhile is used at once.
+        wait_ready(self._link, self._timeout)
         self._subscribe(host)
         inbox = self._inbox
         deadline = time.monotonic() + max(0.0, timeout)
@@ -236,6 +247,9 @@ class RabbitAgentClient:
             if left <= 0:
                 return EventBatch(latest_revision=after)
             with inbox.cond:
+                if not self._link.ready.is_set():
+                    raise TransportError(f"event stream from {self._link.broker.redacted()} "
+                                         "interrupted: the broker connection dropped")
                 if not inbox.pushed and not inbox.need_fetch:
                     inbox.cond.wait(min(left, self._fetch_interval))
 

@@ -2,19 +2,30 @@
 
 kombu connections are not thread-safe, so the consuming connection belongs to its I/O
 thread alone and publishing goes through a second connection under a lock. Both come back
-by themselves after the broker restarts (back-off, logged); `on_connected` runs after every
-(re)connect, once consumers are declared, so callers can fill the gap in what they missed.
+by themselves after the broker restarts: the I/O thread retries at most BACKOFF_MAX apart,
+so consumers are back within a second of the broker answering, and logs once when the
+broker is lost and once when it is back. `on_connected` runs after every (re)connect, once
+consumers are declared, so callers can fill the gap in what they missed; `on_disconnected`
+after every loss, so callers waiting for pushes can stop waiting.
+
+Every error the broker's absence can raise (BROKER_ERRORS: socket errors, py-amqp's
+connection and channel errors, kombu's OperationalError wrapping a failed reconnect) is
+caught here; publish raises TransportError and nothing else for them.
 """
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from amqp.exceptions import AMQPError, MessageNacked
 from kombu import Connection, Consumer, Exchange, Producer
+from kombu.exceptions import OperationalError
 
+from neutrino.backoff import backoff_delay
 from neutrino.transport.client import TransportError
 from neutrino.transport.rabbit_topology import BrokerParams
 
@@ -24,8 +35,11 @@ HEARTBEAT = 10  # seconds; the broker and we each drop the link after two silent
 # How long the I/O thread blocks on the socket: bounds how late a new binding or stop() is
 # seen (kombu cannot interrupt a drain from another thread).
 DRAIN_TICK = 0.25
+PUB_DRAIN_TIMEOUT = 0.001  # reading what the broker sent on the publishing connection
 BACKOFF_START = 0.2
-BACKOFF_MAX = 5.0
+BACKOFF_MAX = 1.0
+BROKER_ERRORS: tuple[type[Exception], ...] = (OSError, AMQPError, MessageNacked,
+                                              OperationalError)
 
 SetUp = Callable[[Any], list[Consumer]]
 
@@ -35,11 +49,13 @@ class Link:
 
     def __init__(self, broker: BrokerParams, name: str, setup: SetUp,
                  on_connected: Callable[[], None] | None = None,
-                 heartbeat: int = HEARTBEAT) -> None:
+                 heartbeat: int = HEARTBEAT,
+                 on_disconnected: Callable[[], None] | None = None) -> None:
         self.broker = broker
         self.name = name
         self._setup = setup
         self._on_connected = on_connected or (lambda: None)
+        self._on_disconnected = on_disconnected or (lambda: None)
         self._heartbeat = heartbeat
         self._stop = threading.Event()
         self._resetup = threading.Event()
@@ -51,6 +67,11 @@ class Link:
         self._done = 0
         self._pub_lock = threading.Lock()
         self._pub_conn = self._connection()
+        # Set when the consuming connection came back: the publishing one went down with it
+        # and may still look open (a write into a dead socket "succeeds" and is lost).
+        self._pub_stale = False
+        self._pub_failing_since: float | None = None
+        self._pub_failure_logged = False
         self._thread = threading.Thread(target=self._run, name=f"rabbit-{name}", daemon=True)
 
     def _connection(self) -> Connection:
@@ -81,30 +102,52 @@ class Link:
     # ---- consuming, in the I/O thread -------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = BACKOFF_START
+        failures = 0
+        lost_at: float | None = None  # set while the broker is away, for the "back" line
+        connected_before = False
         while not self._stop.is_set():
             conn = self._connection()
             try:
-                conn.connect()
-                backoff = BACKOFF_START
-                LOG.info("%s connected to %s", self.name, self.broker.redacted())
+                # One attempt: this loop paces retries (kombu's own loop sleeps 2 s and more).
+                conn.ensure_connection(max_retries=0)
+                if connected_before:
+                    self._pub_stale = True
+                if lost_at is not None:
+                    LOG.info("%s reconnected to %s after %.1f s", self.name,
+                             self.broker.redacted(), time.monotonic() - lost_at)
+                else:
+                    LOG.info("%s connected to %s", self.name, self.broker.redacted())
+                failures, lost_at, connected_before = 0, None, True
                 self._consume(conn)
-            except (*conn.connection_errors, *conn.channel_errors, OSError) as exc:
+            except BROKER_ERRORS as exc:
                 if self._stop.is_set():
                     break
-                LOG.warning("%s lost the broker at %s (%s); reconnecting in %.1f s",
-                            self.name, self.broker.redacted(), exc or type(exc).__name__,
-                            backoff)
+                failures += 1
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    LOG.warning("%s lost the broker at %s (%s); reconnecting at most %.0f s "
+                                "apart, logging again once connected", self.name,
+                                self.broker.redacted(), _reason(exc), BACKOFF_MAX)
+                else:
+                    LOG.debug("%s: broker still away: %s", self.name, _reason(exc))
             except Exception:  # a bug in a message callback must not end consuming for good
-                LOG.exception("%s: unexpected error while consuming; reconnecting in %.1f s",
-                              self.name, backoff)
+                failures += 1
+                lost_at = lost_at or time.monotonic()
+                LOG.exception("%s: unexpected error while consuming; reconnecting", self.name)
             else:
                 continue  # stopped
             finally:
                 self.ready.clear()
                 _quietly_release(conn)
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+                self._notify_disconnected()
+            self._stop.wait(backoff_delay(failures, random.random(), start=BACKOFF_START,
+                                          maximum=BACKOFF_MAX))
+
+    def _notify_disconnected(self) -> None:
+        try:
+            self._on_disconnected()
+        except Exception:  # the I/O thread must outlive a bug in a callback
+            LOG.exception("%s: on_disconnected callback failed", self.name)
 
     def _consume(self, conn: Connection) -> None:
         channel = conn.channel()
@@ -138,43 +181,88 @@ class Link:
     # ---- publishing, from any thread --------------------------------------------------------
 
     def publish(self, body: bytes, *, exchange: Exchange | str, routing_key: str,
-                retries: int = 3, declare: list[Any] | None = None, **properties: Any) -> None:
-        """Publish once the broker takes it; TransportError after `retries` reconnections."""
-        def errback(exc: Exception, interval: float) -> None:
-            LOG.warning("%s cannot publish to %s (%s); retrying in %.1f s", self.name,
-                        self.broker.redacted(), exc, interval)
-
+                retries: int = 3, declare: list[Any] | None = None,
+                timeout: float | None = None, **properties: Any) -> None:
+        """Publish once the broker takes it; TransportError after `retries` reconnections
+        or, with `timeout`, once that many seconds have passed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        error: Exception = TransportError("stopped")
         with self._pub_lock:
-            try:
-                producer = Producer(self._pub_conn)
-                producer.publish(
-                    body, exchange=exchange, routing_key=routing_key,
-                    content_type="application/json", content_encoding="utf-8",
-                    serializer=None, declare=declare or [], retry=True,
-                    retry_policy={"max_retries": retries, "interval_start": BACKOFF_START,
-                                  "interval_step": 0.5, "interval_max": 2.0,
-                                  "errback": errback},
-                    **properties)
-            except (*self._pub_conn.connection_errors, *self._pub_conn.channel_errors,
-                    OSError) as exc:
-                # Start the next publish from a fresh connection rather than a broken one.
-                _quietly_release(self._pub_conn)
-                self._pub_conn = self._connection()
-                raise TransportError(f"{self.name}: cannot publish to "
-                                     f"{self.broker.redacted()}: {exc}") from exc
+            for attempt in range(retries + 1):
+                # The first retry follows at once: the usual failure is a connection that
+                # died while idle, and a fresh one works.
+                delay = backoff_delay(attempt - 1, random.random(), start=BACKOFF_START,
+                                      maximum=BACKOFF_MAX)
+                if deadline is not None and attempt and time.monotonic() + delay > deadline:
+                    break
+                if delay and self._stop.wait(delay):
+                    break
+                try:
+                    self._publish_once(body, exchange, routing_key, declare or [], properties)
+                except BROKER_ERRORS as exc:
+                    error = exc
+                    self._renew_pub()
+                    continue
+                self._published()
+                return
+            self._publish_failed(error)
+        raise TransportError(f"{self.name}: cannot publish to {self.broker.redacted()}: "
+                             f"{_reason(error)}") from error
+
+    def _publish_once(self, body: bytes, exchange: Exchange | str, routing_key: str,
+                      declare: list[Any], properties: dict[str, Any]) -> None:
+        if self._pub_stale:
+            self._renew_pub()
+        conn = self._pub_conn
+        conn.ensure_connection(max_retries=0)
+        Producer(conn.default_channel).publish(
+            body, exchange=exchange, routing_key=routing_key,
+            content_type="application/json", content_encoding="utf-8", serializer=None,
+            declare=declare, retry=False, **properties)
+
+    def _renew_pub(self) -> None:
+        """Drop the publishing connection; the next publish opens a fresh one."""
+        _quietly_release(self._pub_conn)
+        self._pub_conn = self._connection()
+        self._pub_stale = False
+
+    def _published(self) -> None:
+        if self._pub_failing_since is not None and self._pub_failure_logged:
+            LOG.info("%s publishes to %s again after %.1f s", self.name,
+                     self.broker.redacted(), time.monotonic() - self._pub_failing_since)
+        self._pub_failing_since, self._pub_failure_logged = None, False
+
+    def _publish_failed(self, exc: Exception) -> None:
+        if self._pub_failing_since is None:
+            self._pub_failing_since = time.monotonic()
+        # While the consuming side is down too, its own line already told the operator.
+        if not self._pub_failure_logged and self.ready.is_set():
+            LOG.warning("%s cannot publish to %s (%s) although its consumers are connected",
+                        self.name, self.broker.redacted(), _reason(exc))
+            self._pub_failure_logged = True
+        else:
+            LOG.debug("%s: publish failed: %s", self.name, _reason(exc))
 
     def heartbeat_publisher(self) -> None:
         """Keep the idle publishing connection alive; call every few seconds."""
         if not self._pub_lock.acquire(blocking=False):
             return  # busy publishing, which is traffic enough
         try:
-            if self._pub_conn.connected:
-                self._pub_conn.heartbeat_check()
-        except (*self._pub_conn.connection_errors, OSError) as exc:
-            LOG.info("%s: publishing connection dropped (%s); it reconnects on next use",
-                     self.name, exc)
-            _quietly_release(self._pub_conn)
-            self._pub_conn = self._connection()
+            conn = self._pub_conn
+            if not conn.connected:
+                return
+            try:
+                # py-amqp counts the broker's heartbeats only when they are read, and nothing
+                # else reads this connection: without this it declares it dead every 20 s.
+                # Not timeout=0: on a non-blocking socket py-amqp spins on EAGAIN mid-frame.
+                conn.drain_events(timeout=PUB_DRAIN_TIMEOUT)
+            except TimeoutError:
+                pass  # nothing to read
+            conn.heartbeat_check()
+        except BROKER_ERRORS as exc:
+            LOG.debug("%s: publishing connection dropped (%s); a fresh one opens on next use",
+                      self.name, _reason(exc))
+            self._renew_pub()
         finally:
             self._pub_lock.release()
 
@@ -185,16 +273,19 @@ class Link:
             _quietly_release(self._pub_conn)
 
 
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
 def _quietly_release(conn: Connection) -> None:
     """Close a connection that may already be broken; errors on the way out do not matter."""
     try:
         conn.release()
-    except (OSError, *conn.connection_errors) as exc:
+    except BROKER_ERRORS as exc:
         LOG.debug("ignoring error while closing a broker connection: %s", exc)
 
 
 def wait_ready(link: Link, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    if not link.ready.wait(max(0.0, deadline - time.monotonic())):
+    if not link.ready.wait(max(0.0, timeout)):
         raise TransportError(f"{link.name}: not connected to {link.broker.redacted()} "
-                             f"within {timeout:.0f} s")
+                             f"within {timeout:.1f} s")

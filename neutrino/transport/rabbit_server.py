@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -127,14 +128,39 @@ class RabbitRpcServer:
                 self._outbox.put(_Outgoing(body, topo.fanout_exchange, "", EVENT_RETRIES, {}))
 
     def _send_loop(self) -> None:
+        dropping: _Drops | None = None  # while messages are being dropped
         while True:
             item = self._outbox.get()
             if item is None:
                 return
             try:
+                # While the broker is away, one try per message: retries would only make the
+                # outbox fall behind, and what is dropped is recovered anyway (below).
+                retries = item.retries if self._link.ready.is_set() else 0
                 self._link.publish(item.body, exchange=item.exchange,
-                                   routing_key=item.routing_key, retries=item.retries,
+                                   routing_key=item.routing_key, retries=retries,
                                    **item.properties)
             except TransportError as exc:
-                # Agents read the event log periodically and retry calls: nothing is lost.
-                LOG.warning("dropping message to %s: %s", item.routing_key or "fanout", exc)
+                # Agents read the event log after every reconnection and periodically, and
+                # retry calls whose reply is lost: nothing is lost for good.
+                if dropping is None:
+                    dropping = _Drops(time.monotonic())
+                    LOG.warning("dropping messages to agents while the broker is away (first "
+                                "to %s: %s); logging again once one gets through",
+                                item.routing_key or "fanout", exc)
+                dropping.count += 1
+                continue
+            except Exception:  # the outbox must outlive a bug in one message
+                LOG.exception("could not send a message to %s; carrying on",
+                              item.routing_key or "fanout")
+                continue
+            if dropping is not None:
+                LOG.info("sending to agents again after %.1f s; %d messages dropped meanwhile",
+                         time.monotonic() - dropping.since, dropping.count)
+                dropping = None
+
+
+@dataclass
+class _Drops:
+    since: float
+    count: int = 0

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from kombu import Connection
+from kombu.exceptions import OperationalError
 
 from neutrino.transport.rabbit_topology import Topology, parse_rabbit_url
 from tests.support.databases import _unavailable
@@ -27,7 +28,7 @@ def require_rabbit() -> str:
                       virtual_host=b.virtual_host, connect_timeout=3)
     try:
         conn.ensure_connection(max_retries=1)
-    except (OSError, *conn.connection_errors) as exc:
+    except (OSError, OperationalError, *conn.connection_errors) as exc:
         _unavailable("RabbitMQ", exc)
     finally:
         conn.release()

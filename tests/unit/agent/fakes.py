@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import uuid
+from typing import Any
 
 from neutrino.transport.client import TransportError
 from neutrino.transport.messages import (
@@ -131,7 +132,7 @@ class FakeServer:
 
     # ---- AgentServerClient ----------------------------------------------------------
 
-    def report_state(self, state: AgentState) -> ReportResult:
+    def report_state(self, state: AgentState, timeout: float | None = None) -> ReportResult:
         self._check()
         with self._cond:
             self.reports.append(state)
@@ -231,3 +232,98 @@ class FakeServer:
 
     def close(self) -> None:
         return None
+
+
+class FlakyClient:
+    """A FakeServer behind calls that fail on demand, the ways real transports fail.
+
+    `fail(method, *errors)` makes every call of `method` ("*": every method) raise the given
+    errors in turn until `heal()`; long-polls are capped at `poll_cap` seconds so that the
+    agent's loops stay responsive in tests.
+    """
+
+    def __init__(self, server: FakeServer, poll_cap: float = 0.2) -> None:
+        self.server = server
+        self.poll_cap = poll_cap
+        self.calls: dict[str, int] = {}
+        self.report_timeouts: list[float | None] = []
+        self.poll_timeouts: list[float] = []  # what wait_events was asked for
+        self._errors: dict[str, list[Exception]] = {}
+        self._lock = threading.Lock()
+
+    def fail(self, method: str, *errors: Exception) -> None:
+        with self._lock:
+            self._errors[method] = list(errors) or [TransportError("fake transport is down")]
+
+    def heal(self) -> None:
+        with self._lock:
+            self._errors.clear()
+
+    def count(self, method: str) -> int:
+        with self._lock:
+            return self.calls.get(method, 0)
+
+    def _enter(self, method: str) -> None:
+        with self._lock:
+            n = self.calls.get(method, 0)
+            self.calls[method] = n + 1
+            errors = self._errors.get(method) or self._errors.get("*")
+            if errors:
+                error = errors[n % len(errors)]
+                raise type(error)(*error.args)  # a fresh one: tracebacks do not pile up
+
+    def report_state(self, state: AgentState, timeout: float | None = None) -> ReportResult:
+        with self._lock:
+            self.report_timeouts.append(timeout)
+        self._enter("report_state")
+        return self.server.report_state(state, timeout)
+
+    def get_active_networks(self, host: str) -> list[NetworkRef]:
+        self._enter("get_active_networks")
+        return self.server.get_active_networks(host)
+
+    def get_network_info(self, host: str, network_id: str) -> NetworkInfo | None:
+        self._enter("get_network_info")
+        return self.server.get_network_info(host, network_id)
+
+    def create_dhcp_port(self, request: DhcpPortRequest) -> PortInfo:
+        self._enter("create_dhcp_port")
+        return self.server.create_dhcp_port(request)
+
+    def update_dhcp_port(self, port_id: str, request: DhcpPortRequest) -> PortInfo:
+        self._enter("update_dhcp_port")
+        return self.server.update_dhcp_port(port_id, request)
+
+    def release_dhcp_port(self, network_id: str, device_id: str, host: str) -> None:
+        self._enter("release_dhcp_port")
+        self.server.release_dhcp_port(network_id, device_id, host)
+
+    def dhcp_ready_on_ports(self, port_ids: list[str]) -> None:
+        self._enter("dhcp_ready_on_ports")
+        self.server.dhcp_ready_on_ports(port_ids)
+
+    def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
+        with self._lock:
+            self.poll_timeouts.append(timeout)
+        self._enter("wait_events")
+        return self.server.wait_events(host, after, min(timeout, self.poll_cap))
+
+    def get_l2_state(self, host: str) -> L2HostState:
+        self._enter("get_l2_state")
+        return self.server.get_l2_state(host)
+
+    def close(self) -> None:
+        self.server.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # Calls the protocol gains later (networks_applied, ...) fail on demand the same way.
+        if name.startswith("_") or name == "server":
+            raise AttributeError(name)
+        target = getattr(self.server, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._enter(name)
+            return target(*args, **kwargs)
+        return call

@@ -1,18 +1,25 @@
 """The DHCP agent's control loop with a stub in place of namespaces and dnsmasq."""
 from __future__ import annotations
 
+import errno
+import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kombu.exceptions import OperationalError
 
+from neutrino.agent import dhcp_agent
 from neutrino.agent.changes import Applied
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import DnsmasqFiles
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
+from neutrino.transport.client import AgentServerClient, TransportError
 from neutrino.transport.messages import Event, EventBatch, NetworkInfo, PortInfo
+from tests.support.waiting import wait_until
 
-from .fakes import FakeServer, make_network
+from .fakes import FakeServer, FlakyClient, make_network
 
 HOST = "HostA"
 
@@ -38,10 +45,11 @@ class StubNetworks:
         return None
 
 
-def agent_for(server: FakeServer, tmp_path: Path) -> tuple[DhcpAgent, StubNetworks]:
+def agent_for(server: AgentServerClient, tmp_path: Path, report_interval: int = 30
+              ) -> tuple[DhcpAgent, StubNetworks]:
     settings = DhcpAgentSettings(
         host=HOST, state_path=str(tmp_path), debug=False,
-        server=ServerAccess("http://x/", "u", "p"), report_interval=30,
+        server=ServerAccess("http://x/", "u", "p"), report_interval=report_interval,
         availability_zone="nova", interface_driver="linuxbridge", dhcp_driver="dnsmasq",
         dhcp_confs=str(tmp_path / "dhcp"), dhcp_lease_duration=120, dnsmasq_dns_servers=[],
         num_sync_threads=2, resync_interval=60, namespace_prefix="qdhcp-unit-test-",
@@ -147,3 +155,91 @@ def test_reset_batch_triggers_full_sync(server: FakeServer, tmp_path: Path) -> N
     drain(agent)
     assert sorted(n for n, _ in stub.calls) == ["net-1", "net-2"]
     assert agent.after == 99
+
+
+# ---- the control plane going away and coming back ------------------------------------------
+
+TRANSPORT_FAILURES: list[Exception] = [
+    TransportError("connection refused"),
+    OperationalError("[Errno 111] Connection refused"),  # what kombu lets through
+    OSError(errno.EINVAL, "Invalid argument"),  # connect() on a blackholed route
+    TimeoutError("timed out"),
+]
+
+
+@pytest.fixture
+def running(server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+            ) -> Iterator[tuple[DhcpAgent, StubNetworks, FlakyClient, threading.Thread]]:
+    """The agent's run() in a thread, over a client that fails on demand."""
+    monkeypatch.setattr(dhcp_agent, "LONG_POLL_TIMEOUT", 0.2)
+    monkeypatch.setattr(dhcp_agent.dnsmasq, "running_pid", lambda paths: 1)  # all alive
+    flaky = FlakyClient(server)
+    agent, stub = agent_for(flaky, tmp_path)
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,), name="dhcp-agent-test")
+    thread.start()
+    try:
+        wait_until(agent.synced.is_set, 5, message="the initial sync")
+        yield agent, stub, flaky, thread
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_event_stream_state_is_in_the_report(
+        running: tuple[DhcpAgent, StubNetworks, FlakyClient, threading.Thread]) -> None:
+    agent, _, flaky, _ = running
+    wait_until(lambda: agent.agent_state().configurations["event_stream"] == "connected", 5)
+    flaky.fail("wait_events", TransportError("502 from the load balancer"))
+    wait_until(lambda: agent.agent_state().configurations["event_stream"] == "disconnected", 5)
+    # The state change is reported at once, not at the next report_interval (30 s here).
+    wait_until(lambda: flaky.server.reports[-1].configurations["event_stream"]
+               == "disconnected", 5, message="a report saying the agent is deaf")
+
+
+def test_heartbeating_but_deaf_is_logged_once(
+        running: tuple[DhcpAgent, StubNetworks, FlakyClient, threading.Thread],
+        caplog: pytest.LogCaptureFixture) -> None:
+    agent, _, flaky, thread = running
+    caplog.set_level(logging.INFO)
+    flaky.fail("wait_events", TransportError("GET /events: server error 500"))
+    wait_until(lambda: flaky.count("wait_events") >= 12, 20, message="a dozen retries")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "event stream failing while other calls" in warnings[0]
+    assert agent.reach.reachable is True and thread.is_alive()
+
+
+def test_the_loop_survives_transport_errors_and_logs_one_line_per_change(
+        running: tuple[DhcpAgent, StubNetworks, FlakyClient, threading.Thread],
+        caplog: pytest.LogCaptureFixture) -> None:
+    agent, _, flaky, thread = running
+    caplog.set_level(logging.INFO)
+    flaky.fail("*", *TRANSPORT_FAILURES)
+    wait_until(lambda: flaky.count("wait_events") >= 10 and flaky.count("report_state") >= 5,
+               20, message="retries of both loops")
+    assert thread.is_alive() and agent.reach.reachable is False
+    flaky.heal()
+    wait_until(lambda: agent.reach.reachable and agent.events.ok, 5)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records
+             if r.name == "neutrino.agent.reachability"]
+    assert [level for level, _ in lines if level != "ERROR"] == ["WARNING", "INFO"], lines
+    # A driver that lets a socket or kombu error through: one traceback per type.
+    assert len([r for r in caplog.records if r.exc_info]) <= 3
+
+
+def test_after_an_outage_failed_and_changed_networks_are_refetched_at_once(
+        running: tuple[DhcpAgent, StubNetworks, FlakyClient, threading.Thread]) -> None:
+    agent, stub, flaky, thread = running
+    flaky.fail("*", *TRANSPORT_FAILURES)
+    wait_until(lambda: agent.reach.reachable is False, 10, message="the outage noticed")
+    agent.schedule("net-1")  # a change notice that arrived just before the outage
+    wait_until(lambda: "net-1" in agent._failed, 5)
+    changed = make_network("net-2")
+    changed.revision_number = 7
+    flaky.server.networks["net-2"] = changed  # changed while the agent could not hear
+    stub.calls.clear()
+    flaky.heal()
+    # resync_interval is 60 s: only the recovery explains a refetch within seconds.
+    wait_until(lambda: {("net-1", 0), ("net-2", 7)} <= set(stub.calls), 5,
+               message="the resync on recovery")
+    assert "net-1" not in agent._failed and thread.is_alive()

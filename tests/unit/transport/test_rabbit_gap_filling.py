@@ -1,6 +1,7 @@
 """The RabbitMQ client's event delivery: pushes, log reads and the gaps between them."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -37,8 +38,10 @@ class FakeLog:
 class NoLink:
     """Stands in for the broker connections: this test fakes every call."""
 
-    def __init__(self, broker: BrokerParams, *_: object) -> None:
+    def __init__(self, broker: BrokerParams, *_: object, **__: object) -> None:
         self.broker = broker
+        self.ready = threading.Event()
+        self.ready.set()
 
     def start(self) -> NoLink:
         return self
