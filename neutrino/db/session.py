@@ -276,8 +276,11 @@ class Database:
                     if is_unreachable(exc):
                         raise self._unreachable(exc) from exc
                     raise
-                LOG.warning("transient database error (attempt %d of %d), retrying: %s",
-                            attempt, self.max_retries, getattr(exc, "orig", exc))
+                # Once the database is known to be away, retries are expected: the
+                # reachability watchers have said so once already.
+                LOG.log(logging.WARNING if self._reachable else logging.DEBUG,
+                        "transient database error (attempt %d of %d), retrying: %s",
+                        attempt, self.max_retries, getattr(exc, "orig", exc))
                 time.sleep(pause)
 
     def dispose(self) -> None:
