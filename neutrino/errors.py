@@ -87,6 +87,15 @@ class SegmentsExhausted(NeutrinoError):
     """No free segmentation id in the configured ranges (503, as Neutron)."""
 
 
+class DatabaseUnavailable(NeutrinoError):
+    """The database cannot be reached (503, with Retry-After): the caller should retry."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason  # the driver's words, for the log; callers get the sentence
+        super().__init__("The server cannot reach its database, so it could not complete the "
+                         "request; retry in a few seconds.")
+
+
 class NotAuthenticated(NeutrinoError):
     pass
 

@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"neutrino-manage: {exc}", file=sys.stderr)
         return 2
-    db = Database(settings.db_connection)
+    # No statement time limit: a migration may rightly run long on a big database.
+    db = Database(settings.db_connection, io_timeout=None)
     try:
         if args.command == "db":
             if args.db_command == "upgrade":

@@ -8,7 +8,6 @@ import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,9 +17,11 @@ from neutrino.api import agent_rpc, attributes, discovery, errors, rabbit_rpc
 from neutrino.api import agents as agents_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.identity_routes import identity_router
+from neutrino.api.loops import every
 from neutrino.api.resources import Resource, resource_router
 from neutrino.config import ServerSettings
 from neutrino.db.session import Database
+from neutrino.errors import DatabaseUnavailable
 from neutrino.identity.lockout import LockoutPolicy
 from neutrino.identity.revocations import Revocations
 from neutrino.identity.store import IdentityStore
@@ -30,6 +31,7 @@ from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
+from neutrino.services.hearing import Hearing
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
 from neutrino.services.subnets import Subnets
@@ -38,7 +40,8 @@ from neutrino.transport.signal import ChangeSignal
 LOG = logging.getLogger(__name__)
 
 # Failover is checked this often, so a dead agent's networks move within
-# agent_down_time + dhcp_failover_grace + FAILOVER_PERIOD of its last heartbeat.
+# agent_down_time + dhcp_failover_grace + FAILOVER_PERIOD of its last heartbeat (or of the
+# moment this server could hear it again, see services/hearing.py).
 FAILOVER_PERIOD = 0.5
 PRUNE_PERIOD = 60.0
 # Routine heartbeats reach the database this often (see services/heartbeats.py).
@@ -58,12 +61,14 @@ class Services:
     tokens: TokenService
     identity: IdentityStore
     revocations: Revocations
+    hearing: Hearing
 
 
 def build_services(settings: ServerSettings, db: Database,
                    rng: random.Random | None = None) -> Services:
     rng = rng or random.Random()
-    bindings = Bindings(db, settings, rng)
+    hearing = Hearing(settings)
+    bindings = Bindings(db, settings, rng, hearing.since)
     ports = Ports(db, settings, bindings, rng)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
@@ -73,16 +78,16 @@ def build_services(settings: ServerSettings, db: Database,
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
         agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
-        identity=IdentityStore(db, lockout=lockout), revocations=revocations)
+        identity=IdentityStore(db, lockout=lockout), revocations=revocations,
+        hearing=hearing)
 
 
-async def _every(period: float, name: str, work: Any) -> None:
-    while True:
-        try:
-            await run_in_threadpool(work)
-        except Exception:  # a housekeeping loop must survive; log with context and go on
-            LOG.exception("%s failed; retrying in %.1f s", name, period)
-        await asyncio.sleep(period)
+def _last_flush(services: Services) -> None:
+    try:
+        services.agents.heartbeats.flush()
+    except DatabaseUnavailable as exc:
+        LOG.warning("heartbeats of the last moments not recorded at shutdown: database "
+                    "unreachable (%s)", exc.reason)
 
 
 def create_app(settings: ServerSettings, db: Database, *, background: bool = True,
@@ -95,26 +100,31 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
             signal.notify()
 
     db.listen("after_commit", _wake_agents)
+    hearing = services.hearing
+    db.watch_reachability(hearing.database_reachable)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         signal.bind(asyncio.get_running_loop())
         rabbit = rabbit_rpc.start(services)  # None unless transport_url is rabbit://
-        tasks = [asyncio.create_task(_every(HEARTBEAT_FLUSH_PERIOD, "heartbeat flush",
-                                            services.agents.heartbeats.flush))]
+        if rabbit is not None:
+            hearing.watch_broker(rabbit.channel)
+        hearing.start()
+        tasks = [asyncio.create_task(every(HEARTBEAT_FLUSH_PERIOD, "heartbeat flush",
+                                           services.agents.heartbeats.flush))]
         if settings.revocation_cache_time > 0:
             # Re-read revocations off the request path, twice per cache time, so that token
             # checks (on the event loop) almost never wait for the database.
-            tasks.append(asyncio.create_task(_every(
+            tasks.append(asyncio.create_task(every(
                 settings.revocation_cache_time / 2, "token revocation refresh",
                 services.revocations.refresh)))
         if background:
             tasks.append(asyncio.create_task(
-                _every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
-            tasks.append(asyncio.create_task(_every(
+                every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
+            tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: db.run(lambda s: events.prune(s, settings.event_log_size)))))
-            tasks.append(asyncio.create_task(_every(
+            tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "address quarantine pruning",
                 lambda: db.run(lambda s: quarantine.prune(
                     s, utcnow(), timedelta(seconds=settings.ip_reuse_quarantine))))))
@@ -125,8 +135,9 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 task.cancel()
             if rabbit is not None:
                 await run_in_threadpool(rabbit.stop)
-            await run_in_threadpool(services.agents.heartbeats.flush)
+            await run_in_threadpool(_last_flush, services)
             db.unlisten("after_commit", _wake_agents)
+            db.unwatch_reachability(hearing.database_reachable)
 
     app = FastAPI(title="Neutrino", version="0.1.0", lifespan=lifespan,
                   description="Neutron v2.0 compatible networking API: networks, subnets, "

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neutrino import errors
+from neutrino.identity import documents
 
 LOG = logging.getLogger(__name__)
 
@@ -17,6 +18,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (errors.InvalidInput, 400),
     (errors.Conflict, 409),
     (errors.SegmentsExhausted, 503),
+    (errors.DatabaseUnavailable, 503),
     (errors.NotAuthenticated, 401),
     (errors.PolicyNotAuthorized, 403),
 ]
@@ -30,7 +32,14 @@ NEUTRON_TYPE = {
     "NetworkNotHosted": "NetworkNotHostedByDhcpAgent",
     "AgentDisabled": "AgentNotFound",
     "AgentNotDhcp": "AgentNotFound",
+    # neutron-lib's 503 exception; neutronclient turns it into its ServiceUnavailable.
+    # (Neutron itself lets oslo.db's DBConnectionError through as a 500.)
+    "DatabaseUnavailable": "ServiceUnavailable",
 }
+# Seconds a client is asked to wait before retrying a request refused for a database outage.
+RETRY_AFTER = 5
+# Keystone clients read Keystone's error body, not NeutronError (api/identity_routes.py).
+IDENTITY_PATHS = ("/v3", "/v2.0/tokens", "/identity")
 
 
 def neutron_error(status: int, kind: str, message: str) -> JSONResponse:
@@ -46,9 +55,24 @@ def status_of(exc: Exception) -> int:
     return 500
 
 
+def unavailable(request: Request, exc: errors.DatabaseUnavailable) -> JSONResponse:
+    """503 with Retry-After, in the body the caller's client reads."""
+    LOG.debug("%s %s answered 503: database unreachable (%s)", request.method,
+              request.url.path, exc.reason)
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    if request.url.path.startswith(IDENTITY_PATHS):
+        return JSONResponse(documents.error(503, "Service Unavailable", str(exc)),
+                            status_code=503, headers=headers)
+    response = neutron_error(503, NEUTRON_TYPE["DatabaseUnavailable"], str(exc))
+    response.headers.update(headers)
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.NeutrinoError)
-    async def _domain(_request: Request, exc: errors.NeutrinoError) -> JSONResponse:
+    async def _domain(request: Request, exc: errors.NeutrinoError) -> JSONResponse:
+        if isinstance(exc, errors.DatabaseUnavailable):
+            return unavailable(request, exc)
         name = type(exc).__name__
         response = neutron_error(status_of(exc), NEUTRON_TYPE.get(name, name), str(exc))
         if isinstance(exc, errors.NotAuthenticated):

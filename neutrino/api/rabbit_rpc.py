@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,9 @@ from neutrino.api.agent_rpc import parse_networks_applied
 from neutrino.api.errors import NEUTRON_TYPE, status_of
 from neutrino.db.models import Event as EventRow
 from neutrino.errors import InvalidInput, NeutrinoError
+from neutrino.scheduler.liveness import Channel
 from neutrino.services import events
+from neutrino.services.clock import utcnow
 from neutrino.transport.messages import AgentState, DhcpPortRequest, Event
 from neutrino.transport.rabbit_server import RabbitRpcServer
 from neutrino.transport.rabbit_topology import RpcError, broker_params, is_rabbit_url
@@ -89,6 +92,7 @@ class RabbitEndpoint:
 
     def __init__(self, services: Any, server: RabbitRpcServer) -> None:
         self.server = server
+        self._connected_at: datetime | None = None
         self._db = services.db
         self._hooks = (("after_flush", self._collect), ("after_commit", self._publish),
                        ("after_rollback", self._forget))
@@ -111,6 +115,16 @@ class RabbitEndpoint:
     def _forget(self, session: Session) -> None:
         session.info.pop(PENDING, None)
 
+    def connected(self) -> None:
+        """The link (re)connected and consumes agents' calls again (RabbitRpcServer hook)."""
+        self._connected_at = utcnow()
+
+    def channel(self) -> Channel:
+        """The broker link as hearing sees it (services/hearing.py): up since the last
+        (re)connection, or down."""
+        up = self.server.ready.is_set() and self._connected_at is not None
+        return Channel("the RabbitMQ link", self._connected_at if up else None)
+
     def stop(self) -> None:
         for name, hook in self._hooks:
             self._db.unlisten(name, hook)
@@ -130,8 +144,15 @@ def start(services: Any) -> RabbitEndpoint | None:
             raise InvalidInput(f"Unknown agent call {method!r}; known: {', '.join(table)}.")
         return call(args)
 
+    endpoint: RabbitEndpoint | None = None
+
+    def connected() -> None:
+        if endpoint is not None:
+            endpoint.connected()
+
     server = RabbitRpcServer(broker_params(settings.transport_url, settings.rabbit_tls),
-                             settings.control_exchange, handle, describe_error)
+                             settings.control_exchange, handle, describe_error,
+                             on_connected=connected)
     endpoint = RabbitEndpoint(services, server)
     server.start()
     return endpoint

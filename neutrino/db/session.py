@@ -1,4 +1,16 @@
-"""Engines, sessions and transactions, with bounded retries of transient errors."""
+"""Engines, sessions and transactions, with bounded retries of transient errors.
+
+Every way into the database (run, session, connect) turns "the database cannot be reached"
+into one domain error, DatabaseUnavailable, within a bounded time (docs/operations.md):
+  - connecting gives up after CONNECT_TIMEOUT;
+  - a statement on a connection whose peer went silent gives up after IO_TIMEOUT
+    (PyMySQL read/write timeouts; TCP user timeout and keepalives for PostgreSQL);
+  - run() starts no new attempt once RETRY_BUDGET has passed since it began, and a refused
+    connection is not retried at all: the caller gets its answer (a 503) at once;
+  - waiting for a free pooled connection gives up after POOL_TIMEOUT.
+Observers registered with watch_reachability() hear when the database becomes unreachable
+and when it answers again.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -12,9 +24,12 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+from neutrino.errors import DatabaseUnavailable
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -23,6 +38,19 @@ T = TypeVar("T")
 # PostgreSQL: 40001 serialization failure, 40P01 deadlock.
 _TRANSIENT_MYSQL = {1213, 1205, 2006, 2013}
 _TRANSIENT_PG = {"40001", "40P01"}
+# The database is not there: MySQL 1040 too many connections, 2002/2003 cannot connect,
+# 2005 unknown host, 2006/2013 gone or lost (also a read timeout), 2055 lost at handshake.
+# PostgreSQL: class 08 (connection exception), 53300 too many connections, 57P01-57P03
+# shutting down or starting up; libpq's own connection failures carry no SQLSTATE.
+_UNREACHABLE_MYSQL = {1040, 2002, 2003, 2005, 2006, 2013, 2055}
+_UNREACHABLE_PG = {"53300", "57P01", "57P02", "57P03"}
+_UNREACHABLE_SQLITE = ("unable to open database file", "disk I/O error")
+
+# The bounds; docs/operations.md derives the longest a request can wait from them.
+CONNECT_TIMEOUT = 2  # seconds; libpq accepts no less than 2
+IO_TIMEOUT = 10  # seconds a statement may wait on a peer that went silent
+RETRY_BUDGET = 5.0  # seconds after which run() starts no new attempt
+POOL_TIMEOUT = 5  # seconds to wait for a free pooled connection
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -41,11 +69,59 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(orig)
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """The error says the database cannot be reached (not that the statement was wrong)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    module = type(orig).__module__
+    if module.startswith("psycopg"):
+        code = getattr(orig, "sqlstate", None)
+        return code is None or code.startswith("08") or code in _UNREACHABLE_PG
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _UNREACHABLE_MYSQL
+    return any(text in str(orig) for text in _UNREACHABLE_SQLITE)
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    # The driver's text names hosts and ports: it goes to the log (the cause), not to callers.
+    reason = f"no pooled connection became free within {POOL_TIMEOUT} s" \
+        if isinstance(exc, PoolTimeout) else str(getattr(exc, "orig", exc)).splitlines()[0]
+    return DatabaseUnavailable(reason)
+
+
 def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str) -> Engine:
+def _bounded_connect_args(url: str, io_timeout: float | None) -> dict[str, Any]:
+    """Driver timeouts that bound connecting and silent peers; the URL's own settings win."""
+    parsed = make_url(url)
+    driver = parsed.get_driver_name()
+    args: dict[str, Any] = {}
+    if driver in ("psycopg", "psycopg2"):  # libpq's parameters
+        args = {"connect_timeout": CONNECT_TIMEOUT, "keepalives": 1, "keepalives_idle": 5,
+                "keepalives_interval": 2, "keepalives_count": 3}
+        if io_timeout:
+            # Linux closes a connection whose sent data (or keepalive probe) stays unacked;
+            # a statement that runs long on a live server is not affected.
+            args["tcp_user_timeout"] = int(io_timeout * 1000)
+    elif driver in ("pymysql", "mysqldb"):
+        args = {"connect_timeout": CONNECT_TIMEOUT}
+        if io_timeout:
+            args.update(read_timeout=io_timeout, write_timeout=io_timeout)
+    return {k: v for k, v in args.items() if k not in parsed.query}
+
+
+def make_engine(url: str, io_timeout: float | None = IO_TIMEOUT) -> Engine:
+    """`io_timeout`: None for tools whose statements may rightly run long (migrations)."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
@@ -72,18 +148,25 @@ def make_engine(url: str) -> Engine:
 
         return engine
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20,
+                              "pool_timeout": POOL_TIMEOUT,
+                              "connect_args": _bounded_connect_args(url, io_timeout),
                               "json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith(("mysql", "mariadb")):
         kwargs["isolation_level"] = "READ COMMITTED"
     return create_engine(url, **kwargs)
 
 
+Reachability = Callable[[bool], None]
+
+
 class Database:
     """The one handle on the database that services receive."""
 
-    def __init__(self, url: str, *, max_retries: int = 10, retry_interval: float = 0.05) -> None:
+    def __init__(self, url: str, *, max_retries: int = 10, retry_interval: float = 0.05,
+                 retry_budget: float = RETRY_BUDGET,
+                 io_timeout: float | None = IO_TIMEOUT) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, io_timeout)
         self.is_sqlite = url.startswith("sqlite")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(sqlite_immediate=True)
@@ -93,6 +176,10 @@ class Database:
         self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         self.max_retries = max_retries
         self.retry_interval = retry_interval
+        self.retry_budget = retry_budget
+        self._reachable = True
+        self._watchers: list[Reachability] = []
+        self._watch_lock = threading.Lock()
 
     def listen(self, name: str, hook: Callable[..., Any]) -> None:
         """Hook a session event (after_commit, …) of this database's writing sessions only."""
@@ -101,26 +188,100 @@ class Database:
     def unlisten(self, name: str, hook: Callable[..., Any]) -> None:
         event.remove(self._writers, name, hook)
 
+    # ---- reachability -----------------------------------------------------------------------
+
+    def watch_reachability(self, watcher: Reachability) -> None:
+        """Call `watcher(False)` when the database stops answering, `watcher(True)` when it
+        answers again (from the thread that found out)."""
+        with self._watch_lock:
+            self._watchers.append(watcher)
+
+    def unwatch_reachability(self, watcher: Reachability) -> None:
+        with self._watch_lock:
+            self._watchers.remove(watcher)
+
+    @property
+    def reachable(self) -> bool:
+        """False from a failure to reach the database until it next answers."""
+        return self._reachable
+
+    def _answered(self) -> None:
+        if not self._reachable:  # unlocked read: the hot path stays one attribute load
+            self._note(True)
+
+    def _unreachable(self, exc: BaseException) -> DatabaseUnavailable:
+        self._note(False)
+        return _unavailable(exc)
+
+    def _note(self, reachable: bool) -> None:
+        with self._watch_lock:
+            if self._reachable == reachable:
+                return
+            self._reachable = reachable
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher(reachable)
+
+    # ---- ways in ----------------------------------------------------------------------------
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session for reads; no commit."""
-        with self._sessions() as session:
-            yield session
+        try:
+            with self._sessions() as session:
+                yield session
+        except (DBAPIError, PoolTimeout) as exc:
+            if is_unreachable(exc):
+                raise self._unreachable(exc) from exc
+            raise
+        self._answered()
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A plain connection for hot reads that need no ORM objects; no commit."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (DBAPIError, PoolTimeout) as exc:
+            if is_unreachable(exc):
+                raise self._unreachable(exc) from exc
+            raise
+        self._answered()
+
+    def ping(self) -> None:
+        """One round trip; DatabaseUnavailable while the database cannot be reached."""
+        with self.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
     def run(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one transaction, retrying it whole on deadlocks and lost connections."""
+        """Run `work` in one transaction, retrying it whole on deadlocks and lost connections.
+
+        Gives up with DatabaseUnavailable when the database cannot be reached: at once when
+        it refuses connections, else when retries or RETRY_BUDGET run out.
+        """
         attempt = 0
+        deadline = time.monotonic() + self.retry_budget
         while True:
             try:
                 with self._write_lock, self._writers() as session, session.begin():
-                    return work(session)
-            except DBAPIError as exc:
+                    result = work(session)
+                self._answered()
+                return result
+            except (DBAPIError, PoolTimeout) as exc:
                 attempt += 1
-                if not is_transient(exc) or attempt > self.max_retries:
+                pause = self.retry_interval * attempt
+                retry = is_transient(exc) and attempt <= self.max_retries and \
+                    time.monotonic() + pause < deadline
+                if not retry:
+                    if is_unreachable(exc):
+                        raise self._unreachable(exc) from exc
                     raise
-                LOG.warning("transient database error (attempt %d of %d), retrying: %s",
-                            attempt, self.max_retries, exc.orig)
-                time.sleep(self.retry_interval * attempt)
+                # Once the database is known to be away, retries are expected: the
+                # reachability watchers have said so once already.
+                LOG.log(logging.WARNING if self._reachable else logging.DEBUG,
+                        "transient database error (attempt %d of %d), retrying: %s",
+                        attempt, self.max_retries, getattr(exc, "orig", exc))
+                time.sleep(pause)
 
     def dispose(self) -> None:
         self.engine.dispose()

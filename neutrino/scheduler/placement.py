@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 LEAST_LOADED = "least_loaded"
 CHANCE = "chance"
@@ -51,11 +50,6 @@ def choose_agents(
             break
         chosen.append(agent.id)
     return chosen
-
-
-def is_alive(heartbeat: datetime, now: datetime, agent_down_time: int) -> bool:
-    """`alive` as the API shows it: the last heartbeat, in server time, is recent enough."""
-    return now - heartbeat <= timedelta(seconds=agent_down_time)
 
 
 @dataclass(frozen=True)

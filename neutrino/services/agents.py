@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,7 +13,7 @@ from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound
-from neutrino.scheduler.placement import is_alive
+from neutrino.scheduler.liveness import is_alive
 from neutrino.services import events
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
@@ -39,7 +38,7 @@ class Agents:
     def report_state(self, state: AgentState) -> ReportResult:
         """Record a heartbeat; the first report of an (agent_type, host) registers it."""
         now = utcnow()
-        down = timedelta(seconds=self.settings.agent_down_time)
+        down = self.settings.agent_down_time
 
         def work(session: Session) -> tuple[ReportResult, bool]:
             agent = session.scalars(
@@ -60,7 +59,7 @@ class Agents:
                          agent.host)
                 return ReportResult(agent_id=agent.id,
                                     admin_state_up=agent.admin_state_up), True
-            revived = now - agent.heartbeat_timestamp > down
+            revived = not is_alive(agent.heartbeat_timestamp, now, down)
             values: dict[str, Any] = {"heartbeat_timestamp": now,
                                       "configurations": state.configurations}
             if state.start_flag:
@@ -94,10 +93,9 @@ class Agents:
         down = self.settings.agent_down_time
         # Plain rows, not ORM objects: this is the hot read of `agent-list` with many agents.
         columns = [Agent.__table__.c[name] for name in AGENT_COLUMNS]
-        limit = now - timedelta(seconds=down)
-        with self.db.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(select(*columns).order_by(Agent.host, Agent.agent_type))
-            return [agent_row_view(row, row[-1] >= limit) for row in rows]
+            return [agent_row_view(row, is_alive(row[-1], now, down)) for row in rows]
 
     def get(self, agent_id: str) -> dict[str, Any]:
         with self.db.session() as session:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from neutrino.errors import (
     NetworkNotFound,
     NetworkNotHosted,
 )
+from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead
 from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
 from neutrino.services import events, quarantine
 from neutrino.services.clock import utcnow
@@ -41,10 +42,13 @@ def short(ids: Sequence[str]) -> str:
 
 
 class Bindings:
-    def __init__(self, db: Database, settings: ServerSettings, rng: random.Random) -> None:
+    def __init__(self, db: Database, settings: ServerSettings, rng: random.Random,
+                 hearing_since: Callable[[], datetime | None]) -> None:
         self.db = db
         self.settings = settings
         self.rng = rng
+        # Since when this process has heard agents without a break (services/hearing.py).
+        self.hearing_since = hearing_since
 
     # ---- snapshots ------------------------------------------------------------------------
 
@@ -62,13 +66,13 @@ class Bindings:
             Agent.id, Agent.host, Agent.heartbeat_timestamp, Agent.admin_state_up,
             Agent.availability_zone, *([conf] if conf is not None else []))
             .where(Agent.agent_type == AGENT_TYPE_DHCP))
-        limit = now - timedelta(seconds=self.settings.agent_down_time)
+        down = self.settings.agent_down_time
         snapshots = []
         for row in rows:
             load = counts.get(row[0], 0) if conf is None else \
                 int((row[5] or {}).get(load_type, 0) or 0)
-            snapshots.append(AgentSnapshot(row[0], row[1], row[2] >= limit, row[3], load,
-                                           row[4]))
+            snapshots.append(AgentSnapshot(row[0], row[1], is_alive(row[2], now, down), row[3],
+                                           load, row[4]))
         return snapshots
 
     def hosting(self, session: Session, network_id: str) -> list[str]:
@@ -223,12 +227,21 @@ class Bindings:
     # ---- failover ---------------------------------------------------------------------------
 
     def failover(self, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Move networks off DHCP agents dead beyond agent_down_time + grace; returns moves."""
+        """Move networks off DHCP agents silent, while this server could hear them, for
+        longer than agent_down_time + grace (scheduler/liveness.py); returns the moves."""
         if not self.settings.allow_automatic_dhcp_failover:
             return []
         now = now or utcnow()
-        limit = now - timedelta(seconds=self.settings.agent_down_time
-                                + self.settings.dhcp_failover_grace)
+        down, grace = self.settings.agent_down_time, self.settings.dhcp_failover_grace
+        hearing = self.hearing_since()
+        if hearing is None:
+            # Deaf: judge nobody, but look whether the database is back (the verdicts'
+            # wait starts when it is), since nothing else may be asking it.
+            self.db.ping()
+            return []
+        limit = failover_cutoff(now, hearing, down, grace)
+        if limit is None:  # not heard long enough to judge anyone
+            return []
         with self.db.session() as session:
             dead = set(session.scalars(select(Agent.id).where(
                 Agent.agent_type == AGENT_TYPE_DHCP, Agent.heartbeat_timestamp < limit)))
@@ -256,7 +269,10 @@ class Bindings:
                 if move.from_agent not in hosting or move.to_agent in hosting:
                     return False
                 dead_agent = session.get(Agent, move.from_agent)
-                if dead_agent is None or dead_agent.heartbeat_timestamp >= limit:
+                # Again under the lock and with hearing as it is now: the agent may have
+                # reported, or the database or broker may have failed, meanwhile.
+                if dead_agent is None or not judged_dead(
+                        dead_agent.heartbeat_timestamp, now, self.hearing_since(), down, grace):
                     return False
                 self._unbind(session, move.network_id, dead_agent)
                 self._bind(session, move.network_id, move.to_agent, utcnow())

@@ -1,11 +1,22 @@
 """Heartbeat coalescing: routine state reports are acknowledged from memory and written to
-the database together, a few times a second, instead of one transaction each."""
+the database together, a few times a second, instead of one transaction each.
+
+Only while the database answers: a heartbeat acknowledged from memory is a promise that it
+will be recorded, and a server that cannot reach its database cannot keep it (another
+replica would judge the agent by what is in the database). So while the database is
+unreachable every report takes the full path and its caller sees the 503.
+
+A flush that fails keeps its heartbeats and is tried again on the next flush: they are
+true observations of when the agents reported, and writing them once the database is
+back shows the agents alive at once. (Failover does not depend on it: it ignores silence
+while the server could not hear, see scheduler/liveness.py.)
+"""
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
@@ -13,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
+from neutrino.errors import DatabaseUnavailable
+from neutrino.scheduler.liveness import is_alive
 from neutrino.transport.messages import AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
@@ -40,7 +53,7 @@ class HeartbeatBuffer:
 
     def __init__(self, db: Database, agent_down_time: int) -> None:
         self._db = db
-        self._down = timedelta(seconds=agent_down_time)
+        self._down = agent_down_time
         self._known: dict[tuple[str, str], KnownAgent] = {}
         self._pending: dict[str, tuple[datetime, dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -59,11 +72,11 @@ class HeartbeatBuffer:
                     del self._known[key]
 
     def offer(self, state: AgentState, now: datetime) -> ReportResult | None:
-        if state.start_flag:
+        if state.start_flag or not self._db.reachable:
             return None
         with self._lock:
             known = self._known.get((state.agent_type, state.host))
-            if known is None or now - known.heartbeat > self._down or \
+            if known is None or not is_alive(known.heartbeat, now, self._down) or \
                     (known.binary, known.topic, known.availability_zone) != \
                     (state.binary, state.topic, state.availability_zone):
                 return None
@@ -86,7 +99,11 @@ class HeartbeatBuffer:
                                           .where(Agent.id.in_(list(pending)))).all())
             return set(pending) - set(states), states
 
-        missing, states = self._db.run(work)
+        try:
+            missing, states = self._db.run(work)
+        except DatabaseUnavailable:
+            self._keep(pending)
+            raise
         with self._lock:
             for known in self._known.values():
                 if known.id in states:
@@ -96,3 +113,9 @@ class HeartbeatBuffer:
             LOG.info("agent %s was deleted; its next report registers it again", agent_id)
             self.forget(agent_id)
         return len(pending)
+
+    def _keep(self, failed: dict[str, tuple[datetime, dict[str, Any]]]) -> None:
+        """Put back what a failed flush took, unless a newer report of the agent came in."""
+        with self._lock:
+            for agent_id, entry in failed.items():
+                self._pending.setdefault(agent_id, entry)

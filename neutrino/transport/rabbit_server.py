@@ -56,13 +56,15 @@ class RabbitRpcServer:
     """Consumes agent calls and publishes replies and events; start() then stop()."""
 
     def __init__(self, broker: BrokerParams, control_exchange: str, handle: Handler,
-                 describe_error: DescribeError, workers: int = WORKERS) -> None:
+                 describe_error: DescribeError, workers: int = WORKERS,
+                 on_connected: Callable[[], None] | None = None) -> None:
+        """`on_connected`: called after every (re)connection, once calls are consumed."""
         self.topology = Topology(control_exchange)
         self._handle = handle
         self._describe_error = describe_error
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rabbit-rpc")
         self._outbox: queue.Queue[_Outgoing | None] = queue.Queue()
-        self._link = Link(broker, "server", self._setup)
+        self._link = Link(broker, "server", self._setup, on_connected)
         self._sender = threading.Thread(target=self._send_loop, name="rabbit-outbox",
                                         daemon=True)
 
@@ -107,7 +109,7 @@ class RabbitRpcServer:
             reply = RpcReply(result=self._handle(request.method, request.args))
         except Exception as exc:  # every failure goes back to the caller, mapped once
             error = self._describe_error(exc)
-            if error.status >= 500:
+            if error.status == 500:  # a bug; a 503 (database unreachable) is a state
                 LOG.exception("agent call %s failed", request.method)
             reply = RpcReply(error=error)
         if reply_to:

@@ -1,19 +1,26 @@
-"""Every database URL form the seed and operators use, and bounded retries of transient
-errors (deadlocks, lost connections) on the real engines."""
+"""Every database URL form the seed and operators use, bounded retries of transient
+errors (deadlocks, lost connections) on the real engines, and an unreachable database as
+one domain error."""
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from neutrino.db import migrate
-from neutrino.db.session import Database
+from neutrino.db.session import CONNECT_TIMEOUT, Database
+from neutrino.errors import DatabaseUnavailable
 from tests.support.databases import fresh_database
+from tests.support.tcp_relay import tcp_relay
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,8 +124,54 @@ def test_retries_are_bounded(tmp_path: Path) -> None:
                 attempts += 1
                 session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
 
-            with pytest.raises(Exception) as raised:  # noqa: B017 - the driver's own type
+            with pytest.raises(DatabaseUnavailable) as raised:
                 db.run(always_drops)
-            assert attempts == 3 and "terminat" in str(raised.value).lower()
+            assert attempts == 3 and "terminat" in raised.value.reason.lower()
         finally:
             db.dispose()
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_an_unreachable_database_is_one_domain_error_at_once_and_watchers_hear_of_it(
+        kind: str, tmp_path: Path) -> None:
+    with fresh_database(kind, str(tmp_path)) as url:
+        parsed = make_url(url)
+        with tcp_relay(parsed.host or "127.0.0.1", parsed.port or 0) as relay:
+            db = Database(parsed.set(port=relay.port).render_as_string(hide_password=False),
+                          retry_interval=0.01)
+            heard: list[bool] = []
+            db.watch_reachability(heard.append)
+            try:
+                db.ping()
+                relay.cut()
+                for way_in in (db.ping, lambda: db.run(lambda s: s.execute(text("SELECT 1")))):
+                    started = time.monotonic()
+                    with pytest.raises(DatabaseUnavailable):
+                        way_in()
+                    # Refused: no retry, no connect timeout to wait out.
+                    assert time.monotonic() - started < CONNECT_TIMEOUT
+                assert not db.reachable and heard == [False]
+                relay.restore()
+                db.ping()
+                assert db.reachable and heard == [False, True]
+            finally:
+                db.dispose()
+
+
+def test_transient_errors_are_retried_only_within_the_budget(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/budget.db", max_retries=1000, retry_interval=0.01,
+                  retry_budget=0.5)
+    attempts = 0
+
+    def always_locked(_session: Session) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise OperationalError("UPDATE agents", {}, sqlite3.OperationalError(
+            "database is locked"))
+
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        db.run(always_locked)
+    took = time.monotonic() - started
+    db.dispose()
+    assert 1 < attempts < 1000 and took < 0.5 + 0.1, (attempts, took)
