@@ -16,6 +16,7 @@ from neutrino.lab.topology import (
     DEFAULT_PREFIX,
     DEFAULT_SUBNET,
     HOSTS,
+    REPORT_INTERVAL,
     HostPlan,
     LabError,
     LabPlan,
@@ -120,14 +121,16 @@ def cleanup_dhcp(lab_dir: Path, host: HostPlan) -> None:
 
 def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
                   agent_user: str, agent_password: str,
-                  rabbit: RabbitAccess | None = None) -> None:
+                  rabbit: RabbitAccess | None = None,
+                  report_interval: int = REPORT_INTERVAL) -> None:
     conf_dir = host_dir(lab_dir, host)
     (conf_dir / "state").mkdir(parents=True, exist_ok=True)
     # dnsmasq drops root for nobody and must still read its files below state/.
     conf_dir.chmod(0o755)
     (conf_dir / "state").chmod(0o755)
     for name, text in agent_configs(plan, host, server_url, agent_user, agent_password,
-                                    str(conf_dir / "state"), rabbit).items():
+                                    str(conf_dir / "state"), rabbit,
+                                    report_interval).items():
         path = conf_dir / name
         path.write_text(text)
         path.chmod(0o600)  # neutron.conf carries the agent's password
@@ -135,10 +138,12 @@ def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
 
 def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
        prefix: str = DEFAULT_PREFIX, subnet: str = DEFAULT_SUBNET,
-       rabbit: RabbitAccess | None = None) -> None:
+       rabbit: RabbitAccess | None = None,
+       report_interval: int = REPORT_INTERVAL) -> None:
     """Build the switch and HostA/HostB and start their agents; leftovers with the same
     prefix (an earlier run that crashed) are removed first. With `rabbit`, the agents talk
-    to the server through that broker (reached on the switch address) instead of HTTP."""
+    to the server through that broker (reached on the switch address) instead of HTTP.
+    `report_interval`: the agents' heartbeat period (tests of liveness use 1 s)."""
     require_root()
     lab_dir = lab_dir.resolve()
     down(lab_dir, prefix=prefix)
@@ -153,7 +158,8 @@ def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
         wiring.make_switch(plan)
         for host in plan.hosts:
             wiring.make_host(plan, host)
-            write_configs(lab_dir, plan, host, server_url, agent_user, agent_password, rabbit)
+            write_configs(lab_dir, plan, host, server_url, agent_user, agent_password, rabbit,
+                          report_interval)
             start_agent(lab_dir, host, L2)
             start_agent(lab_dir, host, DHCP)
     except BaseException:

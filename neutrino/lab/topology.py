@@ -122,7 +122,8 @@ def transport_lines(plan: LabPlan, server_url: str, user: str, password: str,
 
 
 def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, password: str,
-                  state_path: str, rabbit: RabbitAccess | None = None) -> dict[str, str]:
+                  state_path: str, rabbit: RabbitAccess | None = None,
+                  report_interval: int = REPORT_INTERVAL) -> dict[str, str]:
     """File name -> text of the three files the host's agents read, with the seed's keys."""
     neutron_conf = (
         "[DEFAULT]\n"
@@ -130,7 +131,7 @@ def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, pas
         f"state_path = {state_path}\n"
         + transport_lines(plan, server_url, user, password, rabbit) +
         "[agent]\n"
-        f"report_interval = {REPORT_INTERVAL}\n")
+        f"report_interval = {report_interval}\n")
     dhcp_ini = (
         "[DEFAULT]\n"
         "interface_driver = neutron.agent.linux.interface.BridgeInterfaceDriver\n"
