@@ -167,6 +167,11 @@ def test_host_cut_off_from_controller_for_30s_mariadb_rabbit(mariadb_rabbit: Fau
                     for line in read(path).splitlines():
                         if old.mac in line:
                             fault.problem(f"stale entry in {path}: {line}")
+            served = {name: sorted({a.ip for a in loop.answers()
+                                    if a.ip and a.started >= fault.began})
+                      for name, loop in lab.loops.items() if loop.vm.network == "netp"}
+            fault.figure("addresses served on netp (the deleted port had "
+                         f"{old.ip})", ", ".join(f"{n}: {ips}" for n, ips in served.items()))
             since = gone.at or fault.end + NEW_PORT_WITHIN
             late = [a for a in old_loop.answers() if a.started > since and a.ip is not None]
             if late:

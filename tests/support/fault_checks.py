@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -242,6 +243,11 @@ class FaultRun:
         self._check_processes()
         for line in self._log_lines(THREAD_DIED):
             self.problem(f"a thread died: {line}")
+        # Item 4 of the issue: while the control plane is away, one line per state change.
+        for log in self.lab.log_files():
+            if log.parent.name.startswith("Host"):
+                warnings = len(self._lines_of(log, " WARNING "))
+                self.figure(f"warnings logged by {log.parent.name}/{log.stem}", str(warnings))
         for check in self.final_checks:
             check()
 
@@ -384,17 +390,18 @@ class FaultRun:
                 self.problem(f"dnsmasq for {network} on {host} was restarted")
 
     def _log_lines(self, needle: str) -> list[str]:
-        found = []
-        for log in self.lab.log_files():
-            with log.open("rb") as f:
-                f.seek(self.log_offsets.get(log, 0))
-                text = f.read().decode(errors="replace")
-            found += [f"{log.parent.name}/{log.name}: {line.strip()}"
-                      for line in text.splitlines() if needle in line]
-        return found
+        return [f"{log.parent.name}/{log.name}: {line}" for log in self.lab.log_files()
+                for line in self._lines_of(log, needle)]
+
+    def _lines_of(self, log: Path, needle: str) -> list[str]:
+        """The lines with `needle` that the log gained since the fault began."""
+        with log.open("rb") as f:
+            f.seek(self.log_offsets.get(log, 0))
+            text = f.read().decode(errors="replace")
+        return [line.strip() for line in text.splitlines() if needle in line]
 
     def _report(self) -> None:
-        print(f"[{self.name}] " + "; ".join(f"{k}: {v}" for k, v in self.figures.items()))
+        print(f"[{self.name}]\n" + "\n".join(f"    {k}: {v}" for k, v in self.figures.items()))
         if self.problems:
             self.lab.dirty = True
             self.lab.tail_logs()
