@@ -150,6 +150,10 @@ class FaultRun:
         # once an old MAC is provably served nowhere, its address may go to someone else.
         self.shared_until: Moment | None = None
         self.final_checks: list[Callable[[], None]] = []  # test-specific, run last
+        self.times = AgentTimes()
+        self._recovery_done = threading.Event()
+        self._recovery = threading.Thread(target=self._poll_recovery, name="recovery-watch",
+                                          daemon=True)
 
     # ---- around the fault ---------------------------------------------------------------
 
@@ -170,9 +174,24 @@ class FaultRun:
         return self
 
     def ended(self) -> None:
-        """The fault is over (service back, route restored): the clock of every 'within'."""
+        """The fault is over (service back, route restored): the clock of every 'within'.
+        From now on agents and expected moments are polled on a thread of their own, so
+        that booting the probe VMs delays none of the measurements."""
         self.end = time.monotonic()
         self.figure("fault lasted", self.end - self.began)
+        self._recovery.start()
+
+    def _poll_recovery(self) -> None:
+        while not self._recovery_done.is_set():
+            now = time.monotonic()
+            for moment in list(self.moments):
+                if moment.at is None and moment.condition():
+                    moment.at = now
+            try:
+                self.times.see(self.lab.agents(), now)
+            except CliError:
+                pass  # the API may still be away; the deadlines decide
+            self._recovery_done.wait(POLL)
 
     def expect(self, label: str, condition: Callable[[], bool],
                within: float = NEW_PORT_WITHIN) -> Moment:
@@ -198,7 +217,7 @@ class FaultRun:
             self.lab.tail_logs()
             raise
         finally:
-            self.watch.stop()
+            self._stop_watching()
             for probe in self.probes:
                 for loop in probe.loops:
                     loop.stop()
@@ -216,17 +235,9 @@ class FaultRun:
         # Long enough for a server that judged agents wrongly to have moved networks.
         observe_until = self.end + self.lab.stack.agent_down_time + 3
         self.probes = self._probe_new_ports()
-        times = AgentTimes()
         while True:
             now = time.monotonic()
             self._poll_probes(now)
-            for moment in self.moments:
-                if moment.at is None and moment.condition():
-                    moment.at = now
-            try:
-                times.see(self.lab.agents(), now)
-            except CliError:
-                pass  # the API may still be away; the deadline below decides
             probes_done = all(p.lease() and p.in_hosts_files is not None for p in self.probes)
             probes_late = all(now - p.created > PROBE_GIVES_UP for p in self.probes)
             moments_done = all(m.at is not None for m in self.moments)
@@ -234,10 +245,10 @@ class FaultRun:
                     moments_done or now - self.end > PROBE_GIVES_UP):
                 break
             time.sleep(POLL)
-        self.watch.stop()
+        self._stop_watching()
         self._check_moments()
         self._check_probes()
-        self._check_agents(times, observe_until)
+        self._check_agents(self.times, observe_until)
         self._check_bindings()
         self._check_requests()
         self._check_processes()
@@ -250,6 +261,12 @@ class FaultRun:
                 self.figure(f"warnings logged by {log.parent.name}/{log.stem}", str(warnings))
         for check in self.final_checks:
             check()
+
+    def _stop_watching(self) -> None:
+        self.watch.stop()
+        self._recovery_done.set()
+        if self._recovery.is_alive():
+            self._recovery.join(30)
 
     def _probe_new_ports(self) -> list[Probe]:
         """A new port per host on the probe network, booted the moment the fault ends."""
