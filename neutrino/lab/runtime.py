@@ -17,6 +17,7 @@ from neutrino.lab.topology import (
     DEFAULT_PREFIX,
     DEFAULT_SUBNET,
     HOSTS,
+    REPORT_INTERVAL,
     HostPlan,
     LabError,
     LabPlan,
@@ -122,14 +123,16 @@ def cleanup_dhcp(lab_dir: Path, host: HostPlan) -> None:
 
 def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
                   agent_user: str, agent_password: str,
-                  rabbit: RabbitAccess | None = None, ca_file: str | None = None) -> None:
+                  rabbit: RabbitAccess | None = None, ca_file: str | None = None,
+                  report_interval: int = REPORT_INTERVAL) -> None:
     conf_dir = host_dir(lab_dir, host)
     (conf_dir / "state").mkdir(parents=True, exist_ok=True)
     # dnsmasq drops root for nobody and must still read its files below state/.
     conf_dir.chmod(0o755)
     (conf_dir / "state").chmod(0o755)
     for name, text in agent_configs(plan, host, server_url, agent_user, agent_password,
-                                    str(conf_dir / "state"), rabbit, ca_file).items():
+                                    str(conf_dir / "state"), rabbit, ca_file,
+                                    report_interval).items():
         path = conf_dir / name
         path.write_text(text)
         path.chmod(0o600)  # neutron.conf carries the agent's password
@@ -137,11 +140,13 @@ def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
 
 def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
        prefix: str = DEFAULT_PREFIX, subnet: str = DEFAULT_SUBNET,
-       rabbit: RabbitAccess | None = None, ca_file: str | None = None) -> None:
+       rabbit: RabbitAccess | None = None, ca_file: str | None = None,
+       report_interval: int = REPORT_INTERVAL) -> None:
     """Build the switch and HostA/HostB and start their agents; leftovers with the same
     prefix (an earlier run that crashed) are removed first. With `rabbit`, the agents talk
     to the server through that broker (reached on the switch address) instead of HTTP;
-    with an https:// server_url they verify it against `ca_file`."""
+    with an https:// server_url they verify it against `ca_file`. `report_interval`: the
+    agents' heartbeat period (tests of liveness use 1 s)."""
     require_root()
     lab_dir = lab_dir.resolve()
     down(lab_dir, prefix=prefix)
@@ -157,7 +162,7 @@ def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
         for host in plan.hosts:
             wiring.make_host(plan, host)
             write_configs(lab_dir, plan, host, server_url, agent_user, agent_password, rabbit,
-                          ca_file)
+                          ca_file, report_interval)
             start_agent(lab_dir, host, L2)
             start_agent(lab_dir, host, DHCP)
     except BaseException:

@@ -127,7 +127,8 @@ def transport_lines(plan: LabPlan, server_url: str, user: str, password: str,
 
 def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, password: str,
                   state_path: str, rabbit: RabbitAccess | None = None,
-                  ca_file: str | None = None) -> dict[str, str]:
+                  ca_file: str | None = None,
+                  report_interval: int = REPORT_INTERVAL) -> dict[str, str]:
     """File name -> text of the three files the host's agents read, with the seed's keys."""
     neutron_conf = (
         "[DEFAULT]\n"
@@ -135,7 +136,7 @@ def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, pas
         f"state_path = {state_path}\n"
         + transport_lines(plan, server_url, user, password, rabbit, ca_file) +
         "[agent]\n"
-        f"report_interval = {REPORT_INTERVAL}\n")
+        f"report_interval = {report_interval}\n")
     dhcp_ini = (
         "[DEFAULT]\n"
         "interface_driver = neutron.agent.linux.interface.BridgeInterfaceDriver\n"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,26 +22,17 @@ from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
 from neutrino.lab.topology import RabbitAccess
-from neutrino.transport.rabbit_topology import parse_rabbit_url
-from tests.support.broker import broker_on, delete_topology, require_rabbit, unique_exchange
+from tests.support.lab_env import (
+    ADMIN_PASSWORD,
+    AGENT_PASSWORD,
+    AGENT_USER,
+    agent_transport,
+    bootstrap_identities,
+    free_port,
+    require_root_and_tools,
+)
 
 pytestmark = pytest.mark.root
-
-ADMIN_PASSWORD = "adminpassword"
-AGENT_USER, AGENT_PASSWORD = "neutrino-agent", "agentpassword"
-NEEDS = ("/usr/sbin/udhcpc", "dnsmasq", "ip")
-
-
-def require_root_and_tools() -> None:
-    missing = [] if os.geteuid() == 0 else ["root"]
-    missing += [tool for tool in NEEDS if not shutil.which(tool)]
-    if missing:
-        reason = (f"!!! NOT RUN: the seed walk-through needs {', '.join(missing)} "
-                  "(namespaces, dnsmasq, udhcpc) !!!")
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
 
 def wait_until(condition: Callable[[], object], timeout: float = 20.0,
                what: str = "condition") -> object:
@@ -55,12 +44,6 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -136,11 +119,7 @@ def start_server(tmp: Path, extra_conf: str) -> tuple[str, subprocess.Popen[byte
         f"state_path = {tmp}\nagent_down_time = 5\nallow_overlapping_ips = True\n{extra_conf}"
         f"[database]\nconnection = sqlite:///{tmp}/neutrino.db\n"
         "[ml2]\ntenant_network_types = vxlan\n[ml2_type_vxlan]\nvni_ranges = 1000:2999\n")
-    manage = [sys.executable, "-m", "neutrino.manage", "--config-file", str(conf)]
-    for args in (["db", "upgrade"], ["bootstrap", "--admin-password", ADMIN_PASSWORD],
-                 ["user-create", AGENT_USER, "--password", AGENT_PASSWORD, "--project",
-                  "service", "--role", "service"]):
-        subprocess.run([*manage, *args], check=True, capture_output=True)
+    bootstrap_identities(conf)
     with (tmp / "server.log").open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "neutrino.server", "--config-file",
                                  str(conf)], stdout=log, stderr=subprocess.STDOUT)
@@ -155,27 +134,6 @@ def start_server(tmp: Path, extra_conf: str) -> tuple[str, subprocess.Popen[byte
 
     wait_until(answers, 30, "neutrino-server to answer")
     return url, proc
-
-
-@contextlib.contextmanager
-def agent_transport(transport: str) -> Iterator[tuple[str, RabbitAccess | None]]:
-    """Server config lines and the lab's broker access for `http` or `rabbit`.
-
-    For RabbitMQ the hosts reach the broker through a relay on the switch side: the local
-    RabbitMQ listens on loopback only and lets `guest` in from loopback only."""
-    if transport == "http":
-        yield "", None
-        return
-    url = require_rabbit()
-    exchange = unique_exchange()
-    port = free_port()
-    broker = parse_rabbit_url(url)
-    try:
-        with broker_on("0.0.0.0", port):
-            yield (f"transport_url = {url}\ncontrol_exchange = {exchange}\n",
-                   RabbitAccess(port, broker.userid, broker.password, exchange))
-    finally:
-        delete_topology(url, exchange)
 
 
 @contextlib.contextmanager

@@ -76,6 +76,14 @@ class _Relay(socketserver.BaseRequestHandler):
     target: tuple[str, int]
 
     def handle(self) -> None:
+        try:
+            self._relay()
+        except OSError:
+            # The broker stopped or the client went away: the connection ends here, as it
+            # would between the client and the broker itself.
+            return
+
+    def _relay(self) -> None:
         with socket.create_connection(self.target, timeout=5) as upstream:
             upstream.settimeout(None)
             pairs = {self.request: upstream, upstream: self.request}

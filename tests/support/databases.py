@@ -32,7 +32,7 @@ def fresh_database(kind: str, tmp_dir: str) -> Iterator[str]:
         return
     admin_url = PG_ADMIN if kind == "postgresql" else MYSQL_ADMIN
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}"))
     except OperationalError as exc:

@@ -1,0 +1,189 @@
+"""Control-plane faults change nothing (issue 14's "Must show"): real neutrino-server
+replicas, the lab's HostA and HostB with their real DHCP and Linux bridge agents and dnsmasq,
+VMs asking with udhcpc in loops throughout. Each fault is checked by
+tests/support/fault_checks.py: 0 failed requests, no binding change, every process and
+thread alive, agents alive and connected, a new port served within 2 s.
+
+One deployment per stack, faults one after another on it, in this file's order:
+- SQLite + HTTP, one server: kill -9, restart after 20 s.
+- MariaDB + RabbitMQ, two replicas (same database, same broker, one shared queue): both
+  killed and each restarted 20 s later, one after the other; RabbitMQ stopped for 15 s;
+  MariaDB stopped for 15 s; HostA's route to the controller cut for 30 s (a partition).
+Every network on a single DHCP agent on HostA (dhcp_agents_per_network = 1), HostB's idle:
+a wrong failover would move them. agent_down_time 5 s, report_interval 1 s.
+
+Run with -rP (or -s) to see the measured times of each fault."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.dhcp_loops import describe
+from tests.support.fault_checks import NEW_PORT_WITHIN, FaultRun
+from tests.support.fault_lab import FaultLab, Stack, read, running_stack
+from tests.support.outages import broker_stopped, mariadb_stopped, route_cut
+from tests.support.server import wait_until
+
+pytestmark = pytest.mark.root
+
+SQLITE_HTTP = Stack("sqlite-http", "sqlite", "http")
+MARIADB_RABBIT = Stack("mariadb-rabbit", "mariadb", "rabbit", replicas=2)
+SERVER_DOWN = 20.0
+BROKER_DOWN = 15.0
+DATABASE_DOWN = 15.0
+CUT_OFF = 30.0
+
+
+def populate(lab: FaultLab) -> None:
+    """Two networks on HostA's DHCP agent only; VMs on both hosts asking in loops."""
+    lab.create_network("net1", "10.41.1.0/24", ("HostA",))
+    lab.create_network("net2", "10.41.2.0/24", ("HostA",))
+    for network, host, name in (("net1", "HostA", "vm1a"), ("net1", "HostB", "vm1b"),
+                                ("net2", "HostB", "vm2b")):
+        lab.ask_in_loop(lab.boot(network, host, name))
+    lab.wait_stable()
+
+
+# Class-scoped: each deployment goes as soon as its faults are done.
+@pytest.fixture(scope="class")
+def sqlite_http() -> Iterator[FaultLab]:
+    with running_stack(SQLITE_HTTP) as lab:
+        populate(lab)
+        yield lab
+
+
+@pytest.fixture(scope="class")
+def mariadb_rabbit() -> Iterator[FaultLab]:
+    with running_stack(MARIADB_RABBIT) as lab:
+        populate(lab)
+        yield lab
+
+
+def hold_until(moment: float) -> None:
+    """The fault lasts until `moment` (monotonic): its length is the test's input."""
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
+class TestSqliteHttp:
+    """One server on SQLite, agents over HTTP."""
+
+    def test_server_killed_and_restarted_after_20s_moves_nothing(
+            self, sqlite_http: FaultLab) -> None:
+        lab = sqlite_http
+        server = lab.servers[0]
+        with FaultRun(lab, "SQLite+HTTP: server kill -9, restart after 20 s", "r1") as fault:
+            killed = time.monotonic()
+            server.kill()
+            hold_until(killed + SERVER_DOWN)
+            server.start()
+            fault.figure("server answering after its start", server.wait_answering())
+            fault.ended()
+            fault.figure("server away", fault.end - killed)
+
+
+class TestMariadbRabbit:
+    """Two replicas on one MariaDB database, agents over RabbitMQ (one shared queue)."""
+
+    def test_two_replicas_killed_and_restarted_one_after_the_other(
+            self, mariadb_rabbit: FaultLab) -> None:
+        """Each replica is down 20 s; the second goes 10 s after the first, so for 10 s no server
+        runs at all, then the first comes back alone, then the second joins it."""
+        lab = mariadb_rabbit
+        first, second = lab.servers
+        with FaultRun(lab, "MariaDB+RabbitMQ: two replicas kill -9, each restarted after 20 s",
+                      "r2") as fault:
+            t0 = time.monotonic()
+            first.kill()
+            hold_until(t0 + SERVER_DOWN / 2)
+            second.kill()
+            hold_until(t0 + SERVER_DOWN)
+            first.start()
+            hold_until(t0 + 1.5 * SERVER_DOWN)
+            second.start()
+            fault.figure("server-1 answering after its start", first.wait_answering())
+            fault.figure("server-2 answering after its start", second.wait_answering())
+            fault.ended()
+            fault.figure("no server running", SERVER_DOWN / 2)
+
+    def test_broker_stopped_for_15s_moves_nothing(self, mariadb_rabbit: FaultLab) -> None:
+        lab = mariadb_rabbit
+        with FaultRun(lab, "MariaDB+RabbitMQ: RabbitMQ stopped for 15 s", "mq") as fault:
+            with broker_stopped() as outage:
+                hold_until(outage.began + BROKER_DOWN)
+            fault.ended()
+            fault.figure("RabbitMQ away (stop_app to await_startup)", outage.seconds)
+
+    def test_database_stopped_for_15s_moves_nothing(self, mariadb_rabbit: FaultLab) -> None:
+        lab = mariadb_rabbit
+        with FaultRun(lab, "MariaDB+RabbitMQ: MariaDB stopped for 15 s", "db") as fault:
+            with mariadb_stopped() as outage:
+                hold_until(outage.began + DATABASE_DOWN)
+            fault.ended()
+            fault.figure("MariaDB away (port closed to port open)", outage.seconds)
+            statuses = {text for when, text in fault.watch.errors
+                        if outage.began <= when <= outage.ended}
+            fault.figure("API answers during the outage", ", ".join(sorted(statuses)) or "none")
+            if any(s.startswith("HTTP 5") and not s.startswith("HTTP 503") for s in statuses):
+                fault.problem(f"the API answered {sorted(statuses)} while the database was away "
+                              "(want 503 with a NeutronError)")
+
+    def test_host_cut_off_for_30s_serves_no_address_twice(
+            self, mariadb_rabbit: FaultLab) -> None:
+        """HostA loses its route to the controller (server and broker relay) while VXLAN between
+        the hosts keeps working. Meanwhile a VM's port on a network both hosts serve is deleted
+        and new ports are created there: no IP may reach two MACs, and once HostA hears again,
+        the deleted port's lease goes from its dnsmasq within 2 s."""
+        lab = mariadb_rabbit
+        # Every network HostA serves is served by HostB too: HostA's silence is real, and a
+        # correct server has nothing to move (no agent left to move to), so nothing may move.
+        for name in ("net1", "net2"):
+            lab.layout[name] = ("HostA", "HostB")
+        lab.create_network("netp", "10.41.9.0/24", ("HostA", "HostB"))
+        old = lab.boot("netp", "HostA", "p-old")  # on HostA: its L2 agent cannot unplug it
+        old_loop = lab.ask_in_loop(old)
+        lab.ask_in_loop(lab.boot("netp", "HostB", "p-keep"))
+        host_a = lab.host("HostA")
+        with FaultRun(lab, "MariaDB+RabbitMQ: HostA cut off from the controller for 30 s", "pt",
+                      probe_network="netp", alive_within=NEW_PORT_WITHIN) as fault:
+            with route_cut(host_a.namespace, lab.plan.switch_ip) as outage:
+                wait_until(lambda: not any(a["alive"] for (_, host), a in lab.agents().items()
+                                           if host == "HostA"),
+                           lab.stack.agent_down_time + 10, 0.2, "HostA's agents dead")
+                fault.figure("HostA's agents dead after the cut", time.monotonic() - outage.began)
+                lab.api.delete("port", old.port_id)
+                old_loop.port_gone_at = time.monotonic()
+                # New ports on HostB (HostA's L2 agent cannot plug anything while cut off).
+                lab.ask_in_loop(lab.boot("netp", "HostB", "p-new1"))
+                hold_until(outage.began + CUT_OFF / 2)
+                lab.ask_in_loop(lab.boot("netp", "HostB", "p-new2"))
+                hold_until(outage.began + CUT_OFF)
+            fault.ended()
+            fault.figure("HostA cut off", outage.seconds)
+            gone = fault.expect("deleted port's MAC gone from the dnsmasq hosts and leases files",
+                                lambda: all(old.mac not in read(p) for p in stale_files(lab)))
+            fault.shared_until = gone
+
+            def old_vm_gets_nothing() -> None:
+                if gone.at is None:
+                    for path in stale_files(lab):
+                        for line in read(path).splitlines():
+                            if old.mac in line:
+                                fault.problem(f"stale entry in {path}: {line}")
+                served = {name: sorted({a.ip for a in loop.answers()
+                                        if a.ip and a.started >= fault.began})
+                          for name, loop in lab.loops.items() if loop.vm.network == "netp"}
+                fault.figure("addresses served on netp (the deleted port had "
+                             f"{old.ip})", ", ".join(f"{n}: {ips}" for n, ips in served.items()))
+                since = gone.at or fault.end + NEW_PORT_WITHIN
+                late = [a for a in old_loop.answers() if a.started > since and a.ip is not None]
+                if late:
+                    fault.problem("the old VM was still served after its lease should be gone:\n"
+                                  + describe(late, fault.began))
+            fault.final_checks.append(old_vm_gets_nothing)
+
+
+def stale_files(lab: FaultLab) -> list[str]:
+    paths = [lab.conf_paths(host, "netp") for host in ("HostA", "HostB")]
+    return [p.hosts for p in paths] + [p.leases for p in paths]
