@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from neutrino import logs
 from neutrino.api.app import create_app
+from neutrino.api.connection_guard import uvicorn_options
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
@@ -104,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[CONFIG_ENV] = os.pathsep.join(os.path.abspath(p) for p in args.config_file)
         db.dispose()
         uvicorn.run("neutrino.server:app_from_env", factory=True, host=settings.bind_host,
-                    port=settings.bind_port, workers=settings.api_workers, log_config=None)
+                    port=settings.bind_port, workers=settings.api_workers, log_config=None,
+                    **uvicorn_options(settings))
         return 0
     uvicorn.run(create_app(settings, db), host=settings.bind_host, port=settings.bind_port,
-                log_config=None, timeout_keep_alive=75)
+                log_config=None, **uvicorn_options(settings))
     return 0
 
 
