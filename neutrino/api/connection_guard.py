@@ -73,6 +73,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         self._header_bytes = 0
         self._refusal: tuple[int, str] | None = None
+        self._section = 0
         self._header_timer: asyncio.TimerHandle | None = None
         self._arm_header_timer()
 
@@ -86,27 +87,37 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self._awaiting_headers and self._header_bytes > self._limits.header_section \
                 and not self.transport.is_closing():
-            self._close_with(431, f"The request headers are larger than "
-                                  f"{self._limits.header_section} bytes.")
+            self._close_with(431, self._section_message())
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._awaiting_headers = True
         self._refusal = None
+        self._section = 0
         self._arm_header_timer()
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
+        self._section += len(url)
         if len(self.url) > self._limits.header_line and self._refusal is None:
             self._refusal = (414, f"The request line is longer than {self._limits.header_line} "
                                   "bytes ([DEFAULT] max_header_line).")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
-        if len(name) + len(value) + 2 > self._limits.header_line and self._refusal is None:
+        line = len(name) + len(value) + 4  # "name: value\r\n"
+        self._section += line
+        if self._refusal is not None:
+            return
+        if line > self._limits.header_line:
             self._refusal = (431, f"Header {name[:64].decode('latin-1')} is longer than "
                                   f"{self._limits.header_line} bytes ([DEFAULT] "
                                   "max_header_line).")
+        elif self._section > self._limits.header_section:
+            self._refusal = (431, self._section_message())
+
+    def _section_message(self) -> str:
+        return f"The request headers are larger than {self._limits.header_section} bytes."
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
