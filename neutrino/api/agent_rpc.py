@@ -25,10 +25,20 @@ PREFIX = "/agent-rpc/v1"
 # Other server replicas write events too; this process sees theirs by polling this often.
 DB_POLL_INTERVAL = 0.5
 MAX_WAIT = 60.0
+
+
 # Path and query values name hosts and ids; the bounds are the columns' (transport/bounds.py).
-HostPath = Path(min_length=1, max_length=MAX_TEXT)
-IdPath = Path(min_length=1, max_length=64)
-REPORT_STATE_DOC = openapi.operation("Report an agent's state (its heartbeat)",
+# A function, not a shared Path(): FastAPI writes each parameter's name into its FieldInfo.
+def _host_path() -> Any:
+    return Path(min_length=1, max_length=MAX_TEXT)
+
+
+def _id_path() -> Any:
+    return Path(min_length=1, max_length=64)
+
+
+REPORT_STATE_DOC = openapi.operation("report_state",
+                                     "Report an agent's state (its heartbeat)",
                                      openapi.model_body(AgentState), tag="agent-rpc")
 PORTS_READY_SCHEMA = {
     "type": "object", "required": ["port_ids"], "properties": {"port_ids": {
@@ -65,12 +75,12 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
 
 
     @router.get("/dhcp/{host}/networks")
-    async def active_networks(host: str = HostPath, _: RequestContext = Depends(agent)) -> Any:
+    async def active_networks(host: str = _host_path(), _: RequestContext = Depends(agent)) -> Any:
         refs = await run_in_threadpool(rpc.active_networks, host)
         return json_response({"networks": [r.model_dump() for r in refs]})
 
     @router.get("/dhcp/{host}/networks/{network_id}")
-    async def network_info(host: str = HostPath, network_id: str = IdPath,
+    async def network_info(host: str = _host_path(), network_id: str = _id_path(),
                            _: RequestContext = Depends(agent)) -> Any:
         info = await run_in_threadpool(rpc.network_info, host, network_id)
         return json_response(info.model_dump(by_alias=True))
@@ -82,7 +92,7 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
         return json_response(port.model_dump(by_alias=True))
 
     @router.put("/dhcp/ports/{port_id}", openapi_extra=openapi.model_body(DhcpPortRequest))
-    async def update_dhcp_port(request: Request, port_id: str = IdPath,
+    async def update_dhcp_port(request: Request, port_id: str = _id_path(),
                                _: RequestContext = Depends(agent)) -> Any:
         req = parse_message(DhcpPortRequest, await json_body(request))
         port = await run_in_threadpool(rpc.update_dhcp_port, port_id, req)
@@ -124,7 +134,7 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
             await signal.wait(min(left, DB_POLL_INTERVAL))
 
     @router.get("/l2/{host}")
-    async def l2_state(host: str = HostPath, _: RequestContext = Depends(agent)) -> Any:
+    async def l2_state(host: str = _host_path(), _: RequestContext = Depends(agent)) -> Any:
         return json_response((await run_in_threadpool(rpc.l2_state, host)).model_dump())
 
     return router

@@ -171,6 +171,11 @@ def _mac_text(name: str, value: Any) -> str:
     return value.lower()
 
 
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+# The form of a CIDR; ipam.parse_cidr judges the rest (host bits, size, version).
+cidr_text = Validator(string(64).check, {"type": "string", "maxLength": 64, "anyOf": [
+    {"pattern": f"^({_OCTET}\\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"},
+    {"pattern": "^[0-9a-fA-F:]{2,39}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"}]})
 mac_text = Validator(_mac_text, {"type": "string", "pattern": f"^{MAC_PATTERN}$"})
 _FIXED_IP_KEYS = obj(optional=("subnet_id", "ip_address"))
 
@@ -221,7 +226,7 @@ NETWORK_ATTRS: dict[str, Attr] = {
 SUBNET_ATTRS: dict[str, Attr] = {
     **_COMMON,
     "network_id": Attr(uuid_str, allow_put=False, required=True),
-    "cidr": Attr(string(64), allow_put=False, required=True),
+    "cidr": Attr(cidr_text, allow_put=False, required=True),
     "ip_version": Attr(ip_version, allow_put=False),
     "gateway_ip": Attr(nullable(ip_text)),
     "enable_dhcp": Attr(boolean),

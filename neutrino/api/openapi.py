@@ -7,6 +7,7 @@ cannot see them; each route says what it reads through `openapi_extra` built her
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -84,9 +85,10 @@ def list_parameters(names: Iterable[str]) -> dict[str, Any]:
     ]}
 
 
-def operation(summary: str, extra: dict[str, Any], tag: str) -> dict[str, Any]:
+def operation(operation_id: str, summary: str, extra: dict[str, Any], tag: str
+              ) -> dict[str, Any]:
     """A whole operation, for routes FastAPI does not document (plain Starlette routes)."""
-    return {"summary": summary, "tags": [tag],
+    return {"operationId": operation_id, "summary": summary, "tags": [tag],
             "responses": {"200": {"description": "Successful Response"}}, **extra}
 
 
@@ -95,8 +97,12 @@ def install(app: FastAPI, extra_paths: dict[str, dict[str, Any]]) -> None:
 
     def document() -> dict[str, Any]:
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version,
-                              description=app.description, routes=app.routes)
+            with warnings.catch_warnings():
+                # One route serving GET and HEAD gets one operationId; made unique below.
+                warnings.filterwarnings("ignore", message="Duplicate Operation ID")
+                doc = get_openapi(title=app.title, version=app.version,
+                                  description=app.description, routes=app.routes)
+            _unique_operation_ids(doc)
             for path, operations in extra_paths.items():
                 doc["paths"].setdefault(path, {}).update(operations)
             doc.setdefault("components", {})["securitySchemes"] = {SECURITY_SCHEME: {
@@ -107,3 +113,12 @@ def install(app: FastAPI, extra_paths: dict[str, dict[str, Any]]) -> None:
         return app.openapi_schema
 
     app.openapi = document  # type: ignore[method-assign]
+
+
+def _unique_operation_ids(doc: dict[str, Any]) -> None:
+    seen: set[str] = set()
+    for path_item in doc["paths"].values():
+        for method, op in path_item.items():
+            if op.get("operationId") in seen:
+                op["operationId"] = f"{op['operationId']}_{method}"
+            seen.add(op.get("operationId", ""))

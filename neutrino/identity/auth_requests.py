@@ -170,7 +170,11 @@ _USER = {**_one_of_id_or_name(password=_PASSWORD, domain=_DOMAIN),
 V3_AUTH_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["auth"], "properties": {"auth": {
         "type": "object", "required": ["identity"], "properties": {
-            "identity": {"type": "object", "required": ["methods"], "properties": {
+            "identity": {"type": "object", "required": ["methods"], "allOf": [
+                # The method named first among password and token needs its object.
+                {"if": {"properties": {"methods": {"contains": {"const": "password"}}}},
+                 "then": {"required": ["password"]},
+                 "else": {"required": ["token"]}}], "properties": {
                 "methods": {"type": "array", "minItems": 1,
                             "items": {"type": "string", "enum": ["password", "token"]}},
                 "password": {"type": "object", "required": ["user"],
