@@ -159,8 +159,8 @@ def _ip_text(name: str, value: Any) -> str:
     raise _invalid(name, value, "is not a valid IP address.")
 
 
-IP_SCHEMA: dict[str, Any] = {"type": "string", "anyOf": [{"format": "ipv4"},
-                                                         {"format": "ipv6"}]}
+IP_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "format": "ipv4"},
+                                       {"type": "string", "format": "ipv6"}]}
 ip_text = Validator(_ip_text, IP_SCHEMA)
 MAC_PATTERN = r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}"
 
@@ -173,9 +173,9 @@ def _mac_text(name: str, value: Any) -> str:
 
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 # The form of a CIDR; ipam.parse_cidr judges the rest (host bits, size, version).
-cidr_text = Validator(string(64).check, {"type": "string", "maxLength": 64, "anyOf": [
-    {"pattern": f"^({_OCTET}\\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"},
-    {"pattern": "^[0-9a-fA-F:]{2,39}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"}]})
+cidr_text = Validator(string(64).check, {"anyOf": [
+    {"type": "string", "pattern": f"^({_OCTET}\\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"},
+    {"type": "string", "pattern": "^[0-9a-fA-F:]{2,39}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"}]})
 mac_text = Validator(_mac_text, {"type": "string", "pattern": f"^{MAC_PATTERN}$"})
 _FIXED_IP_KEYS = obj(optional=("subnet_id", "ip_address"))
 

@@ -65,6 +65,14 @@ _NUL_FREE = (AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL
 Host = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), *_NUL_FREE]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), *_NUL_FREE]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64), *_NUL_FREE]
-FreeJson = Annotated[dict[str, Any], AfterValidator(_bounded_json), Field(json_schema_extra={
+# The document describes two levels of it (what agents send); the check allows eight.
+_SCALAR: dict[str, Any] = {"type": ["string", "integer", "number", "boolean", "null"]}
+_FREE_JSON_SCHEMA: dict[str, Any] = {
     "description": f"Free-form JSON: at most {MAX_JSON_DEPTH} levels deep and "
-                   f"{MAX_JSON_BYTES} bytes, 64-bit integers."})]
+                   f"{MAX_JSON_BYTES} bytes, 64-bit integers.",
+    "additionalProperties": {"anyOf": [
+        _SCALAR, {"type": "array", "items": _SCALAR, "maxItems": 16},
+        {"type": "object", "additionalProperties": _SCALAR, "maxProperties": 16}]},
+    "maxProperties": 32}
+FreeJson = Annotated[dict[str, Any], AfterValidator(_bounded_json),
+                     Field(json_schema_extra=_FREE_JSON_SCHEMA)]
