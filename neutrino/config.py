@@ -357,6 +357,19 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
         optional(int_in(1)), None),
     Opt("lockout_duration", "security_compliance", "lockout_duration", optional(int_in(1)),
         1800),
+    # ---- request limits (docs/operations.md, "Request limits") ----
+    # oslo.middleware's sizelimit key and default, as in neutron.conf.
+    Opt("max_request_body_size", "oslo_middleware", "max_request_body_size", int_in(1024),
+        114688, (("DEFAULT", "max_request_body_size"),)),
+    # Neutron's (oslo.service wsgi) keys and meaning; client_socket_timeout defaults to 75 s
+    # here, not 900, and as in Neutron 0 means an idle connection is never closed.
+    Opt("max_header_line", "DEFAULT", "max_header_line", int_in(1024, 1 << 20), 16384),
+    Opt("client_socket_timeout", "DEFAULT", "client_socket_timeout", int_in(0), 75),
+    Opt("backlog", "DEFAULT", "backlog", int_in(1), 4096),
+    # Neutrino's own: eventlet had no such limits, uvicorn needs them said.
+    Opt("client_header_timeout", "DEFAULT", "client_header_timeout", int_in(1), 30),
+    Opt("client_body_timeout", "DEFAULT", "client_body_timeout", int_in(1), 60),
+    Opt("max_connections", "DEFAULT", "max_connections", int_in(1), 2048),
 )
 
 @dataclass(frozen=True)
@@ -401,6 +414,14 @@ class ServerSettings:
     lockout_failure_attempts: int | None = None
     lockout_duration: int | None = 1800
     ip_reuse_quarantine: int = 86400
+    # Request limits (docs/operations.md, "Request limits").
+    max_request_body_size: int = 114688
+    max_header_line: int = 16384
+    client_socket_timeout: int = 75
+    backlog: int = 4096
+    client_header_timeout: int = 30
+    client_body_timeout: int = 60
+    max_connections: int = 2048
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)

@@ -1,5 +1,30 @@
-"""Domain errors, raised where the problem is known; api/errors.py maps them to HTTP once."""
+"""Domain errors, raised where the problem is known; api/errors.py maps them to HTTP once.
+
+Messages that repeat what a client sent do so through `shown`, so that an error body stays
+short and printable whatever the input was.
+"""
 from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+SHOWN_MAX = 64
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 2
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+_REPR.maxstring = _REPR.maxother = SHOWN_MAX
+
+
+def shown(value: Any) -> str:
+    """A short, printable rendering of client input for an error message (at most ~64 chars)."""
+    text = value if isinstance(value, str) else _REPR.repr(value)
+    if len(text) > SHOWN_MAX:
+        text = text[:SHOWN_MAX] + "…"
+    if text.isprintable():
+        return text
+    # Control characters and lone surrogates (which no UTF-8 response can carry) as escapes.
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class NeutrinoError(Exception):
@@ -12,7 +37,7 @@ class NotFound(NeutrinoError):
     def __init__(self, resource_id: str, message: str | None = None) -> None:
         self.resource_id = resource_id
         super().__init__(
-            message or f"{self.resource.capitalize()} {resource_id} could not be found.")
+            message or f"{self.resource.capitalize()} {shown(resource_id)} could not be found.")
 
 
 class NetworkNotFound(NotFound):

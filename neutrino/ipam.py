@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from neutrino.errors import InvalidInput
+from neutrino.errors import InvalidInput, shown
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -36,16 +36,20 @@ def parse_cidr(cidr: str, ip_version: int | None = None) -> IPNetwork:
     try:
         net = ipaddress.ip_network(cidr, strict=False)
     except (ValueError, TypeError):
-        raise InvalidInput(f"'{cidr}' is not a valid CIDR, such as 10.0.1.0/24.") from None
+        raise InvalidInput(f"'{shown(cidr)}' is not a valid CIDR, such as 10.0.1.0/24.") from None
     if "/" not in str(cidr):
-        raise InvalidInput(f"'{cidr}' is not a valid CIDR: a prefix length such as /24 is "
-                           "required.")
+        raise InvalidInput(f"'{shown(cidr)}' is not a valid CIDR: a prefix length such as /24 "
+                           "is required.")
+    if int(net.network_address) != int(ipaddress.ip_interface(cidr).ip):
+        # Neutron refuses 9.2.9.1/24 rather than guessing that 9.2.9.0/24 was meant.
+        raise InvalidInput(f"'{shown(cidr)}' is not a valid CIDR: host bits are set; the "
+                           f"network is {net}.")
     if ip_version is not None and net.version != ip_version:
-        raise InvalidInput(f"CIDR {cidr} is not an IPv{ip_version} network (ip_version is "
+        raise InvalidInput(f"CIDR {net} is not an IPv{ip_version} network (ip_version is "
                            f"{ip_version}).")
     limit = 30 if net.version == 4 else 126
     if net.prefixlen > limit:
-        raise InvalidInput(f"CIDR {cidr} is too small: the prefix length must be at most "
+        raise InvalidInput(f"CIDR {net} is too small: the prefix length must be at most "
                            f"{limit} to leave room for a gateway and addresses.")
     return net
 
@@ -54,7 +58,7 @@ def parse_ip(value: str, what: str = "IP address") -> IPAddress:
     try:
         return ipaddress.ip_address(value)
     except (ValueError, TypeError):
-        raise InvalidInput(f"'{value}' is not a valid {what}.") from None
+        raise InvalidInput(f"'{shown(value)}' is not a valid {what}.") from None
 
 
 def _host_range(net: IPNetwork) -> tuple[int, int]:
@@ -204,7 +208,7 @@ def validate_mac(mac: str) -> str:
     parts = mac.split(":") if isinstance(mac, str) else []
     if len(parts) != 6 or not all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p)
                                   for p in parts):
-        raise InvalidInput(f"'{mac}' is not a valid MAC address such as fa:16:3e:12:34:56.")
+        raise InvalidInput(f"'{shown(mac)}' is not a valid MAC address such as fa:16:3e:12:34:56.")
     value = mac.lower()
     if int(parts[0], 16) & 1:
         raise InvalidInput(f"MAC address {mac} is a multicast address; a port needs a unicast "
@@ -231,7 +235,7 @@ def validate_route(route: dict[str, str]) -> dict[str, str]:
     try:
         destination = ipaddress.ip_network(route["destination"], strict=True)
     except (ValueError, TypeError):
-        raise InvalidInput(f"Host route destination '{route['destination']}' is not a valid "
+        raise InvalidInput(f"Host route destination '{shown(route['destination'])}' is not a valid "
                            "CIDR such as 10.0.2.0/24.") from None
     nexthop = parse_ip(route["nexthop"], "host route nexthop")
     return {"destination": str(destination), "nexthop": str(nexthop)}

@@ -14,10 +14,11 @@ from sqlalchemy.exc import OperationalError
 
 from neutrino import logs
 from neutrino.api.app import create_app
+from neutrino.api.connection_guard import uvicorn_options
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
-from neutrino.tls import uvicorn_options
+from neutrino.tls import uvicorn_ssl_options
 
 LOG = logging.getLogger("neutrino.server")
 CONFIG_ENV = "NEUTRINO_CONFIG_FILES"
@@ -80,7 +81,7 @@ def tls_options(settings: ServerSettings) -> dict[str, Any]:
     """uvicorn's ssl_* arguments for [DEFAULT] use_ssl (checked by the config loader)."""
     if not settings.use_ssl:
         return {}
-    return uvicorn_options(settings.ssl_cert_file, settings.ssl_key_file,
+    return uvicorn_ssl_options(settings.ssl_cert_file, settings.ssl_key_file,
                            settings.ssl_ca_file or None)
 
 
@@ -126,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         db.dispose()
         uvicorn.run("neutrino.server:app_from_env", factory=True, host=settings.bind_host,
                     port=settings.bind_port, workers=settings.api_workers, log_config=None,
-                    **tls_options(settings))
+                    **uvicorn_options(settings), **tls_options(settings))
         return 0
     uvicorn.run(create_app(settings, db), host=settings.bind_host, port=settings.bind_port,
-                log_config=None, timeout_keep_alive=75, **tls_options(settings))
+                log_config=None, **uvicorn_options(settings), **tls_options(settings))
     return 0
 
 

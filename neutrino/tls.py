@@ -151,7 +151,7 @@ def explain_failure(server: str, trust: str, error: ssl.SSLError, ca_hint: str,
             f"{reason}; {hint}")
 
 
-def uvicorn_options(cert_file: str, key_file: str, ca_file: str | None) -> dict[str, object]:
+def uvicorn_ssl_options(cert_file: str, key_file: str, ca_file: str | None) -> dict[str, object]:
     """uvicorn.run's ssl_* arguments; a client CA means client certificates are required,
     as oslo.service does with Neutron's [ssl] ca_file."""
     options: dict[str, object] = {"ssl_certfile": cert_file, "ssl_keyfile": key_file}

@@ -21,8 +21,9 @@ LOG = logging.getLogger(__name__)
 FIRST_RETRY = 0.5
 # Short enough that quarantined addresses settle within seconds of the server returning.
 MAX_RETRY = 2.0
-# One call carries at most this many networks (about 100 bytes each on the wire).
-BATCH_LIMIT = 1000
+# One call carries at most this many networks (about 90 bytes each on the wire: well
+# below the server's max_request_body_size, 112 KiB by default).
+BATCH_LIMIT = 500
 # A full sync converges many networks at once: gather them into one call.
 COALESCE = 0.05
 

@@ -28,10 +28,12 @@ from neutrino.agent.dnsmasq_config import (
 )
 from neutrino.agent.interface import BridgeInterfaceDriver
 from neutrino.agent.naming import bridge_name, dhcp_device_id, namespace_name, ns_device_name
-from neutrino.transport.client import AgentServerClient, TransportError
+from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
 from neutrino.transport.messages import DEVICE_OWNER_DHCP, DhcpPortRequest, NetworkInfo, PortInfo
 
 LOG = logging.getLogger(__name__)
+# Port ids per dhcp_ready_on_ports call (about 40 bytes each on the wire).
+READY_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,10 @@ class NetworkDhcp:
         if not port_ids:
             return
         try:
-            self.client.dhcp_ready_on_ports(port_ids)
-        except TransportError as exc:
+            # In slices: one request body stays well below the server's body size limit.
+            for start in range(0, len(port_ids), READY_BATCH):
+                self.client.dhcp_ready_on_ports(port_ids[start:start + READY_BATCH])
+        except (TransportError, AgentRefused) as exc:
             # Only a status hint for the server; DHCP already serves these ports.
             LOG.debug("network %s: dhcp_ready_on_ports not delivered: %s", network.id, exc)
 

@@ -5,18 +5,20 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from neutrino.api import openapi
 from neutrino.api.auth import Authenticator, require_agent
-from neutrino.api.body import json_body
+from neutrino.api.body import json_body, parse_message
 from neutrino.api.responses import json_response
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
 from neutrino.services import events
-from neutrino.services.agent_rpc import AgentRpc
+from neutrino.services.agent_rpc import MAX_READY_PORTS, AgentRpc, ready_port_ids
 from neutrino.services.agents import Agents
+from neutrino.transport.bounds import MAX_TEXT
 from neutrino.transport.messages import AgentState, DhcpPortRequest, EventBatch, NetworkApplied
 from neutrino.transport.signal import ChangeSignal
 
@@ -24,13 +26,32 @@ PREFIX = "/agent-rpc/v1"
 # Other server replicas write events too; this process sees theirs by polling this often.
 DB_POLL_INTERVAL = 0.5
 MAX_WAIT = 60.0
+# The agents' reporter sends at most 500 (agent/applied_reporter.py BATCH_LIMIT).
+MAX_APPLIED_NETWORKS = 1000
 
 
-def _parse(model: Any, body: Any) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValueError as exc:
-        raise InvalidInput(f"Invalid {model.__name__}: {exc}") from None
+# Path and query values name hosts and ids; the bounds are the columns' (transport/bounds.py).
+# A function, not a shared Path(): FastAPI writes each parameter's name into its FieldInfo.
+def _host_path() -> Any:
+    return Path(min_length=1, max_length=MAX_TEXT)
+
+
+def _id_path() -> Any:
+    return Path(min_length=1, max_length=64)
+
+
+REPORT_STATE_DOC = openapi.operation("report_state",
+                                     "Report an agent's state (its heartbeat)",
+                                     openapi.model_body(AgentState), tag="agent-rpc")
+PORTS_READY_SCHEMA = {
+    "type": "object", "required": ["port_ids"], "properties": {"port_ids": {
+        "type": "array", "maxItems": MAX_READY_PORTS,
+        "items": {"type": "string", "minLength": 1, "maxLength": 64}}}}
+
+
+NETWORKS_APPLIED_SCHEMA = {"type": "object", "required": ["networks"], "properties": {
+    "networks": {"type": "array", "maxItems": MAX_APPLIED_NETWORKS,
+                 "items": NetworkApplied.model_json_schema()}}}
 
 
 def parse_networks_applied(body: Any) -> list[NetworkApplied]:
@@ -39,7 +60,9 @@ def parse_networks_applied(body: Any) -> list[NetworkApplied]:
     if not isinstance(items, list):
         raise InvalidInput('Expected {"networks": [{"network_id": "<uuid>", '
                            '"revision_number": <int>, "serving": <bool>}, ...]}.')
-    return [_parse(NetworkApplied, item) for item in items]
+    if len(items) > MAX_APPLIED_NETWORKS:
+        raise InvalidInput(f"At most {MAX_APPLIED_NETWORKS} networks per networks_applied call.")
+    return [parse_message(NetworkApplied, item) for item in items]
 
 
 def report_state_endpoint(agents: Agents, auth: Authenticator
@@ -52,7 +75,7 @@ def report_state_endpoint(agents: Agents, auth: Authenticator
 
     async def report_state(request: Request) -> Response:
         require_agent(await auth(request))
-        state = _parse(AgentState, await json_body(request))
+        state = parse_message(AgentState, await json_body(request))
         result = agents.quick_report(state)
         if result is None:
             result = await run_in_threadpool(agents.report_state, state)
@@ -71,54 +94,58 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
 
 
     @router.get("/dhcp/{host}/networks")
-    async def active_networks(host: str, _: RequestContext = Depends(agent)) -> Any:
+    async def active_networks(host: str = _host_path(), _: RequestContext = Depends(agent)) -> Any:
         refs = await run_in_threadpool(rpc.active_networks, host)
         return json_response({"networks": [r.model_dump() for r in refs]})
 
     @router.get("/dhcp/{host}/networks/{network_id}")
-    async def network_info(host: str, network_id: str,
+    async def network_info(host: str = _host_path(), network_id: str = _id_path(),
                            _: RequestContext = Depends(agent)) -> Any:
         info = await run_in_threadpool(rpc.network_info, host, network_id)
         return json_response(info.model_dump(by_alias=True))
 
-    @router.post("/dhcp/ports")
+    @router.post("/dhcp/ports", openapi_extra=openapi.model_body(DhcpPortRequest))
     async def create_dhcp_port(request: Request, _: RequestContext = Depends(agent)) -> Any:
-        req = _parse(DhcpPortRequest, await json_body(request))
+        req = parse_message(DhcpPortRequest, await json_body(request))
         port = await run_in_threadpool(rpc.create_dhcp_port, req)
         return json_response(port.model_dump(by_alias=True))
 
-    @router.put("/dhcp/ports/{port_id}")
-    async def update_dhcp_port(port_id: str, request: Request,
+    @router.put("/dhcp/ports/{port_id}", openapi_extra=openapi.model_body(DhcpPortRequest))
+    async def update_dhcp_port(request: Request, port_id: str = _id_path(),
                                _: RequestContext = Depends(agent)) -> Any:
-        req = _parse(DhcpPortRequest, await json_body(request))
+        req = parse_message(DhcpPortRequest, await json_body(request))
         port = await run_in_threadpool(rpc.update_dhcp_port, port_id, req)
         return json_response(port.model_dump(by_alias=True))
 
     @router.delete("/dhcp/ports", status_code=204)
-    async def release_dhcp_port(network_id: str, device_id: str, host: str = "",
+    async def release_dhcp_port(network_id: str = Query(max_length=64),
+                                device_id: str = Query(max_length=MAX_TEXT),
+                                host: str = Query("", max_length=MAX_TEXT),
                                 _: RequestContext = Depends(agent)) -> Response:
         await run_in_threadpool(rpc.release_dhcp_port, network_id, device_id)
         return Response(status_code=204)
 
-    @router.post("/dhcp/ports_ready", status_code=204)
+    @router.post("/dhcp/ports_ready", status_code=204,
+                 openapi_extra=openapi.body(PORTS_READY_SCHEMA))
     async def ports_ready(request: Request, _: RequestContext = Depends(agent)) -> Response:
-        body = await json_body(request)
-        ids = body.get("port_ids") if isinstance(body, dict) else None
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise InvalidInput("Expected {\"port_ids\": [\"<uuid>\", ...]}.")
+        ids = ready_port_ids(await json_body(request))
         await run_in_threadpool(rpc.ports_ready, ids)
         return Response(status_code=204)
 
-    @router.post("/dhcp/{host}/applied", status_code=204)
-    async def networks_applied(host: str, request: Request,
+    @router.post("/dhcp/{host}/applied", status_code=204,
+                 openapi_extra=openapi.body(NETWORKS_APPLIED_SCHEMA))
+    async def networks_applied(request: Request, host: str = _host_path(),
                                _: RequestContext = Depends(agent)) -> Response:
         networks = parse_networks_applied(await json_body(request))
         await run_in_threadpool(rpc.networks_applied, host, networks)
         return Response(status_code=204)
 
     @router.get("/events")
-    async def wait_events(request: Request, host: str, after: int = -1,
-                          timeout: float = 30.0, _: RequestContext = Depends(agent)) -> Any:
+    async def wait_events(request: Request,
+                          host: str = Query(min_length=1, max_length=MAX_TEXT),
+                          after: int = Query(-1, le=events.MAX_REVISION),
+                          timeout: float = Query(30.0, allow_inf_nan=False),
+                          _: RequestContext = Depends(agent)) -> Any:
         deadline = time.monotonic() + max(0.0, min(timeout, MAX_WAIT))
 
         def fetch() -> EventBatch:
@@ -139,7 +166,7 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
             await signal.wait(min(left, DB_POLL_INTERVAL))
 
     @router.get("/l2/{host}")
-    async def l2_state(host: str, _: RequestContext = Depends(agent)) -> Any:
+    async def l2_state(host: str = _host_path(), _: RequestContext = Depends(agent)) -> Any:
         return json_response((await run_in_threadpool(rpc.l2_state, host)).model_dump())
 
     return router

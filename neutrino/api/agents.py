@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from neutrino.api import attributes, listing
+from neutrino.api import attributes, listing, openapi
 from neutrino.api.auth import Authenticator, require_admin
 from neutrino.api.body import json_body
 from neutrino.api.errors import neutron_error
@@ -17,11 +17,15 @@ from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.views import network_view
 
+NETWORK_ID_BODY = {"type": "object", "additionalProperties": False, "required": ["network_id"],
+                   "properties": {"network_id": attributes.uuid_str.schema}}
+
 
 def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/v2.0/agents")
+    @router.get("/v2.0/agents", openapi_extra=openapi.list_parameters(
+        [*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY]))
     async def list_agents(request: Request, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_agent")
         items = await run_in_threadpool(agents.list)
@@ -30,7 +34,8 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
         result, _ = listing.apply(items, query)
         return json_response({"agents": result})
 
-    @router.get("/v2.0/agents/{agent_id}")
+    @router.get("/v2.0/agents/{agent_id}",
+                openapi_extra={"parameters": [openapi.fields_parameter()]})
     async def show_agent(agent_id: str, request: Request,
                          ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_agent")
@@ -39,7 +44,8 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
         return json_response({"agent": {k: v for k, v in item.items()
                                         if not fields or k in fields}})
 
-    @router.put("/v2.0/agents/{agent_id}")
+    @router.put("/v2.0/agents/{agent_id}", openapi_extra=openapi.body(
+        openapi.resource_schema("agent", attributes.AGENT_ATTRS, creating=False)))
     async def update_agent(agent_id: str, request: Request,
                            ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "update_agent")
@@ -62,7 +68,8 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
         nets = await run_in_threadpool(bindings.networks_of_agent, agent_id)
         return json_response({"networks": [network_view(n) for n in nets]})
 
-    @router.post("/v2.0/agents/{agent_id}/dhcp-networks", status_code=201)
+    @router.post("/v2.0/agents/{agent_id}/dhcp-networks", status_code=201,
+                 openapi_extra=openapi.body(NETWORK_ID_BODY))
     async def add_network(agent_id: str, request: Request,
                           ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "create_dhcp-network")

@@ -8,16 +8,19 @@ import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from neutrino.api import agent_rpc, attributes, discovery, errors, rabbit_rpc
+from neutrino.api import agent_rpc, attributes, discovery, errors, openapi, rabbit_rpc
 from neutrino.api import agents as agents_api
 from neutrino.api.auth import Authenticator
+from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.identity_routes import identity_router
 from neutrino.api.loops import every
+from neutrino.api.request_guard import RequestGuard
 from neutrino.api.resources import Resource, resource_router
 from neutrino.config import ServerSettings
 from neutrino.db.session import Database
@@ -104,7 +107,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     db.watch_reachability(hearing.database_reachable)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         signal.bind(asyncio.get_running_loop())
         rabbit = rabbit_rpc.start(services)  # None unless transport_url is rabbit://
         if rabbit is not None:
@@ -129,7 +132,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 lambda: db.run(lambda s: quarantine.prune(
                     s, utcnow(), timedelta(seconds=settings.ip_reuse_quarantine))))))
         try:
-            yield
+            # Lifespan state is how the server's connection protocol learns the limits.
+            yield {LIMITS_STATE: ConnectionLimits.from_settings(settings)}
         finally:
             for task in tasks:
                 task.cancel()
@@ -145,6 +149,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     app.state.services = services
     app.state.signal = signal
     errors.install(app)
+    app.add_middleware(RequestGuard, max_body=settings.max_request_body_size,
+                       body_timeout=settings.client_body_timeout)
     auth = Authenticator(services.tokens.validate if settings.auth_strategy == "keystone"
                          else None)
 
@@ -162,6 +168,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
     app.add_route(f"{agent_rpc.PREFIX}/report_state",
                   agent_rpc.report_state_endpoint(services.agents, auth), methods=["POST"])
+    openapi.install(app, {f"{agent_rpc.PREFIX}/report_state": {
+        "post": agent_rpc.REPORT_STATE_DOC}})
     app.include_router(agent_rpc.agent_rpc_router(db, services.agents, services.rpc, signal,
                                                   auth))
     return app

@@ -8,10 +8,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from neutrino.errors import InvalidInput, PolicyNotAuthorized
+from neutrino.errors import InvalidInput, PolicyNotAuthorized, shown
 
-Validator = Callable[[str, Any], Any]
 NAME_MAX = 255
+NO_NUL = "^[^\\u0000]*$"
+
+
+@dataclass(frozen=True)
+class Validator:
+    """A check of one attribute value, and the JSON schema of the values it accepts.
+
+    The schema is what the served OpenAPI document says (api/openapi.py); the check may also
+    take a few of Neutron's lenient spellings that the schema leaves out (" 12 " for 12).
+    """
+
+    check: Callable[[str, Any], Any]
+    schema: dict[str, Any]
+
+    def __call__(self, name: str, value: Any) -> Any:
+        return self.check(name, value)
 
 
 def _type_name(value: Any) -> str:
@@ -19,87 +34,95 @@ def _type_name(value: Any) -> str:
             float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
+def _invalid(name: str, value: Any, reason: str) -> InvalidInput:
+    return InvalidInput(f"Invalid input for {name}. Reason: '{shown(value)}' {reason}")
+
+
 def string(max_len: int = NAME_MAX) -> Validator:
     def check(name: str, value: Any) -> str:
         if not isinstance(value, str):
-            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is a "
-                               f"{_type_name(value)}, not a string.")
+            raise _invalid(name, value, f"is a {_type_name(value)}, not a string.")
         if len(value) > max_len:
-            raise InvalidInput(f"Invalid input for {name}. Reason: '{value[:20]}…' exceeds "
-                               f"maximum length of {max_len}.")
+            raise _invalid(name, value, f"exceeds maximum length of {max_len}.")
         if "\x00" in value:
             # PostgreSQL cannot store NUL in text; refuse it here for every database alike.
             raise InvalidInput(f"Invalid input for {name}. Reason: the value must not contain "
                                "NUL (\\x00) characters.")
         return value
 
-    return check
+    return Validator(check, {"type": "string", "maxLength": max_len, "pattern": NO_NUL})
 
 
-def boolean(name: str, value: Any) -> bool:
+def _boolean(name: str, value: Any) -> bool:
     # Neutron accepts "true"/"false" strings as well as JSON booleans.
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' cannot be converted to "
-                       "boolean.")
+    raise _invalid(name, value, "cannot be converted to boolean.")
+
+
+boolean = Validator(_boolean, {"anyOf": [
+    {"type": "boolean"},
+    {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"}]})
 
 
 def integer(low: int | None = None, high: int | None = None) -> Validator:
     def check(name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not an "
-                               "integer.")
+            raise _invalid(name, value, "is not an integer.")
         try:
             number = int(value)
         except ValueError:
-            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not an "
-                               "integer.") from None
+            raise _invalid(name, value, "is not an integer.") from None
         if (low is not None and number < low) or (high is not None and number > high):
-            raise InvalidInput(f"Invalid input for {name}. Reason: {number} is not in range "
-                               f"{low} through {high}.")
+            raise InvalidInput(f"Invalid input for {name}. Reason: {shown(number)} is not in "
+                               f"range {low} through {high}.")
         return number
 
-    return check
+    bounds = {k: v for k, v in (("minimum", low), ("maximum", high)) if v is not None}
+    return Validator(check, {"anyOf": [{"type": "integer", **bounds},
+                                       {"type": "string", "pattern": "^[+-]?[0-9]{1,20}$"}]})
 
 
-def ip_version(name: str, value: Any) -> int:
+def _ip_version(name: str, value: Any) -> int:
     number = integer()(name, value)
     if number not in (4, 6):
-        raise InvalidInput(f"Invalid input for {name}. Reason: {number} is not 4 or 6.")
-    return number
+        raise InvalidInput(f"Invalid input for {name}. Reason: {shown(number)} is not 4 or 6.")
+    return int(number)
 
 
-def uuid_str(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid UUID.")
-    try:
-        return str(uuid.UUID(value)) if len(value) in (32, 36) else _bad_uuid(name, value)
-    except ValueError:
-        return _bad_uuid(name, value)
+ip_version = Validator(_ip_version, {"enum": [4, 6, "4", "6"]})
 
 
-def _bad_uuid(name: str, value: str) -> str:
-    raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid UUID.")
+def _uuid_str(name: str, value: Any) -> str:
+    if isinstance(value, str) and len(value) in (32, 36):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    raise _invalid(name, value, "is not a valid UUID.")
+
+
+uuid_str = Validator(_uuid_str, {"type": "string", "format": "uuid"})
 
 
 def nullable(inner: Validator) -> Validator:
     def check(name: str, value: Any) -> Any:
         return None if value is None else inner(name, value)
 
-    return check
+    return Validator(check, {"anyOf": [inner.schema, {"type": "null"}]})
 
 
 def list_of(inner: Validator, max_items: int = 1000) -> Validator:
     def check(name: str, value: Any) -> list[Any]:
         if not isinstance(value, list):
-            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a list.")
+            raise _invalid(name, value, "is not a list.")
         if len(value) > max_items:
             raise InvalidInput(f"Invalid input for {name}. Reason: more than {max_items} items.")
         return [inner(name, item) for item in value]
 
-    return check
+    return Validator(check, {"type": "array", "items": inner.schema, "maxItems": max_items})
 
 
 def obj(*, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Validator:
@@ -107,11 +130,11 @@ def obj(*, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Va
 
     def check(name: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not an object.")
+            raise _invalid(name, value, "is not an object.")
         unknown = set(value) - allowed
         if unknown:
             raise InvalidInput(f"Invalid input for {name}. Reason: unexpected key(s) "
-                               f"{', '.join(sorted(unknown))}; allowed: "
+                               f"{shown(', '.join(sorted(unknown)))}; allowed: "
                                f"{', '.join(sorted(allowed))}.")
         missing = [k for k in required if k not in value]
         if missing:
@@ -122,35 +145,53 @@ def obj(*, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Va
                 raise InvalidInput(f"Invalid input for {name}. Reason: {key} must be a string.")
         return dict(value)
 
-    return check
+    return Validator(check, {
+        "type": "object", "additionalProperties": False, "required": list(required),
+        "properties": {k: {"type": "string", "maxLength": 64} for k in sorted(allowed)}})
 
 
-def ip_text(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid IP "
-                           "address.")
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid IP "
-                           "address.") from None
+def _ip_text(name: str, value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            pass
+    raise _invalid(name, value, "is not a valid IP address.")
 
 
-def mac_text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}",
-                                                      value):
-        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid MAC "
-                           "address.")
+IP_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "format": "ipv4"},
+                                       {"type": "string", "format": "ipv6"}]}
+ip_text = Validator(_ip_text, IP_SCHEMA)
+MAC_PATTERN = r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}"
+
+
+def _mac_text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(MAC_PATTERN, value):
+        raise _invalid(name, value, "is not a valid MAC address.")
     return value.lower()
 
 
-def fixed_ip(name: str, value: Any) -> dict[str, str]:
-    item = obj(optional=("subnet_id", "ip_address"))(name, value)
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+# The form of a CIDR; ipam.parse_cidr judges the rest (host bits, size, version).
+cidr_text = Validator(string(64).check, {"anyOf": [
+    {"type": "string", "pattern": f"^({_OCTET}\\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"},
+    {"type": "string", "pattern": "^[0-9a-fA-F:]{2,39}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"}]})
+mac_text = Validator(_mac_text, {"type": "string", "pattern": f"^{MAC_PATTERN}$"})
+_FIXED_IP_KEYS = obj(optional=("subnet_id", "ip_address"))
+
+
+def _fixed_ip(name: str, value: Any) -> dict[str, str]:
+    item = _FIXED_IP_KEYS(name, value)
     if "subnet_id" in item:
         item["subnet_id"] = uuid_str(f"{name} subnet_id", item["subnet_id"])
     if "ip_address" in item:
         item["ip_address"] = ip_text(f"{name} ip_address", item["ip_address"])
-    return item
+    return dict(item)
+
+
+fixed_ip = Validator(_fixed_ip, {"type": "object", "additionalProperties": False,
+                                 "properties": {"subnet_id": uuid_str.schema,
+                                                "ip_address": ip_text.schema}})
 
 
 @dataclass(frozen=True)
@@ -185,7 +226,7 @@ NETWORK_ATTRS: dict[str, Attr] = {
 SUBNET_ATTRS: dict[str, Attr] = {
     **_COMMON,
     "network_id": Attr(uuid_str, allow_put=False, required=True),
-    "cidr": Attr(string(64), allow_put=False, required=True),
+    "cidr": Attr(cidr_text, allow_put=False, required=True),
     "ip_version": Attr(ip_version, allow_put=False),
     "gateway_ip": Attr(nullable(ip_text)),
     "enable_dhcp": Attr(boolean),
@@ -225,14 +266,14 @@ def parse_body(resource: str, body: Any, attrs: dict[str, Attr], *, creating: bo
     given = body[resource]
     unknown = sorted(k for k in given if k not in attrs and k not in read_only)
     if unknown:
-        raise InvalidInput(f"Unrecognized attribute(s) '{', '.join(unknown)}'.")
+        raise InvalidInput(f"Unrecognized attribute(s) '{shown(', '.join(unknown))}'.")
     clean: dict[str, Any] = {}
     for key, value in given.items():
         attr = attrs.get(key)
         if attr is None or (creating and not attr.allow_post) or \
                 (not creating and not attr.allow_put):
             verb = "set" if creating else "update"
-            raise InvalidInput(f"Cannot {verb} read-only attribute {key}.")
+            raise InvalidInput(f"Cannot {verb} read-only attribute {shown(key)}.")
         if attr.admin_only and not is_admin:
             raise PolicyNotAuthorized(f"(rule:{'create' if creating else 'update'}_{resource}:"
                                       f"{key}) is disallowed by policy.")

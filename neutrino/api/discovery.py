@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from neutrino.api import openapi
 from neutrino.api.auth import Authenticator
 from neutrino.errors import NotFound
 from neutrino.identity.context import RequestContext
@@ -36,14 +37,14 @@ def _ext(item: dict[str, str]) -> dict[str, Any]:
 def discovery_router(auth: Authenticator) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/")
+    @router.get("/", openapi_extra=openapi.PUBLIC)
     async def versions(request: Request) -> Any:
         base = str(request.base_url)
         return {"versions": [{"id": "v2.0", "status": "CURRENT",
                               "links": [{"href": base + "v2.0/", "rel": "self"}]}]}
 
-    @router.get("/v2.0")
-    @router.get("/v2.0/")
+    @router.get("/v2.0", openapi_extra=openapi.PUBLIC)
+    @router.get("/v2.0/", openapi_extra=openapi.PUBLIC)
     async def resources(request: Request) -> Any:
         base = str(request.base_url) + "v2.0/"
         return {"resources": [

@@ -85,7 +85,8 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        return neutron_error(400, "HTTPBadRequest", "Invalid request: " + "; ".join(parts))
+        message = "Invalid request: " + "; ".join(parts)
+        return neutron_error(400, "HTTPBadRequest", message.rstrip(".") + ".")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,7 +6,6 @@ The routes answer with Keystone's error body, not NeutronError, because Keystone
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +14,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from neutrino.api import openapi
+from neutrino.api.body import MalformedJson, decode_json
 from neutrino.identity import documents
-from neutrino.identity.auth_requests import parse_v2, parse_v3
+from neutrino.identity.auth_requests import V2_AUTH_SCHEMA, V3_AUTH_SCHEMA, parse_v2, parse_v3
 from neutrino.identity.context import RequestContext
 from neutrino.identity.errors import (
     AuthFailed,
@@ -33,6 +34,9 @@ from neutrino.identity.tokens import TokenService
 
 LOG = logging.getLogger(__name__)
 
+SUBJECT_TOKEN = {"name": "X-Subject-Token", "in": "header", "required": True,
+                 "schema": {"type": "string", "maxLength": 4096},
+                 "description": "The token to validate."}
 _UNAUTHORIZED = (AuthFailed, NotAuthorizedForProject, TokenInvalid, UnsupportedAuth)
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
 
@@ -71,11 +75,10 @@ def _forbidden(request: Request, rule: str) -> JSONResponse:
 
 
 async def _json_body(request: Request) -> Any:
-    raw = await request.body()
     try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise MalformedAuthRequest(f"The request body is not valid JSON: {exc}.") from exc
+        return decode_json(await request.body())
+    except MalformedJson as exc:
+        raise MalformedAuthRequest(f"The request body is not valid JSON: {exc}.") from None
 
 
 def identity_router(tokens: TokenService, store: IdentityStore,
@@ -90,17 +93,18 @@ def identity_router(tokens: TokenService, store: IdentityStore,
         return tokens.validate(token)
 
     @router.get("/v3", include_in_schema=False)
-    @router.get("/v3/")
+    @router.get("/v3/", openapi_extra=openapi.PUBLIC)
     async def v3_version(request: Request) -> dict[str, Any]:
         return {"version": documents.v3_version(_base_url(request))}
 
     @router.get("/identity", include_in_schema=False)
-    @router.get("/identity/")
+    @router.get("/identity/", openapi_extra=openapi.PUBLIC)
     async def identity_versions(request: Request) -> JSONResponse:
         # 300 Multiple Choices, as Keystone answers on its root.
         return JSONResponse(documents.versions(_base_url(request)), status_code=300)
 
-    @router.post("/v3/auth/tokens", status_code=201)
+    @router.post("/v3/auth/tokens", status_code=201,
+                 openapi_extra={**openapi.PUBLIC, **openapi.body(V3_AUTH_SCHEMA)})
     async def v3_issue(request: Request) -> Response:
         try:
             auth = parse_v3(await _json_body(request))
@@ -113,7 +117,8 @@ def identity_router(tokens: TokenService, store: IdentityStore,
         return JSONResponse(documents.v3_token(info, roles, catalog), status_code=201,
                             headers={"X-Subject-Token": token})
 
-    @router.api_route("/v3/auth/tokens", methods=["GET", "HEAD"])
+    @router.api_route("/v3/auth/tokens", methods=["GET", "HEAD"],
+                      openapi_extra={"parameters": [SUBJECT_TOKEN]})
     async def v3_validate(request: Request) -> Response:
         try:
             context = caller(request)
@@ -178,7 +183,8 @@ def identity_router(tokens: TokenService, store: IdentityStore,
         return JSONResponse({"catalog": documents.v3_catalog(network_url(request),
                                                              _base_url(request))})
 
-    @router.post("/v2.0/tokens")
+    @router.post("/v2.0/tokens",
+                 openapi_extra={**openapi.PUBLIC, **openapi.body(V2_AUTH_SCHEMA)})
     async def v2_issue(request: Request) -> Response:
         try:
             auth = parse_v2(await _json_body(request))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from neutrino.errors import InvalidInput
+from neutrino.errors import InvalidInput, shown
 
 RESERVED = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse"}
 
@@ -28,22 +28,22 @@ def parse_query(params: Iterable[tuple[str, str]], known: set[str]) -> ListQuery
             query.fields.append(value)
         elif key == "sort_key":
             if value not in known:
-                raise InvalidInput(f"{value} is an invalid attribute for sort_key; use one of "
-                                   f"{', '.join(sorted(known))}.")
+                raise InvalidInput(f"{shown(value)} is an invalid attribute for sort_key; use "
+                                   f"one of {', '.join(sorted(known))}.")
             query.sort_keys.append(value)
         elif key == "sort_dir":
             if value not in ("asc", "desc"):
-                raise InvalidInput(f"{value} is an invalid value for sort_dir, valid values "
+                raise InvalidInput(f"{shown(value)} is an invalid value for sort_dir, valid values "
                                    "are 'asc' and 'desc'.")
             query.sort_dirs.append(value)
         elif key == "limit":
+            bad_limit = f"Limit must be an integer 0 or greater and not '{shown(value)}'."
             try:
                 query.limit = int(value)
             except ValueError:
-                raise InvalidInput(f"Limit must be an integer 0 or greater and not '{value}'.") \
-                    from None
+                raise InvalidInput(bad_limit) from None
             if query.limit < 0:
-                raise InvalidInput(f"Limit must be an integer 0 or greater and not '{value}'.")
+                raise InvalidInput(bad_limit)
         elif key == "marker":
             query.marker = value
         elif key in RESERVED:
@@ -92,7 +92,7 @@ def apply(items: list[dict[str, Any]], query: ListQuery) -> tuple[list[dict[str,
     if query.marker is not None:
         ids = [i.get("id") for i in result]
         if query.marker not in ids:
-            raise InvalidInput(f"Marker {query.marker} could not be found.")
+            raise InvalidInput(f"Marker {shown(query.marker)} could not be found.")
         result = result[ids.index(query.marker) + 1:]
     if query.limit:
         more = len(result) > query.limit

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from neutrino.api.agent_rpc import parse_networks_applied
+from neutrino.api.body import parse_message as _parse
 from neutrino.api.errors import NEUTRON_TYPE, status_of
 from neutrino.db.models import Event as EventRow
-from neutrino.errors import InvalidInput, NeutrinoError
+from neutrino.errors import InvalidInput, NeutrinoError, shown
 from neutrino.scheduler.liveness import Channel
 from neutrino.services import events
+from neutrino.services.agent_rpc import ready_port_ids
 from neutrino.services.clock import utcnow
 from neutrino.transport.messages import AgentState, DhcpPortRequest, Event
 from neutrino.transport.rabbit_server import RabbitRpcServer
@@ -29,13 +31,6 @@ LOG = logging.getLogger(__name__)
 PENDING = "neutrino.rabbit_events"
 
 Call = Callable[[dict[str, Any]], Any]
-
-
-def _parse(model: Any, body: Any) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValueError as exc:
-        raise InvalidInput(f"Invalid {model.__name__}: {exc}") from None
 
 
 def dispatch_table(services: Any) -> dict[str, Call]:
@@ -51,10 +46,7 @@ def dispatch_table(services: Any) -> dict[str, Call]:
             return events.fetch(session, str(args["host"]), int(args["after"])).model_dump()
 
     def ports_ready(args: dict[str, Any]) -> None:
-        ids = args.get("port_ids")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise InvalidInput("Expected {\"port_ids\": [\"<uuid>\", ...]}.")
-        rpc.ports_ready(ids)
+        rpc.ports_ready(ready_port_ids(args))
 
     return {
         "report_state": report_state,
@@ -83,7 +75,8 @@ def describe_error(exc: Exception) -> RpcError:
         return RpcError(type=NEUTRON_TYPE.get(name, name), message=str(exc),
                         status=status_of(exc))
     if isinstance(exc, KeyError | TypeError | ValueError):
-        return RpcError(type="HTTPBadRequest", message=f"Malformed call: {exc!r}.", status=400)
+        return RpcError(type="HTTPBadRequest", message=f"Malformed call: {shown(repr(exc))}.",
+                        status=400)
     return RpcError(type=type(exc).__name__, message=str(exc), status=500)
 
 
@@ -141,7 +134,8 @@ def start(services: Any) -> RabbitEndpoint | None:
     def handle(method: str, args: dict[str, Any]) -> Any:
         call = table.get(method)
         if call is None:
-            raise InvalidInput(f"Unknown agent call {method!r}; known: {', '.join(table)}.")
+            raise InvalidInput(f"Unknown agent call '{shown(method)}'; known: "
+                               f"{', '.join(table)}.")
         return call(args)
 
     endpoint: RabbitEndpoint | None = None

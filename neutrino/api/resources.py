@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from neutrino.api import attributes, listing
+from neutrino.api import attributes, listing, openapi
 from neutrino.api.attributes import Attr
 from neutrino.api.auth import Authenticator, check_owner, scope
 from neutrino.api.body import json_body
@@ -47,8 +47,10 @@ def _only(item: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 def resource_router(resource: Resource, auth: Authenticator) -> APIRouter:
     router = APIRouter()
     one, many = resource.singular, resource.plural
+    # What lists filter and sort on: the attribute table, plus what every resource shows.
+    listed = [*resource.attrs, "id", "status", "revision_number", "created_at", "updated_at"]
 
-    @router.get(f"/v2.0/{many}")
+    @router.get(f"/v2.0/{many}", openapi_extra=openapi.list_parameters(listed))
     async def list_items(request: Request, ctx: RequestContext = Depends(auth)) -> Any:
         items = await run_in_threadpool(resource.service.list, scope(ctx))
         known = set(items[0]) if items else set(resource.attrs) | {"id"}
@@ -62,13 +64,15 @@ def resource_router(resource: Resource, auth: Authenticator) -> APIRouter:
                 body[f"{many}_links"] = [{"rel": "next", "href": href}]
         return json_response(body)
 
-    @router.get(f"/v2.0/{many}/{{item_id}}")
+    @router.get(f"/v2.0/{many}/{{item_id}}",
+                openapi_extra={"parameters": [openapi.fields_parameter()]})
     async def show_item(item_id: str, request: Request,
                         ctx: RequestContext = Depends(auth)) -> Any:
         item = await run_in_threadpool(resource.service.get, item_id, scope(ctx))
         return json_response({one: _only(_visible(item, resource, ctx), _fields(request))})
 
-    @router.post(f"/v2.0/{many}", status_code=201)
+    @router.post(f"/v2.0/{many}", status_code=201, openapi_extra=openapi.body(
+        openapi.resource_schema(one, resource.attrs, creating=True)))
     async def create_item(request: Request, ctx: RequestContext = Depends(auth)) -> Any:
         body = await json_body(request)
         attrs = attributes.parse_body(one, body, resource.attrs, creating=True,
@@ -77,7 +81,8 @@ def resource_router(resource: Resource, auth: Authenticator) -> APIRouter:
         item = await run_in_threadpool(resource.service.create, ctx.project_id, attrs)
         return json_response({one: _visible(item, resource, ctx)}, 201)
 
-    @router.put(f"/v2.0/{many}/{{item_id}}")
+    @router.put(f"/v2.0/{many}/{{item_id}}", openapi_extra=openapi.body(
+        openapi.resource_schema(one, resource.attrs, creating=False)))
     async def update_item(item_id: str, request: Request,
                           ctx: RequestContext = Depends(auth)) -> Any:
         body = await json_body(request)

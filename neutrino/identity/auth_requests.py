@@ -7,7 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from neutrino.errors import shown
 from neutrino.identity.errors import MalformedAuthRequest, UnsupportedAuth
+
+# Names and ids are at most 255 characters in the identity tables; Keystone bounds passwords
+# by [identity] max_password_length, 4096 by default.
+MAX_NAME = 255
+MAX_PASSWORD = 4096
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,18 @@ def _string(parent: dict[str, Any], key: str, where: str) -> str:
     value = parent.get(key)
     if not isinstance(value, str) or not value:
         raise MalformedAuthRequest(f"Expecting to find {key} in {where} as a non-empty string.")
+    if len(value) > MAX_NAME or "\x00" in value:
+        raise MalformedAuthRequest(f"Expecting {key} in {where} to be at most {MAX_NAME} "
+                                   "characters, without NUL characters.")
     return value
+
+
+def _password(parent: dict[str, Any], where: str) -> str:
+    password = parent.get("password")
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        raise MalformedAuthRequest(f"Expecting to find password in {where} as a string of at "
+                                   f"most {MAX_PASSWORD} characters.")
+    return password
 
 
 def _optional_string(parent: dict[str, Any], key: str, where: str) -> str | None:
@@ -66,10 +83,7 @@ def _v3_password(identity: dict[str, Any]) -> PasswordCredentials:
     name_or_id = _optional_string(user, "id", where) or _optional_string(user, "name", where)
     if name_or_id is None:
         raise MalformedAuthRequest(f"Expecting to find id or name in {where}.")
-    password = user.get("password")
-    if not isinstance(password, str):
-        raise MalformedAuthRequest(f"Expecting to find password in {where} as a string.")
-    return PasswordCredentials(name_or_id, password, _domain(user, where))
+    return PasswordCredentials(name_or_id, _password(user, where), _domain(user, where))
 
 
 def _v3_scope(auth: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -79,7 +93,7 @@ def _v3_scope(auth: dict[str, Any]) -> tuple[str | None, str | None]:
     if not isinstance(scope, dict):
         raise MalformedAuthRequest("Expecting scope to be a JSON object or \"unscoped\".")
     if "project" not in scope:
-        kinds = ", ".join(sorted(scope)) or "an empty scope"
+        kinds = shown(", ".join(sorted(scope))) or "an empty scope"
         raise UnsupportedAuth(f"Only project scope is supported, not {kinds}.")
     project = _object(scope, "project", "scope")
     project_id = _optional_string(project, "id", "scope.project")
@@ -105,7 +119,7 @@ def parse_v3(body: Any) -> AuthRequest:
                                                "identity.token"))
     else:
         raise UnsupportedAuth(
-            f"Unsupported auth methods {methods}; use password or token.")
+            f"Unsupported auth methods {shown(methods)}; use password or token.")
     project, domain = _v3_scope(auth)
     return AuthRequest(credentials, project, domain)
 
@@ -123,10 +137,7 @@ def parse_v2(body: Any) -> AuthRequest:
             creds, "username", where)
         if user is None:
             raise MalformedAuthRequest(f"Expecting to find username or userId in {where}.")
-        password = creds.get("password")
-        if not isinstance(password, str):
-            raise MalformedAuthRequest(f"Expecting to find password in {where} as a string.")
-        credentials = PasswordCredentials(user, password)
+        credentials = PasswordCredentials(user, _password(creds, where))
     elif "token" in auth:
         credentials = TokenCredentials(_string(_object(auth, "token", "auth"), "id",
                                                "auth.token"))
@@ -135,3 +146,48 @@ def parse_v2(body: Any) -> AuthRequest:
     project = (_optional_string(auth, "tenantId", "auth")
                or _optional_string(auth, "tenantName", "auth"))
     return AuthRequest(credentials, project)
+
+
+# ---- the request bodies as JSON schemas, for the served OpenAPI document ------------------
+# Written beside the parsers above and with their bounds; the parsers stay the authority
+# and refuse, with Keystone's messages, the combinations left out here ("id or name",
+# methods ["password"] without a password object): anyOf/if-then over bare "required"
+# lists sends schemathesis's generator into a CPython 3.11 ast bug.
+
+_NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_NAME,
+                         "pattern": "^[^\\u0000]*$"}
+_PASSWORD: dict[str, Any] = {"type": "string", "maxLength": MAX_PASSWORD}
+
+
+def _one_of_id_or_name(**more: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"id": _NAME, "name": _NAME, **more}}
+
+
+_DOMAIN = _one_of_id_or_name()
+_USER = {**_one_of_id_or_name(password=_PASSWORD, domain=_DOMAIN),
+         "required": ["password"]}
+
+V3_AUTH_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["auth"], "properties": {"auth": {
+        "type": "object", "required": ["identity"], "properties": {
+            "identity": {"type": "object", "required": ["methods"], "properties": {
+                "methods": {"type": "array", "minItems": 1,
+                            "items": {"type": "string", "enum": ["password", "token"]}},
+                "password": {"type": "object", "required": ["user"],
+                             "properties": {"user": _USER}},
+                "token": {"type": "object", "required": ["id"], "properties": {"id": _NAME}},
+            }},
+            "scope": {"anyOf": [{"const": "unscoped"}, {
+                "type": "object", "required": ["project"],
+                "properties": {"project": _one_of_id_or_name(domain=_DOMAIN)}}]},
+        }}}}
+
+V2_AUTH_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["auth"], "properties": {"auth": {
+        "type": "object", "properties": {
+            "passwordCredentials": {
+                "type": "object", "required": ["password"],
+                "properties": {"username": _NAME, "userId": _NAME, "password": _PASSWORD}},
+            "token": {"type": "object", "required": ["id"], "properties": {"id": _NAME}},
+            "tenantId": _NAME, "tenantName": _NAME,
+        }}}}

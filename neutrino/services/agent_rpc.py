@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
 from neutrino.db.session import Database
-from neutrino.errors import NetworkNotFound
+from neutrino.errors import InvalidInput, NetworkNotFound
 from neutrino.services import events, quarantine
 from neutrino.services.networks import bump, load_network
 from neutrino.services.ports import Ports
@@ -40,6 +40,20 @@ def _network_info(net: Network, ports: list[Port]) -> NetworkInfo:
         "subnets": [subnet_view(s) for s in net.subnets],
         "ports": [port_view(p) for p in ports],
     })
+
+
+# A DHCP agent reports the ports of one network at a time; a list this long is no report.
+MAX_READY_PORTS = 4096
+
+
+def ready_port_ids(body: Any) -> list[str]:
+    """The port ids of a ports-ready report ({"port_ids": [...]}), checked."""
+    ids = body.get("port_ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or len(ids) > MAX_READY_PORTS or not all(
+            isinstance(i, str) and 0 < len(i) <= 64 and "\x00" not in i for i in ids):
+        raise InvalidInput(f"Expected {{\"port_ids\": [\"<uuid>\", ...]}} with at most "
+                           f"{MAX_READY_PORTS} ids.")
+    return ids
 
 
 class AgentRpc:

@@ -7,12 +7,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from neutrino.db.models import Event
+from neutrino.errors import InvalidInput, shown
 from neutrino.services.clock import utcnow
 from neutrino.transport.messages import Event as EventMessage
 from neutrino.transport.messages import EventBatch
 
 # Set in session.info so that the app can wake long-polling agents right after the commit.
 WROTE_EVENTS = "neutrino.wrote_events"
+# Revisions are the log's BIGINT ids; a cursor beyond them is no cursor (and no query).
+MAX_REVISION = 2**63 - 1
 
 
 def record(session: Session, event: str, resource: str, resource_id: str,
@@ -47,6 +50,9 @@ def _safe_prefix(rows: list[Event], after: int, now: datetime) -> tuple[list[Eve
 def fetch(session: Session, host: str, after: int, limit: int = 500,
           now: datetime | None = None) -> EventBatch:
     """Events after `after` addressed to `host` or to everyone; `after < 0` asks for a cursor."""
+    if after > MAX_REVISION:
+        raise InvalidInput(f"after={shown(after)} is not a revision: revisions go up to "
+                           f"{MAX_REVISION}; send -1 for the current one.")
     now = now or utcnow()
     latest = latest_revision(session)
     if after < 0:

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from neutrino.transport.bounds import FreeJson, Host, Identifier, Text
+
 PROTOCOL_VERSION = 1
 
 AGENT_TYPE_DHCP = "DHCP agent"
@@ -25,14 +27,14 @@ class Message(BaseModel):
 class AgentState(Message):
     """What an agent says about itself on every heartbeat."""
 
-    agent_type: str
-    binary: str
-    host: str
-    topic: str = "N/A"
-    configurations: dict[str, Any] = Field(default_factory=dict)
+    agent_type: Text
+    binary: Text
+    host: Host
+    topic: Text = "N/A"
+    configurations: FreeJson = Field(default_factory=dict)
     start_flag: bool = False
-    availability_zone: str | None = None
-    resource_versions: dict[str, Any] = Field(default_factory=dict)
+    availability_zone: Text | None = None
+    resource_versions: FreeJson = Field(default_factory=dict)
 
 
 class ReportResult(Message):
@@ -114,11 +116,11 @@ class NetworkRef(Message):
 class DhcpPortRequest(Message):
     """Create (or reuse) the DHCP port of `device_id` on a network."""
 
-    network_id: str
-    device_id: str
-    host: str
-    subnet_ids: list[str] = Field(default_factory=list)
-    mac_address: str | None = None
+    network_id: Identifier
+    device_id: Text
+    host: Host
+    subnet_ids: list[Identifier] = Field(default_factory=list, max_length=64)
+    mac_address: Text | None = None
 
 
 class NetworkApplied(Message):

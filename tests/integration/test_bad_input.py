@@ -420,8 +420,128 @@ SCHEDULER_CASES = [
 ]
 
 
+# ---- hostile input (issue 10): each of these was a 500 or was taken as it came ------------
+
+def nested(depth: int, inner: bytes = b"1") -> bytes:
+    return b"[" * depth + inner + b"]" * depth
+
+
+REPORT = "/agent-rpc/v1/report_state"
+DHCP_PORTS = "/agent-rpc/v1/dhcp/ports"
+
+
+def report(**fields: Any) -> dict[str, Any]:
+    """A report_state of a new DHCP agent (refused, it must register nothing)."""
+    return {"agent_type": "DHCP agent", "binary": "neutrino-dhcp-agent",
+            "host": "hostile-host", "topic": "dhcp_agent", "start_flag": True, **fields}
+
+
+def dhcp_port(**fields: Any) -> dict[str, Any]:
+    return {"network_id": "@net2", "device_id": "dhcp-hostile", "host": "hostile-host",
+            **fields}
+
+
+def deep_conf(depth: int) -> dict[str, Any]:
+    conf: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth):
+        conf = {"next": conf}
+    return conf
+
+
+HOSTILE_CASES = [
+    case("POST", "/v2.0/networks", Raw(b'{"network": {"name": ' + nested(50000) + b"}}"), 400,
+         "Malformed JSON", "nested 50002 levels", "32", name="JSON nested 50000 deep"),
+    case("PUT", "/v2.0/agents/@dhcp", Raw(b'{"agent": ' + nested(40, b"{}") + b"}"), 400,
+         "nested", name="agent update nested 40 deep"),
+    case("POST", REPORT, Raw(nested(30000)), 400, "nested", who="agent",
+         name="report_state nested 30000 deep"),
+    case("POST", "/v2.0/networks", Raw(b'{"network": {"name": "\\ud800"}}'), 400,
+         "Malformed JSON", "surrogate", name="lone surrogate in a name"),
+    case("PUT", "/v2.0/networks/@net", Raw(b'{"network": {"description": "x\\udfff"}}'), 400,
+         "Malformed JSON", "surrogate", name="lone surrogate in a description"),
+    case("POST", REPORT, Raw(b'{"agent_type": "DHCP agent", "binary": "b", '
+                             b'"host": "\\ud800"}'), 400, "surrogate", who="agent",
+         name="lone surrogate in an agent host"),
+    case("POST", "/v2.0/networks", Raw(b'{"network": {"mtu": NaN}}'), 400, "Malformed JSON",
+         name="NaN literal"),
+    case("POST", "/v2.0/networks", {"network": {"mtu": 2**64}}, 400, "mtu"),
+    case("POST", "/v2.0/networks", Raw(b'{"network": {"mtu": ' + b"9" * 5000 + b"}}"), 400,
+         "Malformed JSON", "infinity", name="5000-digit integer"),
+    case("GET", "/agent-rpc/v1/events?host=h&after=99999999999999999999", None, 400, "after",
+         who="agent", name="event cursor beyond 64 bits"),
+    case("GET", "/agent-rpc/v1/events?host=h&after=1&timeout=nan", None, 400, "timeout",
+         who="agent", name="event wait NaN seconds"),
+    case("GET", "/v2.0/networks?limit=" + "1" * 5000, None, 400, "Limit", "…",
+         name="5000-digit limit"),
+    case("GET", "/v2.0/networks?sort_key=" + "k" * 5000, None, 400, "sort_key", "…",
+         name="5000-character sort_key"),
+    case("POST", REPORT, report(configurations={"networks": 2**64}), 400, "configurations",
+         "64-bit", who="agent", name="report_state integer 2^64"),
+    case("POST", REPORT, report(configurations={"networks": 2**63}), 400, "64-bit",
+         who="agent", name="report_state integer 2^63"),
+    case("POST", REPORT, report(resource_versions={"port": -(2**63) - 1}), 400,
+         "resource_versions", who="agent", name="report_state integer below -2^63"),
+    case("POST", REPORT, Raw(b'{"agent_type": "DHCP agent", "binary": "b", "host": "h", '
+                             b'"configurations": {"x": 1e300, "y": NaN}}'), 400,
+         "Malformed JSON", who="agent", name="report_state NaN"),
+    case("POST", REPORT, report(host=""), 400, "host", "at least 1", who="agent",
+         name="report_state empty host"),
+    case("POST", REPORT, report(host="h" * 100000), 400, "host", "at most 255", who="agent",
+         name="report_state 100000-character host"),
+    case("POST", REPORT, report(host="a\x00b"), 400, "host", "NUL", who="agent",
+         name="report_state NUL in host"),
+    case("POST", REPORT, report(binary="b" * 256), 400, "binary", who="agent",
+         name="report_state 256-character binary"),
+    case("POST", REPORT, report(agent_type="t" * 256), 400, "agent_type", who="agent",
+         name="report_state 256-character agent_type"),
+    case("POST", REPORT, report(availability_zone="z" * 256), 400, "availability_zone",
+         who="agent", name="report_state 256-character zone"),
+    case("POST", REPORT, report(configurations=deep_conf(9)), 400, "configurations",
+         "nested more than 8", who="agent", name="report_state configurations 10 deep"),
+    case("POST", REPORT, report(configurations={"x": "y" * 20000}), 400, "configurations",
+         "16384", who="agent", name="report_state configurations 20 KB"),
+    case("POST", REPORT, report(configurations={"x": "y" * 200000}), 413,
+         "max_request_body_size", who="agent", name="report_state body 200 KB"),
+    case("POST", DHCP_PORTS, dhcp_port(host="h" * 256), 400, "host", who="agent",
+         name="DHCP port 256-character host"),
+    case("POST", DHCP_PORTS, dhcp_port(network_id="a\x00b"), 400, "network_id", "NUL",
+         who="agent", name="DHCP port NUL network_id"),
+    case("POST", DHCP_PORTS, dhcp_port(subnet_ids=["@sub2"] * 65), 400, "subnet_ids",
+         who="agent", name="DHCP port 65 subnets"),
+    case("POST", "/agent-rpc/v1/dhcp/ports_ready", {"port_ids": ["p"] * 4097}, 400,
+         "4096", who="agent", name="ports_ready 4097 ids"),
+    case("POST", "/agent-rpc/v1/dhcp/ports_ready", {"port_ids": ["a\x00"]}, 400,
+         "port_ids", who="agent", name="ports_ready NUL id"),
+    case("GET", "/v2.0/networks/a%00b", None, 400, "NUL", name="NUL in a network id"),
+    case("PUT", "/v2.0/agents/a%00b", {"agent": {"admin_state_up": False}}, 400, "NUL",
+         name="NUL in an agent id"),
+    case("GET", "/v2.0/ports?device_id=a%00b", None, 400, "NUL", name="NUL in a filter"),
+    case("GET", "/agent-rpc/v1/l2/a%00b", None, 400, "NUL", who="agent",
+         name="NUL in an L2 host"),
+    case("DELETE", "/agent-rpc/v1/dhcp/ports?network_id=a%00b&device_id=d", None, 400, "NUL",
+         who="agent", name="NUL in a DHCP port release"),
+    case("GET", "/agent-rpc/v1/dhcp/" + "h" * 256 + "/networks", None, 400, "host",
+         who="agent", name="256-character host in a path"),
+    case("POST", SUBNET, sub(cidr="9.2.9.1/24"), 400, "'9.2.9.1/24'", "host bits",
+         "9.2.9.0/24", name="CIDR with host bits"),
+    case("POST", SUBNET, sub(cidr="2001:db8::1/64", ip_version=6), 400, "host bits",
+         "2001:db8::/64", name="IPv6 CIDR with host bits"),
+    case("POST", "/v2.0/networks", {"network": {"name": ["x" * 10] * 7000}}, 400, "name",
+         "...]", name="100 KB list as a name"),
+    case("POST", "/v2.0/networks", {"network": {"admin_state_up": {"k" * 20: "v" * 90000}}},
+         400, "admin_state_up", "…", name="90 KB object as a boolean"),
+    case("POST", "/v2.0/networks", {"network": {"x" * 90000: 1}}, 400, "Unrecognized", "…",
+         name="90 KB attribute name"),
+    case("POST", "/v2.0/networks", Raw(b'{"network": {"name": "' + b"n" * (2 << 20) + b'"}}'),
+         413, "114688", "max_request_body_size", name="2 MB body"),
+    case("POST", "/v2.0/networks", Raw(b"x" * (2 << 20)), 413, "max_request_body_size",
+         who=None, name="2 MB body without a token"),
+]
+
+
 @pytest.mark.parametrize(("who", "request_case"), NETWORK_CASES + BODY_CASES + SUBNET_CASES
-                         + PORT_CASES + AGENT_CASES + SCHEDULER_CASES)
+                         + PORT_CASES + AGENT_CASES + SCHEDULER_CASES
+                         + HOSTILE_CASES)
 def test_bad_request_is_refused_with_a_clear_error_and_changes_nothing(
         server: RunningServer, world: World, who: str, request_case: Case) -> None:
     method, path, body, status, words = request_case
@@ -432,14 +552,64 @@ def test_bad_request_is_refused_with_a_clear_error_and_changes_nothing(
     before = snapshot(server)
     with server.client(who) as c:
         response = send(c, method, _fill_value(path, ids), body)
+    assert len(response.content) < 2048, response.content[:2048]
     assert response.status_code == status, response.text
     error = response.json()["NeutronError"]
     assert set(error) == {"type", "message", "detail"}
     assert error["type"] and isinstance(error["type"], str)
     message = error["message"]
     assert message.endswith("."), message
+    # However large the input, the message repeats at most a short rendering of it.
+    assert len(message) < 700, message[:1000]
     for word in words:
         assert _fill_value(word, ids) in message, message
+    assert snapshot(server) == before
+
+
+def _v3(user: str = "admin", project: str = "admin") -> dict[str, Any]:
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": "x"}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+
+
+IDENTITY_CASES = [
+    pytest.param("/v3/auth/tokens", Raw(nested(50000)), 400, ["nested"], id="v3 nested"),
+    pytest.param("/v2.0/tokens", Raw(b'{"auth": ' + nested(50000) + b"}"), 400, ["nested"],
+                 id="v2.0 nested"),
+    pytest.param("/v3/auth/tokens", Raw(b'{"auth": {"identity": {"methods": ["password"], '
+                                        b'"password": {"user": {"name": "\\ud800", '
+                                        b'"password": "x"}}}}}'), 400, ["surrogate"],
+                 id="v3 lone surrogate in a user name"),
+    pytest.param("/v3/auth/tokens", Raw(b'{"auth": {"identity": {"methods": ["\\udbff"]}}}'),
+                 400, ["surrogate"], id="v3 lone surrogate in a method"),
+    pytest.param("/v2.0/tokens", Raw(b'{"auth": {"passwordCredentials": {"username": '
+                                     b'"\\ud800", "password": "x"}}}'), 400, ["surrogate"],
+                 id="v2.0 lone surrogate in a user name"),
+    pytest.param("/v3/auth/tokens", _v3(user="ad\x00min"), 400, ["name", "NUL"],
+                 id="v3 NUL in a user name"),
+    pytest.param("/v3/auth/tokens", _v3(project="p" * 300), 400, ["name", "255"],
+                 id="v3 300-character project"),
+    pytest.param("/v3/auth/tokens", {"auth": {"identity": {"methods": ["x" * 10] * 7000}}},
+                 401, ["Unsupported auth methods", "...]"], id="v3 100 KB methods list"),
+    pytest.param("/v3/auth/tokens", Raw(b"x" * (2 << 20)), 413, ["max_request_body_size"],
+                 id="v3 2 MB body"),
+    pytest.param("/v2.0/tokens", Raw(b"x" * (2 << 20), None), 413, ["max_request_body_size"],
+                 id="v2.0 2 MB body"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "words"), IDENTITY_CASES)
+def test_bad_token_request_is_refused_with_keystones_error_and_changes_nothing(
+        server: RunningServer, path: str, body: Any, status: int, words: list[str]) -> None:
+    before = snapshot(server)
+    with server.client(None) as c:
+        response = send(c, "POST", path, body)
+    assert response.status_code == status, response.text
+    assert len(response.content) < 2048, response.content[:2048]
+    error = response.json()["error"]
+    assert error["code"] == status and error["title"], error
+    for word in words:
+        assert word in error["message"], error["message"]
     assert snapshot(server) == before
 
 

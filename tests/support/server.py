@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from neutrino.api.app import create_app
+from neutrino.api.connection_guard import uvicorn_options
 from neutrino.config import ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
@@ -83,7 +84,7 @@ def running_server(settings: ServerSettings, *, background: bool = True,
         with contextlib.suppress(AlreadyExists):
             store.create_user(name, password, project, role)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+                            lifespan="on", **uvicorn_options(settings))
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

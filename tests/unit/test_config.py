@@ -240,3 +240,42 @@ def test_settings_round_trip_through_ini_text(
     assert (settings.agent_down_time, settings.dhcp_agents_per_network,
             settings.allow_overlapping_ips, settings.network_scheduler_driver,
             settings.network_vlan_ranges) == (down, per_network, overlap, driver, ranges)
+
+
+def test_request_limits_default_as_neutron_and_read_neutrons_keys(tmp_path: Path) -> None:
+    defaults = load_server_settings([])
+    assert (defaults.max_request_body_size, defaults.max_header_line, defaults.backlog) == \
+        (114688, 16384, 4096)
+    conf = write(tmp_path, "neutron.conf", (
+        "[DEFAULT]\nmax_header_line = 32768\nclient_socket_timeout = 0\n"
+        "client_header_timeout = 5\nclient_body_timeout = 7\nmax_connections = 100\n"
+        "[oslo_middleware]\nmax_request_body_size = 65536\n"))
+    settings = load_server_settings([conf])
+    assert (settings.max_request_body_size, settings.max_header_line,
+            settings.client_socket_timeout, settings.client_header_timeout,
+            settings.client_body_timeout, settings.max_connections) == \
+        (65536, 32768, 0, 5, 7, 100)
+    assert report_unused(IniFiles.read([conf]), SERVER_OPTS, "neutrino-server") == []
+
+
+def test_request_limits_refuse_nonsense(tmp_path: Path) -> None:
+    for line in ("[oslo_middleware]\nmax_request_body_size = 10\n",
+                 "[DEFAULT]\nclient_header_timeout = 0\n", "[DEFAULT]\nmax_connections = -1\n"):
+        with pytest.raises(ConfigError, match="is invalid"):
+            load_server_settings([write(tmp_path, "bad.conf", line)])
+
+
+def test_uvicorn_gets_the_connection_limits() -> None:
+    from neutrino.api.connection_guard import (
+        FOREVER,
+        ConnectionLimits,
+        GuardedHttpToolsProtocol,
+        uvicorn_options,
+    )
+
+    settings = load_server_settings([]).replace(client_socket_timeout=0, max_header_line=32768)
+    options = uvicorn_options(settings)
+    assert options["http"] is GuardedHttpToolsProtocol
+    assert options["timeout_keep_alive"] == FOREVER and options["limit_concurrency"] == 2048
+    limits = ConnectionLimits.from_settings(settings)
+    assert (limits.header_line, limits.header_section) == (32768, 131072)

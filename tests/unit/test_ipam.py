@@ -23,8 +23,17 @@ def test_plan_defaults_gateway_to_first_host_and_pool_to_the_rest() -> None:
     assert _pools(plan) == [("10.0.0.2", "10.0.0.254")]
 
 
-def test_plan_normalises_a_cidr_with_host_bits() -> None:
-    assert ipam.plan_subnet("10.0.0.77/24").cidr == "10.0.0.0/24"
+@pytest.mark.parametrize(("cidr", "network"), [("10.0.0.77/24", "10.0.0.0/24"),
+                                               ("9.2.9.1/24", "9.2.9.0/24"),
+                                               ("2001:db8::1/64", "2001:db8::/64")])
+def test_plan_refuses_a_cidr_with_host_bits_as_neutron_does(cidr: str, network: str) -> None:
+    with pytest.raises(InvalidInput, match=f"'{cidr}' is not a valid CIDR: host bits are set; "
+                                           f"the network is {network}"):
+        ipam.plan_subnet(cidr, 6 if ":" in cidr else 4)
+
+
+def test_plan_keeps_a_cidr_written_in_another_spelling() -> None:
+    assert ipam.plan_subnet("2001:DB8:0::/64", 6).cidr == "2001:db8::/64"
 
 
 def test_plan_without_gateway_pools_every_host() -> None:
