@@ -60,8 +60,9 @@ def wait_plugged(vm: Vm, host_namespace: str, timeout: float = PLUG_TIMEOUT) -> 
 
 
 def boot(client: NeutronClient, lab_dir: Path, network: str, host_name: str,
-         name: str) -> Vm:
-    """Create the VM's port (bound to the host, as nova would) and its namespace."""
+         name: str, fixed_ip: str | None = None) -> Vm:
+    """Create the VM's port (bound to the host, as nova would) and its namespace; with
+    `fixed_ip`, the port asks for that address (`--fixed-ip ip_address=...`)."""
     runtime.require_root()
     check_vm_name(name)
     plan = runtime.load(lab_dir).plan
@@ -71,10 +72,12 @@ def boot(client: NeutronClient, lab_dir: Path, network: str, host_name: str,
         raise LabError(f"A VM named {name!r} exists already; delete it first "
                        f"(`neutrino-lab vm delete {name}`).")
     net = resolve.find(client, "network", network)
-    port = client.create("port", {"network_id": net["id"], "name": name,
-                                  "device_owner": DEVICE_OWNER,
-                                  "device_id": str(uuid.uuid4()),
-                                  "binding:host_id": host.name})
+    fields: dict[str, Any] = {"network_id": net["id"], "name": name,
+                              "device_owner": DEVICE_OWNER, "device_id": str(uuid.uuid4()),
+                              "binding:host_id": host.name}
+    if fixed_ip is not None:
+        fields["fixed_ips"] = [{"ip_address": fixed_ip}]
+    port = client.create("port", fields)
     try:
         wiring.make_vm(host, namespace, tap_name(port["id"]), port["mac_address"])
     except LabError:

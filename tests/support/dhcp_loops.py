@@ -48,6 +48,13 @@ def request_once(vm: Vm, script: Path, tries: int = TRIES) -> tuple[str | None, 
     return None, None
 
 
+def ask_once(vm: Vm, script: Path, tries: int = TRIES) -> Answer:
+    """One request of the VM (`request_once`), recorded as the loops record theirs."""
+    started = time.monotonic()
+    ip, server = request_once(vm, script, tries)
+    return Answer(vm.name, vm.mac, started, time.monotonic(), ip, server)
+
+
 def write_script(directory: Path) -> Path:
     script = directory / "udhcpc-loop.sh"
     script.write_text(SCRIPT)
@@ -120,6 +127,11 @@ def failed_requests(answers: Iterable[Answer], since: float, until: float,
     return [a for a in answers
             if a.ip is None and a.started >= max(since, first.finished) and a.started <= until
             and (port_gone_at is None or a.finished < port_gone_at)]
+
+
+def leased_after(answers: Iterable[Answer], since: float) -> list[Answer]:
+    """Requests begun at or after `since` that got an address (of a VM that must get none)."""
+    return [a for a in answers if a.started >= since and a.ip is not None]
 
 
 def shared_addresses(answers: Iterable[Answer]) -> dict[str, set[str]]:

@@ -7,8 +7,10 @@ puts the deployment back into its known shape between faults (`heal`)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,13 +20,15 @@ from typing import Any
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.dnsmasq_config import ConfPaths
+from neutrino.agent.naming import bridge_name, dhcp_device_id, tap_name
+from neutrino.agent.releases import Lease, parse_leases_file
 from neutrino.cli.api import NeutronClient
 from neutrino.lab import runtime, vms, wiring
 from neutrino.lab.topology import HostPlan, LabPlan
 from neutrino.lab.vms import Vm
 from tests.support.admin_api import admin_client, login
 from tests.support.databases import fresh_database
-from tests.support.dhcp_loops import DhcpLoop, write_script
+from tests.support.dhcp_loops import Answer, DhcpLoop, ask_once, write_script
 from tests.support.lab_env import (
     ADMIN_PASSWORD,
     AGENT_PASSWORD,
@@ -126,14 +130,53 @@ class FaultLab:
         return {(kind_name, host.name): runtime.agent_pid(self.lab_dir, host, kind)
                 for kind_name, kind in AGENT_KINDS.items() for host in self.plan.hosts}
 
+    def dhcp_agent_pid(self, host: str) -> int:
+        pid = runtime.agent_pid(self.lab_dir, self.host(host), runtime.DHCP)
+        assert pid is not None, f"the DHCP agent on {host} is not running"
+        return pid
+
     def dnsmasq_pids(self, bindings: Bindings) -> dict[tuple[str, str], int | None]:
         return {(host, name): dnsmasq.running_pid(self.conf_paths(host, name))
                 for name, hosts in bindings.items() for host in hosts}
 
+    # ---- one network's DHCP servers -------------------------------------------------------
+
+    def leases(self, host: str, network: str) -> set[Lease]:
+        """The (IP, MAC) pairs of the network's dnsmasq leases file on `host`."""
+        return parse_leases_file(read(self.conf_paths(host, network).leases))
+
+    def dhcp_server_ips(self, network: str) -> dict[str, str]:
+        """host -> address of its DHCP port on the network: what udhcpc reports as the
+        answering server's identifier."""
+        net_id = self.networks[network]
+        ports = {p["device_id"]: p for p in self.api.list_resources(
+            "ports", network_id=net_id, device_owner="network:dhcp")}
+        found = {}
+        for host in self.layout[network]:
+            port = ports.get(dhcp_device_id(host, net_id))
+            if port and port.get("fixed_ips"):
+                found[host] = port["fixed_ips"][0]["ip_address"]
+        return found
+
+    def ask_each_agent(self, vm: Vm, tries: int = 1) -> dict[str, Answer]:
+        """host -> one request of the VM answered by that host's dnsmasq alone: every other
+        hosting dnsmasq of the network is stopped (SIGSTOP) meanwhile, and always continued,
+        so that each agent is seen to serve the VM on its own."""
+        hosts = self.layout[vm.network]
+        answers = {}
+        for host in hosts:
+            others = [pid for (other, _), pid in self.dnsmasq_pids({vm.network: hosts}).items()
+                      if other != host and pid is not None]
+            with paused(*others):
+                answers[host] = ask_once(vm, self.script, tries)
+        return answers
+
     # ---- building ---------------------------------------------------------------------
 
-    def create_network(self, name: str, cidr: str, hosts: tuple[str, ...]) -> str:
-        """A network with a DHCP subnet, hosted by exactly the DHCP agents of `hosts`."""
+    def create_network(self, name: str, cidr: str, hosts: tuple[str, ...],
+                       pool: tuple[str, str] | None = None) -> str:
+        """A network with a DHCP subnet, hosted by exactly the DHCP agents of `hosts`;
+        `pool`: the subnet's one allocation pool (first, last), else the whole subnet."""
         net = self.api.create("network", {"name": name})
         self.networks[name] = net["id"]
         # Scheduled straight onto a wanted agent: removing it from another one would free
@@ -142,9 +185,12 @@ class FaultLab:
                   if kind == "DHCP agent" and host not in hosts]
         for agent_id in others:
             self.api.update("agent", agent_id, {"admin_state_up": False})
+        subnet: dict[str, Any] = {"network_id": net["id"], "cidr": cidr, "ip_version": 4,
+                                  "name": f"{name}-subnet"}
+        if pool is not None:
+            subnet["allocation_pools"] = [{"start": pool[0], "end": pool[1]}]
         try:
-            self.api.create("subnet", {"network_id": net["id"], "cidr": cidr,
-                                       "ip_version": 4, "name": f"{name}-subnet"})
+            self.api.create("subnet", subnet)
         finally:
             for agent_id in others:
                 self.api.update("agent", agent_id, {"admin_state_up": True})
@@ -173,10 +219,15 @@ class FaultLab:
                 self.api.create("port", {"network_id": net_id, "name": "takes-freed-address"})
         return changed
 
-    def boot(self, network: str, host: str, name: str) -> Vm:
-        vm = vms.boot(self.api, self.lab_dir, network, host, name)
+    def boot(self, network: str, host: str, name: str, fixed_ip: str | None = None) -> Vm:
+        vm = vms.boot(self.api, self.lab_dir, network, host, name, fixed_ip)
         self.vms[name] = vm
         return vm
+
+    def plugged(self, vm: Vm) -> bool:
+        """The VM's tap is in its network's bridge on its host (its L2 agent plugged it)."""
+        return (wiring.link_master(tap_name(vm.port_id), self.host(vm.host).namespace)
+                == bridge_name(vm.network_id))
 
     @property
     def script(self) -> Path:
@@ -239,6 +290,23 @@ class FaultLab:
         assert self.bindings() == self.layout, f"cannot restore the layout {self.layout}"
         self.dirty = False
         return done
+
+
+@contextlib.contextmanager
+def paused(*pids: int) -> Iterator[None]:
+    """The processes are stopped (SIGSTOP) inside the block and continued however it ends."""
+    stopped = []
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass  # it died meanwhile: the process checks report that
 
 
 def read(path: str) -> str:
