@@ -99,13 +99,22 @@ def failover_moves(caplog: pytest.LogCaptureFixture) -> list[str]:
 RESTART_DOWN = 3
 
 
+# PostgreSQL here: SQLite and MariaDB restarts run with real processes in
+# tests/e2e/test_control_plane_faults_e2e.py.
+@pytest.fixture(params=["postgresql"])
+def restart_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[str]:
+    with fresh_database(request.param, str(tmp_path_factory.mktemp("restart"))) as url:
+        yield url
+
+
 def test_a_server_restart_moves_nothing_and_fails_over_only_after_hearing_grace(
-        db_url: str, tmp_path_factory: pytest.TempPathFactory,
+        restart_db: str, tmp_path_factory: pytest.TempPathFactory,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     tag = uuid.uuid4().hex[:6]
     a, b, c = f"ra-{tag}", f"rb-{tag}", f"rc-{tag}"
-    settings = settings_for(db_url, str(tmp_path_factory.mktemp("restart")),
+    settings = settings_for(restart_db, str(tmp_path_factory.mktemp("restart")),
                             agent_down_time=RESTART_DOWN)
     with running_server(settings) as first:
         port = int(first.url.rsplit(":", 1)[1])
