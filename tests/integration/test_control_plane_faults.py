@@ -22,8 +22,8 @@ from neutrino.transport.rabbit_topology import parse_rabbit_url
 from tests.support.agents import agent_client, dhcp_state
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
 from tests.support.databases import fresh_database
+from tests.support.relay import CuttableRelay, cuttable_relay
 from tests.support.server import USERS, RunningServer, running_server, settings_for, wait_until
-from tests.support.tcp_relay import TcpRelay, tcp_relay
 
 # The longest a request may take while the database refuses connections (docs/operations.md).
 BOUND_503 = CONNECT_TIMEOUT + RETRY_BUDGET + 1.0
@@ -163,12 +163,12 @@ OUTAGE_DOWN = 2
 
 @pytest.fixture(params=["postgresql", "mariadb"])
 def relayed_database(request: pytest.FixtureRequest, tmp_path: object
-                     ) -> Iterator[tuple[str, TcpRelay]]:
+                     ) -> Iterator[tuple[str, CuttableRelay]]:
     """A fresh database reached through a relay the test can cut (the real server stays
     up for everyone else)."""
     with fresh_database(request.param, str(tmp_path)) as url:
         parsed = make_url(url)
-        with tcp_relay(parsed.host or "127.0.0.1", parsed.port or 0) as relay:
+        with cuttable_relay((parsed.host or "127.0.0.1", parsed.port or 0)) as relay:
             yield parsed.set(port=relay.port).render_as_string(hide_password=False), relay
 
 
@@ -186,7 +186,7 @@ def login_body() -> dict[str, object]:
 
 
 def test_a_database_outage_answers_503_moves_nothing_and_is_logged_once(
-        relayed_database: tuple[str, TcpRelay], tmp_path_factory: pytest.TempPathFactory,
+        relayed_database: tuple[str, CuttableRelay], tmp_path_factory: pytest.TempPathFactory,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     url, relay = relayed_database
@@ -292,7 +292,7 @@ def test_a_broker_outage_pauses_verdicts_until_the_link_is_back_and_moves_nothin
     tmp = str(tmp_path_factory.mktemp("broker"))
     tag = uuid.uuid4().hex[:6]
     a, b = f"ka-{tag}", f"kb-{tag}"
-    with tcp_relay(broker.host, broker.port) as relay, \
+    with cuttable_relay((broker.host, broker.port)) as relay, \
             fresh_database("sqlite", tmp) as url:
         # Server and agents reach the broker through the relay, as through a network.
         relayed = f"rabbit://{broker.userid}:{broker.password}@127.0.0.1:{relay.port}/"

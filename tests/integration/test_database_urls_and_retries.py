@@ -20,7 +20,7 @@ from neutrino.db import migrate
 from neutrino.db.session import CONNECT_TIMEOUT, Database
 from neutrino.errors import DatabaseUnavailable
 from tests.support.databases import fresh_database
-from tests.support.tcp_relay import tcp_relay
+from tests.support.relay import cuttable_relay
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -136,7 +136,7 @@ def test_an_unreachable_database_is_one_domain_error_at_once_and_watchers_hear_o
         kind: str, tmp_path: Path) -> None:
     with fresh_database(kind, str(tmp_path)) as url:
         parsed = make_url(url)
-        with tcp_relay(parsed.host or "127.0.0.1", parsed.port or 0) as relay:
+        with cuttable_relay((parsed.host or "127.0.0.1", parsed.port or 0)) as relay:
             db = Database(parsed.set(port=relay.port).render_as_string(hide_password=False),
                           retry_interval=0.01)
             heard: list[bool] = []
