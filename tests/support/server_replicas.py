@@ -1,30 +1,65 @@
-"""neutrino-server replicas as real processes that tests can kill -9 and start again on their
-ports (the fault tests); tests/support/server_process.py runs one configured server."""
+"""neutrino-server replicas as real processes on one database: the fault tests kill -9 them
+and start them again on their ports, the identity tests log in on each and revoke through
+neutrino-manage; tests/support/server_process.py runs one configured server."""
 from __future__ import annotations
 
+import contextlib
+import io
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from tests.support.server import wait_until
+from neutrino.manage import main as manage_main
+from tests.support.admin_api import login
+from tests.support.server import USERS, wait_until
 
 
-def server_conf(*, port: int, state_path: Path, db_url: str, agent_down_time: int,
-                dhcp_agents_per_network: int, extra: str = "") -> str:
-    """A neutron.conf for one replica; replicas of one deployment differ only in the port."""
-    # 0.0.0.0: the lab's hosts reach the server on the switch address, not our loopback.
-    return (f"[DEFAULT]\nhost = controlnode\nbind_host = 0.0.0.0\nbind_port = {port}\n"
+def server_conf(*, port: int, state_path: Path, db_url: str, agent_down_time: int = 75,
+                dhcp_agents_per_network: int = 1, extra: str = "", sections: str = "",
+                bind_host: str = "0.0.0.0") -> str:
+    """A neutron.conf for one replica; replicas of one deployment differ only in the port.
+
+    `extra`: lines for [DEFAULT]; `sections`: whole sections appended ([revoke], ...)."""
+    # 0.0.0.0 by default: the lab's hosts reach the server on the switch address, not ours.
+    return (f"[DEFAULT]\nhost = controlnode\nbind_host = {bind_host}\nbind_port = {port}\n"
             f"state_path = {state_path}\nagent_down_time = {agent_down_time}\n"
             f"dhcp_agents_per_network = {dhcp_agents_per_network}\n"
             f"allow_overlapping_ips = True\n{extra}"
             # Connect retries at start: a replica started while its database is away waits.
             f"[database]\nconnection = {db_url}\nretry_interval = 1\nmax_retries = -1\n"
-            "[ml2]\ntenant_network_types = vxlan\n[ml2_type_vxlan]\nvni_ranges = 1000:2999\n")
+            "[ml2]\ntenant_network_types = vxlan\n[ml2_type_vxlan]\nvni_ranges = 1000:2999\n"
+            f"{sections}")
+
+
+def manage(conf: Path, *argv: str) -> str:
+    """Run neutrino-manage with a replica's config file; its output, or fail showing it.
+
+    In this process: the same code and the same file, without an interpreter start for each
+    of the many commands an identity test runs."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = manage_main(["--config-file", str(conf), *argv])
+    assert code == 0, f"neutrino-manage {' '.join(argv)} exited {code}: {out.getvalue()}"
+    return out.getvalue()
+
+
+def bootstrap_users(conf: Path) -> None:
+    """Schema and the standard users of tests/support/server.USERS, as an operator makes
+    them: neutrino-manage db upgrade, bootstrap, user-create."""
+    manage(conf, "db", "upgrade")
+    admin, admin_password, admin_project = USERS["admin"]
+    manage(conf, "bootstrap", "--admin-user", admin, "--admin-password", admin_password,
+           "--admin-project", admin_project)
+    for who, role in (("member", "member"), ("other", "member"), ("agent", "service")):
+        name, password, project = USERS[who]
+        manage(conf, "user-create", name, "--password", password, "--project", project,
+               "--role", role)
 
 
 @dataclass
@@ -87,3 +122,55 @@ class ServerProcess:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+@contextlib.contextmanager
+def running(servers: Sequence[ServerProcess], timeout: float = 30.0) -> Iterator[None]:
+    """Start the replicas side by side and wait until each answers; stop every one of them
+    afterwards, also when a start or the caller's code failed."""
+    try:
+        try:
+            for server in servers:
+                server.start()
+            for server in servers:
+                server.wait_answering(timeout)
+        except BaseException:
+            for server in servers:
+                print(f"--- tail of {server.log} ---\n{server.tail(40)}")
+            raise
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@dataclass
+class ReplicaClient:
+    """What API tests use of one replica process, as they use an in-process
+    tests/support/server.RunningServer: its URL, logins, clients with the standard tokens."""
+
+    process: ServerProcess
+    tokens: dict[str, str] = field(default_factory=dict)  # USERS key -> token
+
+    @classmethod
+    def logged_in(cls, process: ServerProcess) -> ReplicaClient:
+        """The replica with a token of each of USERS, got from the replica itself."""
+        replica = cls(process)
+        for who, (name, password, project) in USERS.items():
+            replica.tokens[who] = replica.login(name, password, project)
+        return replica
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def login(self, user: str, password: str, project: str) -> str:
+        return login(self.url, user, password, project)
+
+    def client(self, who: str | None = "admin") -> httpx.Client:
+        headers = {"X-Auth-Token": self.tokens[who]} if who else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def __repr__(self) -> str:
+        # Short in assertion messages: which replica, not its tokens.
+        return f"<replica {self.process.name} at {self.url}>"
