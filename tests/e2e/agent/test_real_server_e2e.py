@@ -163,8 +163,9 @@ def test_linuxbridge_agent_wires_what_the_real_server_binds(lab: Lab,
            "netns", vm)
         wait_until(lambda: _master(tap_name(port["id"])) == bridge, 20)
         wait_until(lambda: _master(vxlan) == bridge, 20)
-        fdb = sh("bridge", "fdb", "show", "dev", vxlan).stdout
-        assert "00:00:00:00:00:00 dst 198.51.100.9" in fdb
+        # The flood entry is written after the device joins the bridge: poll for it too.
+        wait_until(lambda: "00:00:00:00:00:00 dst 198.51.100.9"
+                   in sh("bridge", "fdb", "show", "dev", vxlan).stdout, 20)
         shown = admin.get("/v2.0/agents", params={"host": lab.host}).json()["agents"]
         assert any(a["agent_type"] == "Linux bridge agent" for a in shown)
     finally:
