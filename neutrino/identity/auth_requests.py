@@ -14,6 +14,9 @@ from neutrino.identity.errors import MalformedAuthRequest, UnsupportedAuth
 # by [identity] max_password_length, 4096 by default.
 MAX_NAME = 255
 MAX_PASSWORD = 4096
+# Our signed tokens carry their scope, roles and audit id (about 300-400 characters); 8 KiB is
+# the longest a header line may be anyway.
+MAX_TOKEN = 8192
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,12 @@ def _object(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _string(parent: dict[str, Any], key: str, where: str) -> str:
+def _string(parent: dict[str, Any], key: str, where: str, limit: int = MAX_NAME) -> str:
     value = parent.get(key)
     if not isinstance(value, str) or not value:
         raise MalformedAuthRequest(f"Expecting to find {key} in {where} as a non-empty string.")
-    if len(value) > MAX_NAME or "\x00" in value:
-        raise MalformedAuthRequest(f"Expecting {key} in {where} to be at most {MAX_NAME} "
+    if len(value) > limit or "\x00" in value:
+        raise MalformedAuthRequest(f"Expecting {key} in {where} to be at most {limit} "
                                    "characters, without NUL characters.")
     return value
 
@@ -116,7 +119,7 @@ def parse_v3(body: Any) -> AuthRequest:
         credentials = _v3_password(identity)
     elif "token" in methods:
         credentials = TokenCredentials(_string(_object(identity, "token", "identity"), "id",
-                                               "identity.token"))
+                                               "identity.token", MAX_TOKEN))
     else:
         raise UnsupportedAuth(
             f"Unsupported auth methods {shown(methods)}; use password or token.")
@@ -140,7 +143,7 @@ def parse_v2(body: Any) -> AuthRequest:
         credentials = PasswordCredentials(user, _password(creds, where))
     elif "token" in auth:
         credentials = TokenCredentials(_string(_object(auth, "token", "auth"), "id",
-                                               "auth.token"))
+                                               "auth.token", MAX_TOKEN))
     else:
         raise MalformedAuthRequest("Expecting to find passwordCredentials or token in auth.")
     project = (_optional_string(auth, "tenantId", "auth")
@@ -157,6 +160,7 @@ def parse_v2(body: Any) -> AuthRequest:
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_NAME,
                          "pattern": "^[^\\u0000]*$"}
 _PASSWORD: dict[str, Any] = {"type": "string", "maxLength": MAX_PASSWORD}
+_TOKEN: dict[str, Any] = {**_NAME, "maxLength": MAX_TOKEN}
 
 
 def _one_of_id_or_name(**more: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +179,7 @@ V3_AUTH_SCHEMA: dict[str, Any] = {
                             "items": {"type": "string", "enum": ["password", "token"]}},
                 "password": {"type": "object", "required": ["user"],
                              "properties": {"user": _USER}},
-                "token": {"type": "object", "required": ["id"], "properties": {"id": _NAME}},
+                "token": {"type": "object", "required": ["id"], "properties": {"id": _TOKEN}},
             }},
             "scope": {"anyOf": [{"const": "unscoped"}, {
                 "type": "object", "required": ["project"],
@@ -188,6 +192,6 @@ V2_AUTH_SCHEMA: dict[str, Any] = {
             "passwordCredentials": {
                 "type": "object", "required": ["password"],
                 "properties": {"username": _NAME, "userId": _NAME, "password": _PASSWORD}},
-            "token": {"type": "object", "required": ["id"], "properties": {"id": _NAME}},
+            "token": {"type": "object", "required": ["id"], "properties": {"id": _TOKEN}},
             "tenantId": _NAME, "tenantName": _NAME,
         }}}}

@@ -258,17 +258,17 @@ def boot_old_owner(lab: FaultLab) -> Vm:
 
 def check_after_reuse(fault: FaultRun, lab: FaultLab, old_loop: DhcpLoop, new: Vm,
                       changed: float) -> None:
-    """At the end: the address left the old MAC's leases for the new one's in both leases
-    files, and the old VM, still plugged and asking, got nothing since `changed`."""
+    """At the end: the old MAC's lease of the address is in neither leases file, and the old
+    VM, still plugged and asking, got nothing since `changed`."""
     old, address = old_loop.vm, new.ip
     for host in HOSTS:
         held = lab.leases(host, "netr")
         if Lease(address, old.mac) in held:
             fault.problem(f"{host}'s dnsmasq leases file still holds {address} for the old "
                           f"MAC {old.mac}")
-        if Lease(address, new.mac) not in held:
-            fault.problem(f"{host}'s dnsmasq leases file has no lease of {address} for the "
-                          f"new MAC {new.mac}")
+        # Not checked: that both files hold the new pair. With two servers a client keeps the
+        # lease of the one whose offer it took last; the other drops its own when it sees the
+        # client's REQUEST name another server.
     after = [a for a in old_loop.answers() if a.started >= changed]
     served = leased_after(after, changed)
     fault.figure("old VM's looping requests after the change",

@@ -24,7 +24,7 @@ from tests.support.agents import agent_client, l2_state, register
 from tests.support.databases import fresh_database
 from tests.support.server import USERS, RunningServer, running_server, settings_for
 
-EXAMPLES = 25
+EXAMPLES = 10
 SEED = 20261201
 
 
