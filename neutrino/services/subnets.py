@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from neutrino import ipam
+from neutrino import ipam, ipv6
 from neutrino.config import ServerSettings
 from neutrino.db.models import IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
@@ -45,6 +45,8 @@ class Subnets:
         plan = ipam.plan_subnet(
             attrs["cidr"], attrs.get("ip_version", 4), attrs.get("gateway_ip", ...),
             attrs.get("allocation_pools"))
+        ipv6.validate_modes(plan.ip_version, plan.cidr, attrs.get("enable_dhcp", True),
+                            attrs.get("ipv6_ra_mode"), attrs.get("ipv6_address_mode"))
         routes = _check_routes(attrs.get("host_routes", []))
         for server in attrs.get("dns_nameservers", []):
             ipam.parse_ip(server, "DNS name server")
@@ -66,6 +68,8 @@ class Subnets:
                 enable_dhcp=attrs.get("enable_dhcp", True),
                 allocation_pools=[p.as_dict() for p in plan.pools],
                 dns_nameservers=list(attrs.get("dns_nameservers", [])), host_routes=routes,
+                ipv6_ra_mode=attrs.get("ipv6_ra_mode"),
+                ipv6_address_mode=attrs.get("ipv6_address_mode"),
                 revision_number=1, created_at=now, updated_at=now)
             session.add(sub)
             bump(net)
@@ -116,6 +120,9 @@ class Subnets:
                 sub.allocation_pools = [p.as_dict() for p in plan.pools]
             if "host_routes" in attrs:
                 sub.host_routes = _check_routes(attrs["host_routes"])
+            if "enable_dhcp" in attrs:
+                ipv6.validate_modes(sub.ip_version, sub.cidr, attrs["enable_dhcp"],
+                                    sub.ipv6_ra_mode, sub.ipv6_address_mode)
             for key in ("name", "description", "enable_dhcp", "dns_nameservers"):
                 if key in attrs:
                     setattr(sub, key, attrs[key])
