@@ -64,9 +64,11 @@ class BridgeInterfaceDriver:
             self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
         with namespaces.entered(namespace):
             if any(":" in cidr for cidr in cidrs):
-                # The link-local address DHCPv6 answers from must not wait for DAD either.
-                namespaces.set_sysctl(f"net/ipv6/conf/{ns_device_name(port_id)}/accept_dad",
-                                      "0")
+                conf = f"net/ipv6/conf/{ns_device_name(port_id)}"
+                # A host may disable IPv6 by default; this port serves DHCPv6. The
+                # link-local address DHCPv6 answers from must not wait for DAD either.
+                namespaces.set_sysctl(f"{conf}/disable_ipv6", "0")
+                namespaces.set_sysctl(f"{conf}/accept_dad", "0")
             self.ip.batch(self.namespace_lines(port_id, mac, cidrs, mtu, flush))
 
     def unplug(self, namespace: str, port_id: str) -> None:
