@@ -19,6 +19,8 @@ from neutrino.services.networks import bump, load_network
 from neutrino.services.views import subnet_view
 from neutrino.transport.messages import DEVICE_OWNER_DHCP
 
+ROUTER_INTERFACE = "network:router_interface"
+
 
 def load_subnet(session: Session, subnet_id: str, project_id: str | None) -> Subnet:
     sub = session.get(Subnet, subnet_id)
@@ -33,6 +35,18 @@ def load_subnet(session: Session, subnet_id: str, project_id: str | None) -> Sub
 
 def _check_routes(routes: list[dict[str, str]]) -> list[dict[str, str]]:
     return [ipam.validate_route(route) for route in routes]
+
+
+def _address_existing_ports(session: Session, net: Network, sub: Subnet) -> None:
+    """As Neutron: a new SLAAC or stateless subnet gives every port of the network (router
+    interfaces aside) its EUI-64 address there, since the VMs form it from the prefix."""
+    for port in session.scalars(select(Port).where(Port.network_id == net.id,
+                                                   Port.device_owner != ROUTER_INTERFACE)):
+        session.add(IpAllocation(subnet_id=sub.id, port_id=port.id, network_id=net.id,
+                                 ip_address=ipv6.eui64_address(sub.cidr, port.mac_address)))
+        port.revision_number += 1
+        port.updated_at = sub.created_at
+    session.flush()
 
 
 class Subnets:
@@ -74,6 +88,8 @@ class Subnets:
             session.add(sub)
             bump(net)
             session.flush()
+            if ipv6.is_auto_address(sub.ipv6_address_mode, sub.ipv6_ra_mode):
+                _address_existing_ports(session, net, sub)
             events.record(session, "subnet.create", "subnet", sub.id, net.id)
             if sub.enable_dhcp and not had_dhcp:
                 self.bindings.schedule(session, net.id)

@@ -95,6 +95,23 @@ def test_a_new_mac_moves_the_eui64_address(server: RunningServer,
     assert after[world["v4"]["id"]] == before[world["v4"]["id"]]
 
 
+def test_a_new_slaac_subnet_addresses_the_existing_ports(server: RunningServer) -> None:
+    cidr = "2001:db8:73::/64"
+    with server.client() as c:
+        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "later"}}))["network"]
+        _ok(c.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net["id"], "cidr": "10.73.0.0/24"}}))
+        port = _ok(c.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}))["port"]
+        slaac = _ok(c.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net["id"], "cidr": cidr, "ip_version": 6,
+            "ipv6_address_mode": "slaac"}}))["subnet"]
+        shown = _ok(c.get(f"/v2.0/ports/{port['id']}"))["port"]
+    assert {"subnet_id": slaac["id"],
+            "ip_address": ipv6.eui64_address(cidr, port["mac_address"])} in shown["fixed_ips"]
+    assert len(shown["fixed_ips"]) == 2
+    assert shown["revision_number"] > port["revision_number"]
+
+
 def snapshot(server: RunningServer) -> dict[str, Any]:
     with server.client() as c:
         return {plural: _ok(c.get(f"/v2.0/{plural}"))[plural]
