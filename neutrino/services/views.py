@@ -22,6 +22,7 @@ def network_view(net: Network) -> dict[str, Any]:
         "shared": net.shared,
         "status": net.status,
         "mtu": net.mtu,
+        "dns_domain": net.dns_domain,
         "subnets": [s.id for s in net.subnets],
         "router:external": False,
         "availability_zone_hints": [],

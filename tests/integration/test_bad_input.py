@@ -116,6 +116,15 @@ def send(client: httpx.Client, method: str, path: str, body: Any) -> httpx.Respo
 
 
 NETWORK_CASES = [
+    # dns-integration: a network's dns_domain is an FQDN of valid labels.
+    case("POST", "/v2.0/networks", {"network": {"dns_domain": "example.org"}}, 400,
+         "dns_domain", "FQDN"),
+    case("POST", "/v2.0/networks", {"network": {"dns_domain": "exa_mple.org."}}, 400,
+         "dns_domain", "exa_mple"),
+    case("POST", "/v2.0/networks", {"network": {"dns_domain": "a" * 64 + ".org."}}, 400,
+         "dns_domain", "63"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"dns_domain": ["x."]}}, 400,
+         "dns_domain", "list"),
     case("POST", "/v2.0/networks", {"network": {"name": 5}}, 400, "name", "5", "not a string"),
     case("POST", "/v2.0/networks", {"network": {"name": ["a"]}}, 400, "name", "list"),
     case("POST", "/v2.0/networks", {"network": {"name": LONG}}, 400, "name",

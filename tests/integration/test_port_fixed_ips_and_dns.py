@@ -149,6 +149,11 @@ def test_dns_name_gives_the_dns_assignment(server: RunningServer,
         assert {p["id"] for p in _ok(c.get("/v2.0/ports"))["ports"]} == before
         cleared = _ok(c.put(f"/v2.0/ports/{port['id']}", json={"port": {"dns_name": ""}}))
         assert cleared["port"]["dns_assignment"][0]["hostname"] == "host-9-0-7-70"
+        net = _ok(c.post("/v2.0/networks", json={"network": {
+            "name": "dd", "dns_domain": "Corp.Example.org."}}))["network"]
+        assert net["dns_domain"] == "corp.example.org."
+        net = _ok(c.put(f"/v2.0/networks/{net['id']}", json={"network": {"dns_domain": ""}}))
+        assert net["network"]["dns_domain"] == ""
         aliases = {e["alias"] for e in _ok(c.get("/v2.0/extensions"))["extensions"]}
         assert {"dns-integration", "ip-substring-filtering"} <= aliases
         assert c.delete(f"/v2.0/ports/{port['id']}").status_code == 204

@@ -1,4 +1,4 @@
-"""Port dns_name (the dns-integration extension)
+"""Port dns_name and network dns_domain (the dns-integration extension)
 
 Revision ID: 0005
 Revises: 0004
@@ -16,12 +16,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Existing ports have no name: '' (Neutron's default), filled in by the server default.
+    # Existing rows have none: '' (Neutron's default), filled in by the server default.
     with op.batch_alter_table("ports") as batch:
         batch.add_column(sa.Column("dns_name", sa.String(length=255), nullable=False,
+                                   server_default=""))
+    with op.batch_alter_table("networks") as batch:
+        batch.add_column(sa.Column("dns_domain", sa.String(length=255), nullable=False,
                                    server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("networks") as batch:
+        batch.drop_column("dns_domain")
     with op.batch_alter_table("ports") as batch:
         batch.drop_column("dns_name")
