@@ -1,9 +1,12 @@
 """Internal DNS: VMs (namespaces, udhcpc, busybox nslookup) resolve each other's names through
 the DHCP port of a real DHCP agent's dnsmasq, fed by a real neutrino-server; nothing else is
-forwarded when no dnsmasq_dns_servers are set."""
+forwarded when no dnsmasq_dns_servers are set, and the rest goes to them when they are."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -64,7 +67,7 @@ def nslookup(namespace: str, name: str, server: str) -> tuple[list[str], str, fl
     return re.findall(r"Address: (\d+\.\d+\.\d+\.\d+)\s*$", answers, re.M), out, took
 
 
-def test_vms_resolve_each_other_through_the_dhcp_port_and_nothing_is_forwarded(
+def test_vms_resolve_each_other_and_other_names_go_only_to_dnsmasq_dns_servers(
         lab: Lab, server: RunningServer) -> None:
     if not Path(BUSYBOX).exists():
         pytest.fail(f"{BUSYBOX} (Debian busybox, for nslookup) is missing")
@@ -131,11 +134,39 @@ def test_vms_resolve_each_other_through_the_dhcp_port_and_nothing_is_forwarded(
                    30, interval=0.3)
         assert nslookup(vm_a.namespace, f"db-1.{DOMAIN}", dhcp_ip)[0] == []
         assert dnsmasq.running_pid(agent.networks.paths(net_id)) == pid
+
+        # dnsmasq_dns_servers: other names go there. The "upstream" is a second dnsmasq on
+        # the namespace's loopback, so that no query leaves the machine.
+        namespace = agent.networks.namespace(net_id)
+        upstream_pid = lab.tmp / "upstream.pid"
+        sh("ip", "netns", "exec", namespace, "/usr/sbin/dnsmasq", "--conf-file=/dev/null",
+           "--no-resolv", "--no-hosts", "--interface=lo", "--bind-interfaces", "--port=5353",
+           f"--pid-file={upstream_pid}", "--address=/outside.test/192.0.2.99")
+        stop.set()
+        thread.join(20)
+        client.close()
+        client = HttpAgentClient(server.url, name, password, project)
+        agent = DhcpAgent(lab.settings(dns_domain=DOMAIN,
+                                       dnsmasq_dns_servers=["127.0.0.1#5353"]), client)
+        stop = threading.Event()
+        thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+        thread.start()
+        paths = agent.networks.paths(net_id)
+        # Another command line: the new agent restarts dnsmasq instead of adopting it.
+        wait_until(lambda: (p := dnsmasq.running_pid(paths)) is not None and p != pid
+                   and "--server=127.0.0.1#5353" in dnsmasq.cmdline(p), 30)
+        answers, out, _ = nslookup(vm_a.namespace, "outside.test", dhcp_ip)
+        assert answers == ["192.0.2.99"], out
+        # The network's own names are still answered locally.
+        assert nslookup(vm_a.namespace, f"db-2.{DOMAIN}", dhcp_ip)[0] == [ip_b]
     finally:
         stop.set()
         thread.join(20)
         client.close()
         admin.close()
+        if (lab.tmp / "upstream.pid").exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int((lab.tmp / "upstream.pid").read_text().strip()), signal.SIGTERM)
         if net_id:
             # Server-made ids carry no run prefix: remove this network's bridge by name.
             sh("ip", "link", "delete", bridge_name(net_id), check=False)
