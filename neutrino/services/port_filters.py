@@ -7,6 +7,7 @@ they must hold for the same address of the port (one allocation row), not for an
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, or_
@@ -40,8 +41,18 @@ def parse(values: list[str]) -> FixedIpFilter:
             raise InvalidInput(f"'{shown(key)}' is not a fixed_ips filter; use one of "
                                f"{', '.join(KEYS)}.")
         found[key].append(value)
-    return FixedIpFilter(tuple(found["ip_address"]), tuple(found["subnet_id"]),
+    return FixedIpFilter(tuple(_stored_form(ip) for ip in found["ip_address"]),
+                         tuple(found["subnet_id"]),
                          tuple(found["ip_address_substr"]))
+
+
+def _stored_form(ip: str) -> str:
+    # Addresses are stored as ipaddress writes them (fd00::5, not FD00:0::5); anything that
+    # is no address is kept and simply matches nothing, as in Neutron.
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return ip
 
 
 def _like_escaped(text: str) -> str:

@@ -13,6 +13,8 @@ def test_values_of_one_key_accumulate_and_keys_are_kept_apart() -> None:
                                "ip_address_substr=0.0."]) == FixedIpFilter(
         ip_addresses=("10.0.0.3", "10.0.0.4"), subnet_ids=("s1",), substrings=("0.0.",))
     assert port_filters.condition(FixedIpFilter()) is None
+    assert port_filters.parse(["ip_address=FD00:0::5", "ip_address=nope"]).ip_addresses == (
+        "fd00::5", "nope")
 
 
 @pytest.mark.parametrize("text", ["10.0.0.3", "mac=fa:16:3e:00:00:01", "=x"])
