@@ -18,6 +18,7 @@ from neutrino.errors import InvalidInput, shown
 KEYS = ("ip_address", "subnet_id", "ip_address_substr")
 # A list URL carries a few of these; the bound keeps one query's SQL small.
 MAX_VALUES = 64
+VALUE_MAX = 64  # the width of the address and subnet id columns
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ def parse(values: list[str]) -> FixedIpFilter:
         if key not in found:
             raise InvalidInput(f"'{shown(key)}' is not a fixed_ips filter; use one of "
                                f"{', '.join(KEYS)}.")
+        # (A NUL never gets here: api/request_guard.py refuses it in any URL.)
+        if len(value) > VALUE_MAX:
+            raise InvalidInput(f"The fixed_ips filter {key}='{shown(value)}' is longer than "
+                               f"any address or subnet id ({VALUE_MAX} characters).")
         found[key].append(value)
     return FixedIpFilter(tuple(_stored_form(ip) for ip in found["ip_address"]),
                          tuple(found["subnet_id"]),

@@ -394,6 +394,8 @@ PORT_CASES = [
          name="fixed_ips filter without key"),
     case("GET", "/v2.0/ports?fixed_ips=mac_address%3Dfa:16:3e:aa:00:01", None, 400,
          "fixed_ips", "mac_address", name="fixed_ips filter unknown key"),
+    case("GET", "/v2.0/ports?fixed_ips=subnet_id%3D" + "a" * 65, None, 400, "fixed_ips",
+         "64 characters", name="fixed_ips filter too long"),
 ]
 
 AGENT_CASES = [

@@ -17,7 +17,8 @@ def test_values_of_one_key_accumulate_and_keys_are_kept_apart() -> None:
         "fd00::5", "nope")
 
 
-@pytest.mark.parametrize("text", ["10.0.0.3", "mac=fa:16:3e:00:00:01", "=x"])
+@pytest.mark.parametrize("text", ["10.0.0.3", "mac=fa:16:3e:00:00:01", "=x",
+                                  "subnet_id=" + "a" * 65])
 def test_malformed_or_unknown_forms_are_refused(text: str) -> None:
     with pytest.raises(InvalidInput):
         port_filters.parse([text])
