@@ -6,9 +6,10 @@ import os
 from dataclasses import dataclass
 
 from neutrino import ipv6
+from neutrino.dns_names import DEFAULT_DOMAIN, hostname_for
 from neutrino.transport.messages import NetworkInfo, PortInfo, SubnetInfo
 
-DOMAIN = "openstacklocal"
+DOMAIN = DEFAULT_DOMAIN
 # dnsmasq's own cap; Neutron uses the same bound on --dhcp-lease-max.
 MAX_LEASES = 2**24
 
@@ -45,6 +46,17 @@ class ConfPaths:
 
 
 @dataclass(frozen=True)
+class DnsService:
+    """What dnsmasq's DNS answers and forwards (agent settings dns_domain,
+    dnsmasq_dns_servers, dnsmasq_local_resolv)."""
+
+    domain: str = DOMAIN
+    servers: tuple[str, ...] = ()
+    # False: nothing goes to the host's resolv.conf servers (Neutron's default).
+    local_resolv: bool = False
+
+
+@dataclass(frozen=True)
 class DnsmasqFiles:
     hosts: str
     addn_hosts: str
@@ -71,11 +83,6 @@ def gives_addresses(subnet: SubnetInfo) -> bool:
     """dnsmasq hands this subnet's addresses out (IPv4 and DHCPv6-stateful), not only options."""
     return subnet.ip_version == 4 or not ipv6.is_auto_address(subnet.ipv6_address_mode,
                                                               subnet.ipv6_ra_mode)
-
-
-def hostname_for(ip: str) -> str:
-    """Neutron's generated name: host-10-0-1-3 for 10.0.1.3."""
-    return "host-" + ip.replace(".", "-").replace(":", "-")
 
 
 def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[PortInfo, str]]:
@@ -106,21 +113,34 @@ def _host_address(ip: str) -> str:
     return f"[{ip}]" if ":" in ip else ip
 
 
-def render_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
+def names_for(port: PortInfo, ip: str, domain: str) -> tuple[str, str]:
+    """(hostname, FQDN without its final dot) of one address: the server's dns_assignment
+    when it sent one (dns_name), else Neutron's host-<ip> in the agent's dns_domain."""
+    for name in port.dns_assignment:
+        if name.ip_address == ip:
+            return name.hostname.rstrip("."), name.fqdn.rstrip(".")
+    host = hostname_for(ip)
+    return host, (f"{host}.{domain.rstrip('.')}" if domain else host)
+
+
+def render_hosts(network: NetworkInfo, ports: list[PortInfo], domain: str = DOMAIN) -> str:
     """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too.
 
     DHCPv6 entries are keyed by MAC as well: dnsmasq learns a directly connected client's
     MAC from its packets, whatever DUID the client sends.
     """
-    lines = [f"{port.mac_address},{hostname_for(ip)}.{DOMAIN},{_host_address(ip)}"
+    lines = [f"{port.mac_address},{names_for(port, ip, domain)[1]},{_host_address(ip)}"
              for port, ip in served_addresses(network, ports)]
     return "".join(line + "\n" for line in sorted(lines, key=_line_order))
 
 
-def render_addn_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
-    """--addn-hosts: `IP fqdn shortname`, for when dnsmasq answers DNS."""
-    lines = [f"{ip}\t{hostname_for(ip)}.{DOMAIN} {hostname_for(ip)}"
-             for _port, ip in served_addresses(network, ports)]
+def render_addn_hosts(network: NetworkInfo, ports: list[PortInfo], domain: str = DOMAIN
+                      ) -> str:
+    """--addn-hosts: `IP fqdn hostname`: the names dnsmasq's DNS answers for."""
+    lines = []
+    for port, ip in served_addresses(network, ports):
+        host, fqdn = names_for(port, ip, domain)
+        lines.append(f"{ip}\t{fqdn} {host}" if host != fqdn else f"{ip}\t{fqdn}")
     return "".join(line + "\n" for line in sorted(lines))
 
 
@@ -129,21 +149,27 @@ def _line_order(line: str) -> tuple[str, str]:
     return (rest, mac)
 
 
-def render_opts(network: NetworkInfo, dns_servers_default: list[str]) -> str:
+def render_opts(network: NetworkInfo, dhcp_port: PortInfo | None) -> str:
     """--dhcp-optsfile: router, dns-server, mtu and classless routes, tagged per subnet."""
+    own = {f.subnet_id: f.ip_address for f in dhcp_port.fixed_ips} if dhcp_port else {}
     lines = []
     for subnet in sorted(dhcp_subnets(network), key=lambda s: s.id):
         tag = f"tag:subnet-{subnet.id}"
         if subnet.ip_version == 6:
-            lines += _v6_opts(tag, subnet, dns_servers_default)
+            lines += _v6_opts(tag, subnet, own.get(subnet.id))
             continue
         # dnsmasq offers its own address as router unless told otherwise; an empty
         # option:router makes it send no router at all (subnet without gateway_ip).
         lines.append(f"{tag},option:router" + (f",{subnet.gateway_ip}"
                                                if subnet.gateway_ip else ""))
-        dns = subnet.dns_nameservers or dns_servers_default
-        if dns:
-            lines.append(f"{tag},option:dns-server," + ",".join(dns))
+        if subnet.dns_nameservers == ["0.0.0.0"]:
+            # Neutron's way of saying "announce no DNS server at all".
+            lines.append(f"{tag},option:dns-server")
+        elif subnet.dns_nameservers:
+            lines.append(f"{tag},option:dns-server," + ",".join(subnet.dns_nameservers))
+        elif subnet.id in own:
+            # No servers of its own: this dnsmasq answers (internal DNS, forwards the rest).
+            lines.append(f"{tag},option:dns-server,{own[subnet.id]}")
         lines.append(f"{tag},option:mtu,{network.mtu}")
         routes = [(r.destination, r.nexthop) for r in subnet.host_routes]
         if routes:
@@ -158,17 +184,23 @@ def render_opts(network: NetworkInfo, dns_servers_default: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _v6_opts(tag: str, subnet: SubnetInfo, dns_servers_default: list[str]) -> list[str]:
-    """DHCPv6 has no router, MTU or route options (router advertisements carry those)."""
-    dns = [d for d in (subnet.dns_nameservers or dns_servers_default) if ":" in d]
+def _v6_opts(tag: str, subnet: SubnetInfo, own: str | None) -> list[str]:
+    """DHCPv6 has no router, MTU or route options (router advertisements carry those); DNS
+    servers as for IPv4: the subnet's, none for Neutron's `::`, else this dnsmasq."""
+    if subnet.dns_nameservers == ["::"]:
+        return []
+    servers = subnet.dns_nameservers or ([own] if own else [])
+    dns = [d for d in servers if ":" in d]
     return [f"{tag},option6:dns-server," + ",".join(f"[{d}]" for d in dns)] if dns else []
 
 
-def render_files(network: NetworkInfo, ports: list[PortInfo],
-                 dns_servers_default: list[str]) -> DnsmasqFiles:
-    return DnsmasqFiles(hosts=render_hosts(network, ports),
-                        addn_hosts=render_addn_hosts(network, ports),
-                        opts=render_opts(network, dns_servers_default))
+def render_files(network: NetworkInfo, ports: list[PortInfo], dhcp_port: PortInfo | None,
+                 domain: str = DOMAIN) -> DnsmasqFiles:
+    """Every file of one network; `dhcp_port` is this agent's own (its address is the DNS
+    server handed out), `domain` the agent's dns_domain."""
+    return DnsmasqFiles(hosts=render_hosts(network, ports, domain),
+                        addn_hosts=render_addn_hosts(network, ports, domain),
+                        opts=render_opts(network, dhcp_port))
 
 
 def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
@@ -185,13 +217,16 @@ def lease_text(lease_duration: int) -> str:
 
 
 def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
-                 lease_duration: int, dnsmasq_path: str = "dnsmasq") -> list[str]:
-    """The dnsmasq command line: static DHCP only (no DNS), bound to the namespace's port."""
+                 lease_duration: int, dnsmasq_path: str = "dnsmasq",
+                 dns: DnsService = DnsService()) -> list[str]:
+    """The dnsmasq command line: static DHCP and the network's DNS, bound to the namespace's
+    port only (--interface + --bind-interfaces: port 53 of that address, nowhere else)."""
     subnets = sorted(dhcp_subnets(network), key=lambda s: s.id)
     argv = [
         dnsmasq_path,
         "--no-hosts",
-        "--no-resolv",
+        *(() if dns.local_resolv else ("--no-resolv",)),
+        *(f"--server={server}" for server in dns.servers),
         f"--pid-file={paths.pid}",
         f"--dhcp-hostsfile={paths.hosts}",
         f"--addn-hosts={paths.addn_hosts}",
@@ -214,8 +249,6 @@ def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
         "--bind-interfaces",
         "--except-interface=lo",
         "--conf-file=/dev/null",
-        f"--domain={DOMAIN}",
-        # DHCP only: DNS for instances is out of scope, and port 53 would clash.
-        "--port=0",
+        *((f"--domain={dns.domain.rstrip('.')}",) if dns.domain else ()),
     ]
     return argv
