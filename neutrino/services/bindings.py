@@ -101,7 +101,6 @@ class Bindings:
             hosts[agent_id] = self._bind(session, network_id, agent_id, now)
         if chosen:
             statuses.refresh_networks(session, [network_id])
-        if chosen:
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
         return chosen
