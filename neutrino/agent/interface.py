@@ -42,7 +42,9 @@ class BridgeInterfaceDriver:
         peer = ns_device_name(port_id)
         lines = ["link set lo up"]
         if flush:
-            lines.append(f"addr flush dev {peer}")
+            # Global scope only: the kernel makes the link-local address (which DHCPv6
+            # answers from) once, when the link comes up, and would not make it again.
+            lines.append(f"addr flush dev {peer} scope global")
         lines.append(f"link set {peer} address {mac} mtu {mtu}")
         # nodad: the address is ours by allocation, and dnsmasq cannot answer DHCPv6 from a
         # tentative one during the second duplicate address detection takes.

@@ -69,11 +69,15 @@ def dhclient6(namespace: str, interface: str = "eth0", stateless: bool = False,
         argv.append(interface)
         try:
             # dhclient goes to the background once it holds an answer: its exit is ours.
-            subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            pass
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
+            log = proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            log = f"timed out after {timeout} s: {exc.stderr!r}"
         finally:
             _stop(pid)
+        # Shown by pytest with a failing assertion on the answer (-rP shows it always).
+        print(f"dhclient -6{' -S' if stateless else ''} in {namespace}: {log[-1500:]}")
         answer = parse_lease(_read(lease))
         servers = list(answer.name_servers)
         for line in _read(told).splitlines():
