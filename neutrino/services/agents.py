@@ -95,7 +95,7 @@ class Agents:
         columns = [Agent.__table__.c[name] for name in AGENT_COLUMNS]
         with self.db.connect() as conn:
             rows = conn.execute(select(*columns).order_by(Agent.host, Agent.agent_type))
-            return [agent_view(row._mapping, is_alive(row.heartbeat_timestamp, now, down))
+            return [agent_view(row._asdict(), is_alive(row.heartbeat_timestamp, now, down))
                     for row in rows]
 
     def get(self, agent_id: str) -> dict[str, Any]:
