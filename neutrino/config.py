@@ -15,9 +15,9 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from neutrino.tls import ClientTls, TlsFileError, check_server_files, parse_tls_version
+from neutrino.transport import urls
 
 LOG = logging.getLogger(__name__)
 
@@ -207,9 +207,13 @@ def parse_db_url(raw: str) -> str:
 
 
 def parse_transport_url(raw: str) -> str:
+    """The option's text, checked by the one transport_url parser; "" means not set."""
     url = raw.strip()
-    if url and urlsplit(url).scheme not in ("http", "https", "rabbit", "amqp"):
-        raise ValueError("a URL starting with http://, https:// or rabbit://")
+    if url:
+        try:
+            urls.parse_transport_url(url)
+        except urls.TransportUrlError as exc:
+            raise ValueError(f"{urls.ACCEPTED} ({exc.problem})") from None
     return url
 
 
