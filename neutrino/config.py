@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
-import ipaddress
 import logging
 import os
-import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from neutrino import addresses
 from neutrino.tls import ClientTls, TlsFileError, check_server_files, parse_tls_version
 from neutrino.transport import urls
 
@@ -121,15 +120,16 @@ def parse_list(raw: str) -> list[str]:
 
 
 def parse_mac(raw: str) -> str:
-    if not re.fullmatch(r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}", raw.strip()):
-        raise ValueError("a MAC address such as fa:16:3e:00:00:00")
-    return raw.strip().lower()
+    try:
+        return addresses.parse_mac(raw.strip())
+    except addresses.AddressSyntaxError:
+        raise ValueError("a MAC address such as fa:16:3e:00:00:00") from None
 
 
 def parse_ip(raw: str) -> str:
     try:
-        return str(ipaddress.ip_address(raw.strip()))
-    except ValueError:
+        return str(addresses.parse_ip(raw.strip()))
+    except addresses.AddressSyntaxError:
         raise ValueError("an IP address") from None
 
 
