@@ -213,7 +213,8 @@ def parse_transport_url(raw: str) -> str:
         try:
             urls.parse_transport_url(url)
         except urls.TransportUrlError as exc:
-            raise ValueError(f"{urls.ACCEPTED} ({exc.problem})") from None
+            raise ValueError(f"{urls.ACCEPTED}, such as {urls.EXAMPLES} ({exc.problem})"
+                             ) from None
     return url
 
 

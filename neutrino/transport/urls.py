@@ -16,7 +16,7 @@ RABBIT_SCHEMES = ("rabbit", "amqp")
 SCHEMES = HTTP_SCHEMES + RABBIT_SCHEMES
 # What config errors say is allowed ("… is invalid: expected <ACCEPTED>").
 ACCEPTED = "a URL starting with http://, https:// or rabbit://"
-EXAMPLES = "http://USER:PASSWORD@HOST:9696/ or rabbit://USER:PASSWORD@HOST:5672/"
+EXAMPLES = "http://user:pass@host:port/ or rabbit://user:pass@host:port/"
 
 
 class TransportUrlError(ValueError):
