@@ -77,7 +77,7 @@ def _broker(raw: str, url: TransportUrl) -> BrokerParams:
     broker = url.first
     return BrokerParams(host=broker.host, port=broker.port or 5672,
                         userid=broker.username or "guest",
-                        password="guest" if broker.password is None else broker.password,
+                        password=broker.password or "guest",
                         virtual_host=url.virtual_host)
 
 
