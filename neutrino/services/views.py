@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from neutrino.db.models import Agent, Network, Port, Subnet
@@ -91,10 +92,18 @@ def port_view(port: Port) -> dict[str, Any]:
     }
 
 
-# Every column an agent's API view shows (list and show alike), in Neutron's field order.
+# Every column the API shows of an agent (list and show alike), as agent_view() reads them.
 AGENT_COLUMNS = ("id", "agent_type", "binary", "topic", "host", "admin_state_up",
                  "description", "configurations", "resource_versions", "availability_zone",
                  "created_at", "started_at", "heartbeat_timestamp", "load")
+
+
+def agent_time(value: datetime | None) -> datetime | str | None:
+    """An agent timestamp that the JSON encoder writes as clock.isoformat() does (with
+    microseconds, the seed's form). It would drop a whole second's ".000000", so those are
+    written here; the others are left to it: formatting 3,000 in Python is most of the cost
+    of listing 1,000 agents."""
+    return value if value is None or value.microsecond else isoformat(value)
 
 
 def agent_columns(agent: Agent) -> dict[str, Any]:
@@ -116,10 +125,9 @@ def agent_view(columns: Mapping[str, Any], alive: bool) -> dict[str, Any]:
         "configurations": columns["configurations"],
         "resource_versions": columns["resource_versions"],
         "availability_zone": columns["availability_zone"],
-        # Always with microseconds (the seed's form); the JSON encoder would drop ".000000".
-        "created_at": isoformat(columns["created_at"]),
-        "started_at": isoformat(columns["started_at"]),
-        "heartbeat_timestamp": isoformat(columns["heartbeat_timestamp"]),
+        "created_at": agent_time(columns["created_at"]),
+        "started_at": agent_time(columns["started_at"]),
+        "heartbeat_timestamp": agent_time(columns["heartbeat_timestamp"]),
         "load": columns["load"],
         "resources_synced": None,
     }
