@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from neutrino.agent import dnsmasq, namespaces, releases
+from neutrino.agent import dnsmasq, namespaces, pids, releases
 from neutrino.agent.changes import (
     Action,
     Applied,
@@ -150,7 +150,7 @@ class NetworkDhcp:
         """Start dnsmasq, or adopt the one already running; True if it was adopted."""
         paths = self.paths(network.id)
         argv = self._argv(network, port)
-        if running is not None and dnsmasq.cmdline(running)[1:] == argv[1:]:
+        if running is not None and pids.cmdline(running)[1:] == argv[1:]:
             # A dnsmasq left by a previous agent run with the same command line: keep it, so
             # no DHCP request goes unanswered across an agent restart.
             self._plug(network, port, flush=False)

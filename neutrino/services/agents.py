@@ -18,7 +18,7 @@ from neutrino.services import events, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.heartbeats import HeartbeatBuffer
-from neutrino.services.views import AGENT_COLUMNS, agent_row_view, agent_view
+from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_view
 from neutrino.transport.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
@@ -95,19 +95,19 @@ class Agents:
         columns = [Agent.__table__.c[name] for name in AGENT_COLUMNS]
         with self.db.connect() as conn:
             rows = conn.execute(select(*columns).order_by(Agent.host, Agent.agent_type))
-            return [agent_row_view(row, is_alive(row[-1], now, down)) for row in rows]
+            return [agent_view(row._asdict(), is_alive(row.heartbeat_timestamp, now, down))
+                    for row in rows]
 
     def get(self, agent_id: str) -> dict[str, Any]:
         with self.db.session() as session:
             agent = session.get(Agent, agent_id)
             if agent is None:
                 raise AgentNotFound(agent_id)
-            return agent_view(agent, is_alive(agent.heartbeat_timestamp, utcnow(),
-                                              self.settings.agent_down_time))
+            return self.view(agent)
 
     def view(self, agent: Agent) -> dict[str, Any]:
-        return agent_view(agent, is_alive(agent.heartbeat_timestamp, utcnow(),
-                                          self.settings.agent_down_time))
+        return agent_view(agent_columns(agent), is_alive(agent.heartbeat_timestamp, utcnow(),
+                                                         self.settings.agent_down_time))
 
     def update(self, agent_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:

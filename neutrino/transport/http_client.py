@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -23,6 +22,7 @@ from neutrino.transport.messages import (
     PortInfo,
     ReportResult,
 )
+from neutrino.transport.urls import TransportUrlError, parse_transport_url
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/agent-rpc/v1"
@@ -34,17 +34,6 @@ UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.StreamError, 
 def _reason(exc: Exception) -> str:
     # httpx's timeouts carry no message; name them so the log says what happened.
     return str(exc) or type(exc).__name__
-
-
-def split_transport_url(url: str) -> tuple[str, str, str]:
-    """`http://user:pass@host:9696/` -> (base URL without credentials, user, password)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"transport_url {url!r} is not an http:// URL")
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    port = f":{parts.port}" if parts.port else ""
-    return (f"{parts.scheme}://{host}{port}", unquote(parts.username or ""),
-            unquote(parts.password or ""))
 
 
 class HttpAgentClient:
@@ -64,8 +53,12 @@ class HttpAgentClient:
     @classmethod
     def from_transport_url(cls, url: str, project: str = "admin", timeout: float = 10.0,
                            tls: ClientTls | None = None) -> HttpAgentClient:
-        base, user, password = split_transport_url(url)
-        return cls(base, user, password, project, timeout, tls)
+        parsed = parse_transport_url(url)
+        if not parsed.is_http:
+            raise TransportUrlError(url, "not an http:// or https:// URL")
+        server = parsed.first
+        return cls(parsed.base_url(), server.username or "", server.password or "", project,
+                   timeout, tls)
 
     # ---- plumbing ---------------------------------------------------------------------------
 
