@@ -5,7 +5,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 
-from neutrino.transport.messages import NetworkInfo, PortInfo, SubnetInfo
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo, SubnetInfo
 
 DOMAIN = "openstacklocal"
 # dnsmasq's own cap; Neutron uses the same bound on --dhcp-lease-max.

@@ -14,8 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from neutrino.api import agent_rpc, attributes, discovery, errors, openapi, rabbit_rpc
+from neutrino.agent_protocol import http_endpoints, rabbit_endpoints
+from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
+from neutrino.api import attributes, discovery, errors, openapi
 from neutrino.api.auth import Authenticator
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.identity_routes import identity_router
@@ -38,7 +40,6 @@ from neutrino.services.hearing import Hearing
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
 from neutrino.services.subnets import Subnets
-from neutrino.transport.signal import ChangeSignal
 
 LOG = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         signal.bind(asyncio.get_running_loop())
-        rabbit = rabbit_rpc.start(services)  # None unless transport_url is rabbit://
+        rabbit = rabbit_endpoints.start(services)  # None unless transport_url is rabbit://
         if rabbit is not None:
             hearing.watch_broker(rabbit.channel)
         hearing.start()
@@ -166,10 +167,10 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     ):
         app.include_router(resource_router(resource, auth))
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
-    app.add_route(f"{agent_rpc.PREFIX}/report_state",
-                  agent_rpc.report_state_endpoint(services.agents, auth), methods=["POST"])
-    openapi.install(app, {f"{agent_rpc.PREFIX}/report_state": {
-        "post": agent_rpc.REPORT_STATE_DOC}})
-    app.include_router(agent_rpc.agent_rpc_router(db, services.agents, services.rpc, signal,
+    app.add_route(f"{http_endpoints.PREFIX}/report_state",
+                  http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
+    openapi.install(app, {f"{http_endpoints.PREFIX}/report_state": {
+        "post": http_endpoints.REPORT_STATE_DOC}})
+    app.include_router(http_endpoints.agent_rpc_router(db, services.agents, services.rpc, signal,
                                                   auth))
     return app

@@ -6,14 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
-from neutrino.db.session import Database
-from neutrino.errors import InvalidInput, NetworkNotFound
-from neutrino.services import events, quarantine
-from neutrino.services.networks import bump, load_network
-from neutrino.services.ports import Ports
-from neutrino.services.views import port_view, subnet_view
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
     AGENT_TYPE_DHCP,
     AGENT_TYPE_LINUXBRIDGE,
     DEVICE_OWNER_DHCP,
@@ -26,6 +19,13 @@ from neutrino.transport.messages import (
     PortInfo,
     TunnelEndpoint,
 )
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
+from neutrino.db.session import Database
+from neutrino.errors import InvalidInput, NetworkNotFound
+from neutrino.services import events, quarantine
+from neutrino.services.networks import bump, load_network
+from neutrino.services.ports import Ports
+from neutrino.services.views import port_view, subnet_view
 
 
 def _network_info(net: Network, ports: list[Port]) -> NetworkInfo:

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from neutrino.agent_protocol.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
@@ -19,7 +20,6 @@ from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.heartbeats import HeartbeatBuffer
 from neutrino.services.views import AGENT_COLUMNS, agent_row_view, agent_view
-from neutrino.transport.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from neutrino.agent_protocol.messages import AGENT_TYPE_DHCP
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port, Subnet
 from neutrino.db.session import Database
@@ -27,7 +28,6 @@ from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_fail
 from neutrino.services import events, quarantine
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
-from neutrino.transport.messages import AGENT_TYPE_DHCP
 
 LOG = logging.getLogger(__name__)
 

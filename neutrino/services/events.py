@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from neutrino.agent_protocol.messages import Event as EventMessage
+from neutrino.agent_protocol.messages import EventBatch
 from neutrino.db.models import Event
 from neutrino.errors import InvalidInput, shown
 from neutrino.services.clock import utcnow
-from neutrino.transport.messages import Event as EventMessage
-from neutrino.transport.messages import EventBatch
 
 # Set in session.info so that the app can wake long-polling agents right after the commit.
 WROTE_EVENTS = "neutrino.wrote_events"

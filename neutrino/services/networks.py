@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from neutrino.agent_protocol.messages import DEVICE_OWNER_DHCP
 from neutrino.config import ServerSettings
 from neutrino.db.models import Network, Port
 from neutrino.db.session import Database
@@ -15,7 +16,6 @@ from neutrino.errors import NetworkInUse, NetworkNotFound
 from neutrino.services import events, segments
 from neutrino.services.clock import utcnow
 from neutrino.services.views import network_view
-from neutrino.transport.messages import DEVICE_OWNER_DHCP
 
 
 def load_network(session: Session, network_id: str, project_id: str | None = None,

@@ -15,13 +15,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from neutrino import ipam
+from neutrino.agent_protocol.messages import NetworkApplied
 from neutrino.db.models import (
     DhcpUnbinding,
     IpQuarantine,
     IpQuarantineWait,
     NetworkDhcpAgentBinding,
 )
-from neutrino.transport.messages import NetworkApplied
 
 # Keeps IN lists well below every database's limit on bound parameters.
 CHUNK = 500

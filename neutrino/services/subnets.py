@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from neutrino import ipam
+from neutrino.agent_protocol.messages import DEVICE_OWNER_DHCP
 from neutrino.config import ServerSettings
 from neutrino.db.models import IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
@@ -17,7 +18,6 @@ from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
 from neutrino.services.views import subnet_view
-from neutrino.transport.messages import DEVICE_OWNER_DHCP
 
 
 def load_subnet(session: Session, subnet_id: str, project_id: str | None) -> Subnet:

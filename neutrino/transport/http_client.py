@@ -8,10 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from neutrino.tls import ClientTls
-from neutrino.transport.client import AgentRefused, TransportError
-from neutrino.transport.http_tls import https_transport
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
     AgentState,
     DhcpPortRequest,
     EventBatch,
@@ -22,6 +19,9 @@ from neutrino.transport.messages import (
     PortInfo,
     ReportResult,
 )
+from neutrino.tls import ClientTls
+from neutrino.transport.client import AgentRefused, TransportError
+from neutrino.transport.http_tls import https_transport
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/agent-rpc/v1"

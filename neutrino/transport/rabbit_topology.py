@@ -14,8 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from kombu import Exchange, Queue
 
+from neutrino.agent_protocol.messages import PROTOCOL_VERSION, Message
 from neutrino.tls import TLS_VERSIONS, ClientTls
-from neutrino.transport.messages import PROTOCOL_VERSION, Message
 
 RABBIT_SCHEMES = ("rabbit", "amqp")
 # RabbitMQ's TLS listener by convention; used when TLS is on and the URL names no port.

@@ -1,14 +1,14 @@
 """Test agents: report state like a real agent would, over the real HTTP transport."""
 from __future__ import annotations
 
-from neutrino.transport.client import AgentServerClient
-from neutrino.transport.http_client import HttpAgentClient
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
     AGENT_TYPE_DHCP,
     AGENT_TYPE_LINUXBRIDGE,
     AgentState,
     ReportResult,
 )
+from neutrino.transport.client import AgentServerClient
+from neutrino.transport.http_client import HttpAgentClient
 from tests.support.server import USERS, RunningServer
 
 

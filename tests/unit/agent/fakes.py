@@ -6,8 +6,7 @@ import threading
 import uuid
 from typing import Any
 
-from neutrino.transport.client import TransportError
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
     DEVICE_OWNER_DHCP,
     AgentState,
     BoundDevice,
@@ -24,6 +23,7 @@ from neutrino.transport.messages import (
     SubnetInfo,
     TunnelEndpoint,
 )
+from neutrino.transport.client import TransportError
 
 
 def make_network(network_id: str, cidr: str = "10.0.1.0/24", gateway: str | None = "",

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neutrino.transport.bounds import FreeJson, Host, Identifier, Text
+from neutrino.agent_protocol.bounds import FreeJson, Host, Identifier, Text
 
 PROTOCOL_VERSION = 1
 

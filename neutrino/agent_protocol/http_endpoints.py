@@ -8,6 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from neutrino.agent_protocol.bounds import MAX_TEXT
+from neutrino.agent_protocol.messages import AgentState, DhcpPortRequest, EventBatch, NetworkApplied
+from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import openapi
 from neutrino.api.auth import Authenticator, require_agent
 from neutrino.api.body import json_body, parse_message
@@ -18,9 +21,6 @@ from neutrino.identity.context import RequestContext
 from neutrino.services import events
 from neutrino.services.agent_rpc import MAX_READY_PORTS, AgentRpc, ready_port_ids
 from neutrino.services.agents import Agents
-from neutrino.transport.bounds import MAX_TEXT
-from neutrino.transport.messages import AgentState, DhcpPortRequest, EventBatch, NetworkApplied
-from neutrino.transport.signal import ChangeSignal
 
 PREFIX = "/agent-rpc/v1"
 # Other server replicas write events too; this process sees theirs by polling this often.

@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from neutrino.api.agent_rpc import parse_networks_applied
+from neutrino.agent_protocol.http_endpoints import parse_networks_applied
+from neutrino.agent_protocol.messages import AgentState, DhcpPortRequest, Event
+from neutrino.agent_protocol.rabbit_server import RabbitRpcServer
 from neutrino.api.body import parse_message as _parse
 from neutrino.api.errors import NEUTRON_TYPE, status_of
 from neutrino.db.models import Event as EventRow
@@ -22,8 +24,6 @@ from neutrino.scheduler.liveness import Channel
 from neutrino.services import events
 from neutrino.services.agent_rpc import ready_port_ids
 from neutrino.services.clock import utcnow
-from neutrino.transport.messages import AgentState, DhcpPortRequest, Event
-from neutrino.transport.rabbit_server import RabbitRpcServer
 from neutrino.transport.rabbit_topology import RpcError, broker_params, is_rabbit_url
 
 LOG = logging.getLogger(__name__)
