@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from neutrino.agent_protocol.bounds import MAX_TEXT
-from neutrino.agent_protocol.messages import AgentState, DhcpPortRequest, EventBatch, NetworkApplied
+from neutrino.agent_protocol.messages import (
+    HTTP_PREFIX,
+    AgentState,
+    DhcpPortRequest,
+    EventBatch,
+    NetworkApplied,
+)
 from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import openapi
 from neutrino.api.auth import Authenticator, require_agent
@@ -22,7 +28,6 @@ from neutrino.services import events
 from neutrino.services.agent_rpc import MAX_READY_PORTS, AgentRpc, ready_port_ids
 from neutrino.services.agents import Agents
 
-PREFIX = "/agent-rpc/v1"
 # Other server replicas write events too; this process sees theirs by polling this often.
 DB_POLL_INTERVAL = 0.5
 MAX_WAIT = 60.0
@@ -67,7 +72,7 @@ def parse_networks_applied(body: Any) -> list[NetworkApplied]:
 
 def report_state_endpoint(agents: Agents, auth: Authenticator
                           ) -> Callable[[Request], Awaitable[Response]]:
-    """POST {PREFIX}/report_state as a plain Starlette endpoint.
+    """POST {HTTP_PREFIX}/report_state as a plain Starlette endpoint.
 
     The hottest call of all (every agent, every report_interval), so it skips FastAPI's
     per-request dependency solving; the app mounts it with add_route.
@@ -86,7 +91,7 @@ def report_state_endpoint(agents: Agents, auth: Authenticator
 
 def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: ChangeSignal,
                      auth: Authenticator) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, include_in_schema=True)
+    router = APIRouter(prefix=HTTP_PREFIX, include_in_schema=True)
 
     async def agent(ctx: RequestContext = Depends(auth)) -> RequestContext:
         require_agent(ctx)

@@ -13,11 +13,8 @@ from neutrino.agent_protocol.bounds import FreeJson, Host, Identifier, Text
 
 PROTOCOL_VERSION = 1
 
-AGENT_TYPE_DHCP = "DHCP agent"
-AGENT_TYPE_LINUXBRIDGE = "Linux bridge agent"
-TOPIC_DHCP_AGENT = "dhcp_agent"
-TOPIC_L2_AGENT = "N/A"
-DEVICE_OWNER_DHCP = "network:dhcp"
+# The HTTP driver's routes sit below this path (agent_protocol/http_endpoints.py).
+HTTP_PREFIX = "/agent-rpc/v1"
 
 
 class Message(BaseModel):

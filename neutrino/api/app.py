@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from neutrino.agent_protocol import http_endpoints, rabbit_endpoints
+from neutrino.agent_protocol.messages import HTTP_PREFIX
 from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
@@ -167,9 +168,9 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     ):
         app.include_router(resource_router(resource, auth))
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
-    app.add_route(f"{http_endpoints.PREFIX}/report_state",
+    app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
-    openapi.install(app, {f"{http_endpoints.PREFIX}/report_state": {
+    openapi.install(app, {f"{HTTP_PREFIX}/report_state": {
         "post": http_endpoints.REPORT_STATE_DOC}})
     app.include_router(http_endpoints.agent_rpc_router(db, services.agents, services.rpc, signal,
                                                   auth))

@@ -7,9 +7,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from neutrino.agent_protocol.messages import (
-    AGENT_TYPE_DHCP,
-    AGENT_TYPE_LINUXBRIDGE,
-    DEVICE_OWNER_DHCP,
     BoundDevice,
     DhcpPortRequest,
     L2HostState,
@@ -22,6 +19,7 @@ from neutrino.agent_protocol.messages import (
 from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput, NetworkNotFound
+from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.services import events, quarantine
 from neutrino.services.networks import bump, load_network
 from neutrino.services.ports import Ports

@@ -9,11 +9,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from neutrino.agent_protocol.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
+from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound
+from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import is_alive
 from neutrino.services import events
 from neutrino.services.bindings import Bindings

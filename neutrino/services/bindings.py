@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from neutrino.agent_protocol.messages import AGENT_TYPE_DHCP
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port, Subnet
 from neutrino.db.session import Database
@@ -23,6 +22,7 @@ from neutrino.errors import (
     NetworkNotFound,
     NetworkNotHosted,
 )
+from neutrino.neutron_names import AGENT_TYPE_DHCP, DEVICE_OWNER_DHCP
 from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead
 from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
 from neutrino.services import events, quarantine
@@ -187,7 +187,7 @@ class Bindings:
             self._unbind(session, network_id, agent)
             # The agent's DHCP port goes with the binding, as the agent would release it.
             ports = list(session.scalars(select(Port).where(
-                Port.network_id == network_id, Port.device_owner == "network:dhcp",
+                Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
                 Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
             if ports:
                 bump(net)  # the other agents' hosts files change: a new revision

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from neutrino.agent_protocol.messages import DEVICE_OWNER_DHCP
 from neutrino.config import ServerSettings
 from neutrino.db.models import Network, Port
 from neutrino.db.session import Database
 from neutrino.errors import NetworkInUse, NetworkNotFound
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.services import events, segments
 from neutrino.services.clock import utcnow
 from neutrino.services.views import network_view

@@ -8,11 +8,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from neutrino import ipam
-from neutrino.agent_protocol.messages import DEVICE_OWNER_DHCP
 from neutrino.config import ServerSettings
 from neutrino.db.models import IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput, SubnetInUse, SubnetNotFound
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.services import events
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow

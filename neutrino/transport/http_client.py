@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from neutrino.agent_protocol.messages import (
+    HTTP_PREFIX,
     AgentState,
     DhcpPortRequest,
     EventBatch,
@@ -24,7 +25,6 @@ from neutrino.transport.client import AgentRefused, TransportError
 from neutrino.transport.http_tls import https_transport
 
 LOG = logging.getLogger(__name__)
-PREFIX = "/agent-rpc/v1"
 # What a call can raise when the server is away or the path to it broken: httpx's own
 # errors, and the socket and TLS errors (OSError) a few code paths let through unwrapped.
 UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.StreamError, OSError)
@@ -103,7 +103,7 @@ class HttpAgentClient:
             headers = {"X-Auth-Token": self._token_value(renew=attempt == 1, timeout=timeout)}
             try:
                 response = self._http.request(
-                    method, PREFIX + path, json=json, params=params, headers=headers,
+                    method, HTTP_PREFIX + path, json=json, params=params, headers=headers,
                     timeout=timeout if timeout is not None else self._timeout)
             except UNREACHABLE as exc:
                 raise TransportError(f"{method} {path} to {self.base} failed: "

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from neutrino.agent_protocol.messages import DEVICE_OWNER_DHCP, DhcpPortRequest, Event
+from neutrino.agent_protocol.messages import DhcpPortRequest, Event
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
 from tests.contract.conftest import Deployment
 from tests.support.agents import dhcp_state, register

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from neutrino.agent_protocol.messages import (
-    DEVICE_OWNER_DHCP,
     AgentState,
     BoundDevice,
     DhcpPortRequest,
@@ -23,6 +22,7 @@ from neutrino.agent_protocol.messages import (
     SubnetInfo,
     TunnelEndpoint,
 )
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.transport.client import TransportError
 
 
