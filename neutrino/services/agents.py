@@ -36,6 +36,10 @@ class Agents:
         """Acknowledge a routine heartbeat from memory; None when it needs report_state()."""
         return self.heartbeats.offer(state, utcnow())
 
+    def report(self, state: AgentState) -> ReportResult:
+        """A heartbeat, from memory when routine (for callers already off the event loop)."""
+        return self.quick_report(state) or self.report_state(state)
+
     def report_state(self, state: AgentState) -> ReportResult:
         """Record a heartbeat; the first report of an (agent_type, host) registers it."""
         now = utcnow()
