@@ -19,6 +19,9 @@ ROOT = Path(neutrino.__file__).parent
 # The wire contract: what agents and the server share (agent_protocol/__init__.py).
 CONTRACT = {"neutrino.agent_protocol.messages", "neutrino.agent_protocol.bounds"}
 # Anyone may import these: domain errors and Neutron's fixed names import nothing of ours.
+# So may any other top-level module of ours that imports nothing of ours beyond them (a
+# leaf such as tls.py or backoff.py: it cannot carry a dependency upwards), unless a row
+# of RULES names it (ipam.py: the scheduler must not lean on it).
 FOUNDATION = {"neutrino.errors", "neutrino.neutron_names"}
 # What the agent protocol's server side may use of the HTTP app: auth, bodies, the one
 # mapping of errors to NeutronError, and OpenAPI documentation; never the app factory.
@@ -97,6 +100,21 @@ def _imports(module: str, is_package: bool, tree: ast.AST) -> Iterator[tuple[int
                 yield node.lineno, sub if _is_module(sub) else base
 
 
+def _leaves() -> set[str]:
+    leaves = set()
+    for path in ROOT.glob("*.py"):
+        module = f"neutrino.{path.stem}"
+        if path.stem == "__init__" or module in RULES:
+            continue
+        targets = {t for _, t in _imports(module, False, ast.parse(path.read_text()))}
+        if all(any(_under(t, f) for f in FOUNDATION) for t in targets):
+            leaves.add(module)
+    return leaves
+
+
+LEAVES = _leaves()
+
+
 def governing_rule(module: str) -> str | None:
     rows = [row for row in RULES if _under(module, row)]
     return max(rows, key=len) if rows else None
@@ -107,7 +125,7 @@ def import_violations(module: str, source: str, is_package: bool = False) -> lis
     row = governing_rule(module)
     if row is None:
         return []
-    allowed = {row, *RULES[row], *FOUNDATION}
+    allowed = {row, *RULES[row], *FOUNDATION, *LEAVES}
     return [f"{module}:{line} imports {target} (rule {row!r} allows {sorted(RULES[row])})"
             for line, target in _imports(module, is_package, ast.parse(source))
             if not any(_under(target, ok) for ok in allowed)]
@@ -169,6 +187,11 @@ def test_every_import_of_ours_follows_the_layering() -> None:
 def test_only_db_and_services_open_database_sessions() -> None:
     found = [v for module, source, _ in _tree() for v in session_violations(module, source)]
     assert not found, "database sessions opened outside db/ and services/:\n" + "\n".join(found)
+
+
+def test_leaves_are_top_level_modules_that_import_nothing_of_ours() -> None:
+    assert "neutrino.backoff" in LEAVES
+    assert LEAVES.isdisjoint({"neutrino.ipam", "neutrino.config", "neutrino.wiring"})
 
 
 def test_the_table_covers_the_packages_the_design_names() -> None:
