@@ -12,6 +12,7 @@ from neutrino.agent_protocol.bounds import MAX_TEXT
 from neutrino.agent_protocol.messages import (
     HTTP_PREFIX,
     AgentState,
+    DeviceList,
     DhcpPortRequest,
 )
 from neutrino.agent_protocol.requests import (
@@ -141,6 +142,14 @@ def agent_rpc_router(rpc: AgentRpc, signal: ChangeSignal, auth: Authenticator) -
             # Cursor moved past events for other hosts: resume from there.
             after = batch.latest_revision
             await signal.wait(min(left, DB_POLL_INTERVAL))
+
+    @router.post("/l2/{host}/devices", status_code=204,
+                 openapi_extra=openapi.model_body(DeviceList))
+    async def update_device_list(request: Request, host: str = _host_path(),
+                                 _: RequestContext = Depends(agent)) -> Response:
+        devices = parse_message(DeviceList, await json_body(request))
+        await run_in_threadpool(rpc.update_device_list, host, devices)
+        return Response(status_code=204)
 
     @router.get("/l2/{host}")
     async def l2_state(host: str = _host_path(), _: RequestContext = Depends(agent)) -> Any:

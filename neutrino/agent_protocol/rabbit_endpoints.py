@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from neutrino.agent_protocol.messages import AgentState, DhcpPortRequest
+from neutrino.agent_protocol.messages import AgentState, DeviceList, DhcpPortRequest
 from neutrino.agent_protocol.rabbit_server import RabbitRpcServer
 from neutrino.agent_protocol.requests import parse_networks_applied, ready_port_ids
 from neutrino.api.body import parse_message as _parse
@@ -55,6 +55,8 @@ def dispatch_table(services: Services) -> dict[str, Call]:
         "dhcp_ready_on_ports": ports_ready,
         "networks_applied": lambda a: rpc.networks_applied(str(a["host"]),
                                                            parse_networks_applied(a)),
+        "update_device_list": lambda a: rpc.update_device_list(str(a["host"]),
+                                                               _parse(DeviceList, a)),
         "fetch_events": fetch_events,
         "get_l2_state": lambda a: rpc.l2_state(a["host"]).model_dump(),
     }
