@@ -30,8 +30,9 @@ from neutrino.agent.dnsmasq_config import (
 )
 from neutrino.agent.interface import BridgeInterfaceDriver
 from neutrino.agent.naming import bridge_name, dhcp_device_id, namespace_name, ns_device_name
+from neutrino.agent_protocol.messages import DhcpPortRequest, NetworkInfo, PortInfo
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
-from neutrino.transport.messages import DEVICE_OWNER_DHCP, DhcpPortRequest, NetworkInfo, PortInfo
 
 LOG = logging.getLogger(__name__)
 # Port ids per dhcp_ready_on_ports call (about 40 bytes each on the wire).

@@ -9,17 +9,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound
+from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import is_alive
 from neutrino.services import events, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.heartbeats import HeartbeatBuffer
 from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_view
-from neutrino.transport.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ class Agents:
     def quick_report(self, state: AgentState) -> ReportResult | None:
         """Acknowledge a routine heartbeat from memory; None when it needs report_state()."""
         return self.heartbeats.offer(state, utcnow())
+
+    def report(self, state: AgentState) -> ReportResult:
+        """A heartbeat, from memory when routine (for callers already off the event loop)."""
+        return self.quick_report(state) or self.report_state(state)
 
     def report_state(self, state: AgentState) -> ReportResult:
         """Record a heartbeat; the first report of an (agent_type, host) registers it."""

@@ -7,10 +7,8 @@ from typing import Any
 
 import httpx
 
-from neutrino.tls import ClientTls
-from neutrino.transport.client import AgentRefused, TransportError
-from neutrino.transport.http_tls import https_transport
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
+    HTTP_PREFIX,
     AgentState,
     DeviceList,
     DhcpPortRequest,
@@ -22,10 +20,12 @@ from neutrino.transport.messages import (
     PortInfo,
     ReportResult,
 )
+from neutrino.tls import ClientTls
+from neutrino.transport.client import AgentRefused, TransportError
+from neutrino.transport.http_tls import https_transport
 from neutrino.transport.urls import TransportUrlError, parse_transport_url
 
 LOG = logging.getLogger(__name__)
-PREFIX = "/agent-rpc/v1"
 # What a call can raise when the server is away or the path to it broken: httpx's own
 # errors, and the socket and TLS errors (OSError) a few code paths let through unwrapped.
 UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.StreamError, OSError)
@@ -97,7 +97,7 @@ class HttpAgentClient:
             headers = {"X-Auth-Token": self._token_value(renew=attempt == 1, timeout=timeout)}
             try:
                 response = self._http.request(
-                    method, PREFIX + path, json=json, params=params, headers=headers,
+                    method, HTTP_PREFIX + path, json=json, params=params, headers=headers,
                     timeout=timeout if timeout is not None else self._timeout)
             except UNREACHABLE as exc:
                 raise TransportError(f"{method} {path} to {self.base} failed: "

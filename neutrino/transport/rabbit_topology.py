@@ -13,15 +13,16 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
+from neutrino.agent_protocol.messages import PROTOCOL_VERSION, Message
+from neutrino.neutron_names import TOPIC_DHCP_AGENT
 from neutrino.tls import TLS_VERSIONS, ClientTls
-from neutrino.transport.messages import PROTOCOL_VERSION, Message
 from neutrino.transport.urls import TransportUrl, TransportUrlError, parse_transport_url
 
 # RabbitMQ's TLS listener by convention; used when TLS is on and the URL names no port.
 AMQPS_PORT = 5671
 DEFAULT_CONTROL_EXCHANGE = "neutron"
 RPC_TOPIC = "q-plugin"
-DHCP_TOPIC = "dhcp_agent"
+DHCP_TOPIC = TOPIC_DHCP_AGENT
 # Queues that nobody uses for this long vanish, so per-run test prefixes do not pile up on
 # the broker and a decommissioned deployment leaves nothing behind.
 IDLE_QUEUE_EXPIRY_MS = 10 * 60 * 1000

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from neutrino.transport.messages import AgentState
+from neutrino.agent_protocol.messages import AgentState
 from tests.support.agents import agent_client, dhcp_state
 from tests.support.databases import fresh_database
 from tests.support.server import RunningServer
