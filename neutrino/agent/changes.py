@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from neutrino.agent.dnsmasq_config import DnsmasqFiles, dhcp_subnets
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 
 
 class Action(enum.Enum):

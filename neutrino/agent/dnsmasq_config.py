@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 
 from neutrino import ipv6
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo, SubnetInfo
 from neutrino.dns_names import DEFAULT_DOMAIN, hostname_for
-from neutrino.transport.messages import NetworkInfo, PortInfo, SubnetInfo
 
 DOMAIN = DEFAULT_DOMAIN
 # dnsmasq's own cap; Neutron uses the same bound on --dhcp-lease-max.

@@ -8,7 +8,6 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from neutrino.config import (
     COMMON_OPTS,
@@ -32,7 +31,8 @@ from neutrino.config import (
 )
 from neutrino.dns_names import DEFAULT_DOMAIN
 from neutrino.tls import ClientTls, TlsFileError
-from neutrino.transport.rabbit_topology import RABBIT_SCHEMES, parse_rabbit_url
+from neutrino.transport.rabbit_topology import parse_rabbit_url
+from neutrino.transport.urls import TransportUrlError, parse_transport_url
 
 LOG = logging.getLogger(__name__)
 
@@ -184,42 +184,37 @@ def server_access(transport_url: str) -> ServerAccess:
             "rabbit://USER:PASSWORD@BROKER:5672/, or rabbit_host) in [DEFAULT]")
     if not transport_url:
         raise ConfigError(f"No server configured: {hint}.")
-    parts = urlsplit(transport_url)
-    if parts.scheme in RABBIT_SCHEMES:
-        # The broker authenticates the agent; the server's identity service is not used.
-        try:
+    try:
+        url = parse_transport_url(transport_url)
+        if url.is_rabbit:
+            # The broker authenticates the agent; the server's identity service is not used.
             broker = parse_rabbit_url(transport_url)
-        except ValueError as exc:
-            raise ConfigError(f"[DEFAULT] transport_url: {exc}.") from None
-        return ServerAccess(url=broker.redacted(), username=broker.userid,
-                            password=broker.password)
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(
-            f"[DEFAULT] transport_url points to {parts.scheme}://, which this agent does not "
-            f"speak: {hint}.")
-    if not parts.username or parts.password is None or not parts.hostname:
-        raise ConfigError(f"[DEFAULT] transport_url must carry user, password and host: {hint}.")
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    port = f":{parts.port}" if parts.port else ""
-    project = parse_qs(parts.query).get("project", ["admin"])[0]
-    return ServerAccess(url=f"{parts.scheme}://{host}{port}/",
-                        username=unquote(parts.username), password=unquote(parts.password),
-                        project=project)
+            return ServerAccess(url=broker.redacted(), username=broker.userid,
+                                password=broker.password)
+    except TransportUrlError as exc:  # not http(s):// or rabbit://, no host, a bad port…
+        raise ConfigError(f"[DEFAULT] {exc}: {hint}.") from None
+    server = url.first
+    if len(url.endpoints) > 1 or not server.username or server.password is None:
+        raise ConfigError(f"[DEFAULT] transport_url must carry user, password and host "
+                          f"of one server: {hint}.")
+    return ServerAccess(url=f"{url.base_url()}/", username=server.username,
+                        password=server.password, project=url.query_value("project", "admin"))
 
 
 def transport_tls(values: dict[str, Any]) -> ClientTls | None:
     """TLS of the agent's transport: [DEFAULT] transport_* files for https://,
     [oslo_messaging_rabbit] ssl* for rabbit://; ConfigError when a file is unusable."""
-    scheme = urlsplit(values["transport_url"]).scheme
-    if scheme in RABBIT_SCHEMES:
+    # _common() has checked the URL (server_access) before it asks for its TLS.
+    url = parse_transport_url(values["transport_url"])
+    if url.is_rabbit:
         return rabbit_tls(values)
     tls = ClientTls(ca_file=values["transport_ca_file"] or None,
                     cert_file=values["transport_cert_file"] or None,
                     key_file=values["transport_key_file"] or None)
-    if scheme != "https":
+    if url.scheme != "https":
         if tls.ca_file or tls.cert_file or tls.key_file:
             LOG.warning("[DEFAULT] transport_ca_file/cert_file/key_file are set but "
-                        "transport_url is %s://, without TLS: they are not used", scheme)
+                        "transport_url is %s://, without TLS: they are not used", url.scheme)
         return None
     try:
         return tls.check()

@@ -1,14 +1,12 @@
 """Resource attribute maps and request-body validation (pure: dicts in, dicts out)."""
 from __future__ import annotations
 
-import ipaddress
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from neutrino import dns_names
+from neutrino import addresses, dns_names
 from neutrino.errors import InvalidInput, PolicyNotAuthorized, shown
 from neutrino.ipv6 import MODES as IPV6_MODES
 
@@ -153,24 +151,22 @@ def obj(*, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Va
 
 
 def _ip_text(name: str, value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            pass
-    raise _invalid(name, value, "is not a valid IP address.")
+    try:
+        return str(addresses.parse_ip(value))
+    except addresses.AddressSyntaxError:
+        raise _invalid(name, value, "is not a valid IP address.") from None
 
 
 IP_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "format": "ipv4"},
                                        {"type": "string", "format": "ipv6"}]}
 ip_text = Validator(_ip_text, IP_SCHEMA)
-MAC_PATTERN = r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}"
 
 
 def _mac_text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(MAC_PATTERN, value):
-        raise _invalid(name, value, "is not a valid MAC address.")
-    return value.lower()
+    try:
+        return addresses.parse_mac(value)
+    except addresses.AddressSyntaxError:
+        raise _invalid(name, value, "is not a valid MAC address.") from None
 
 
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
@@ -178,7 +174,8 @@ _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 cidr_text = Validator(string(64).check, {"anyOf": [
     {"type": "string", "pattern": f"^({_OCTET}\\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"},
     {"type": "string", "pattern": "^[0-9a-fA-F:]{2,39}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"}]})
-mac_text = Validator(_mac_text, {"type": "string", "pattern": f"^{MAC_PATTERN}$"})
+mac_text = Validator(_mac_text, {"type": "string",
+                                 "pattern": f"^{addresses.MAC_PATTERN}$"})
 _FIXED_IP_KEYS = obj(optional=("subnet_id", "ip_address"))
 
 

@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy import select
 
+from neutrino.agent_protocol.messages import NetworkApplied
 from neutrino.db.models import IpQuarantineWait, NetworkDhcpAgentBinding
-from neutrino.transport.messages import NetworkApplied
 from tests.contract.conftest import Deployment
 from tests.support.agents import register
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from neutrino.agent_protocol.messages import DeviceList, NetworkApplied
 from neutrino.transport.client import AgentServerClient
-from neutrino.transport.messages import DeviceList, NetworkApplied
 from tests.contract.conftest import Deployment
 from tests.support.agents import register
 

@@ -6,9 +6,7 @@ import threading
 import uuid
 from typing import Any
 
-from neutrino.transport.client import TransportError
-from neutrino.transport.messages import (
-    DEVICE_OWNER_DHCP,
+from neutrino.agent_protocol.messages import (
     AgentState,
     BoundDevice,
     DeviceList,
@@ -25,6 +23,8 @@ from neutrino.transport.messages import (
     SubnetInfo,
     TunnelEndpoint,
 )
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
+from neutrino.transport.client import TransportError
 
 
 def make_network(network_id: str, cidr: str = "10.0.1.0/24", gateway: str | None = "",

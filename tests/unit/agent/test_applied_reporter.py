@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from neutrino.agent.applied_reporter import AppliedReporter
-from neutrino.transport.messages import NetworkApplied
+from neutrino.agent_protocol.messages import NetworkApplied
 
 from .fakes import FakeServer, make_network
 from .test_dhcp_agent import HOST, agent_for, drain

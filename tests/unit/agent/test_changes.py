@@ -13,7 +13,7 @@ from neutrino.agent.changes import (
     wants_dhcp,
 )
 from neutrino.agent.dnsmasq_config import render_files
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 
 NET = "net-1"
 

@@ -18,7 +18,7 @@ from neutrino.agent.dnsmasq_config import (
     render_leases,
     render_opts,
 )
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 
 NET = "89dca1c6-c7d4-4f7a-b730-549af0fb6e34"
 SUB = "f6c832e3-9968-46fd-8e45-d5cf646db9d1"

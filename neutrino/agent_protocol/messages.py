@@ -9,15 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neutrino.transport.bounds import FreeJson, Host, Identifier, Text
+from neutrino.agent_protocol.bounds import FreeJson, Host, Identifier, Text
 
 PROTOCOL_VERSION = 1
 
-AGENT_TYPE_DHCP = "DHCP agent"
-AGENT_TYPE_LINUXBRIDGE = "Linux bridge agent"
-TOPIC_DHCP_AGENT = "dhcp_agent"
-TOPIC_L2_AGENT = "N/A"
-DEVICE_OWNER_DHCP = "network:dhcp"
+# The HTTP driver's routes sit below this path (agent_protocol/http_endpoints.py).
+HTTP_PREFIX = "/agent-rpc/v1"
 # Port ids per update_device_list list (the L2 agent sends at most 500: 36 bytes each).
 MAX_DEVICES = 1000
 
