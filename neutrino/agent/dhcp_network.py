@@ -21,6 +21,7 @@ from neutrino.agent.changes import (
 from neutrino.agent.dnsmasq_config import (
     ConfPaths,
     DnsmasqFiles,
+    DnsmasqOptions,
     dhcp_subnets,
     dnsmasq_argv,
     render_files,
@@ -47,6 +48,7 @@ class DhcpLayout:
     dns_servers: list[str] = field(default_factory=list)
     dnsmasq_path: str = "dnsmasq"
     dhcp_release_path: str = "dhcp_release"
+    dnsmasq: DnsmasqOptions = field(default_factory=DnsmasqOptions)
 
 
 class NetworkDhcp:
@@ -165,7 +167,8 @@ class NetworkDhcp:
 
     def _argv(self, network: NetworkInfo, port: PortInfo) -> list[str]:
         return dnsmasq_argv(network, self.paths(network.id), ns_device_name(port.id),
-                            self.layout.lease_duration, self.layout.dnsmasq_path)
+                            self.layout.lease_duration, self.layout.dnsmasq_path,
+                            self.layout.dnsmasq)
 
     def _plug(self, network: NetworkInfo, port: PortInfo, flush: bool) -> None:
         self.interface.plug(self.namespace(network.id), port.id, port.mac_address,

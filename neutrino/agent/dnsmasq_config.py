@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from dataclasses import dataclass
 
+from neutrino import dhcp_options
 from neutrino.transport.messages import NetworkInfo, PortInfo, SubnetInfo
+
+LOG = logging.getLogger(__name__)
 
 DOMAIN = "openstacklocal"
 # dnsmasq's own cap; Neutron uses the same bound on --dhcp-lease-max.
@@ -74,10 +78,46 @@ def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[
 
 
 def render_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
-    """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too."""
+    """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too;
+    `,set:port-<id>` on the addresses of ports with extra_dhcp_opts, which their options match."""
+    tagged = {port.id for port, _lines in port_option_lines(network, ports)}
     lines = [f"{port.mac_address},{hostname_for(ip)}.{DOMAIN},{ip}"
+             + (f",set:{dhcp_options.port_tag(port.id)}" if port.id in tagged else "")
              for port, ip in served_addresses(network, ports)]
     return "".join(line + "\n" for line in sorted(lines, key=_line_order))
+
+
+def port_option_lines(network: NetworkInfo, ports: list[PortInfo]
+                      ) -> list[tuple[PortInfo, list[str]]]:
+    """--dhcp-optsfile lines of each port's extra_dhcp_opts, for the IP versions it is served
+    on: `tag:port-<id>,option:bootfile-name,pxelinux.0`. Ports without any are left out.
+
+    A port's tag is set by its hosts entry, and a dhcp-range tag counts less than any other
+    when dnsmasq picks options: a port's option wins over its subnet's (dns-server, router).
+    """
+    versions: dict[str, set[int]] = {}
+    for port, ip in served_addresses(network, ports):
+        versions.setdefault(port.id, set()).add(ipaddress.ip_address(ip).version)
+    found = []
+    for port in sorted(ports, key=lambda p: p.id):
+        lines = []
+        for opt in port.extra_dhcp_opts:
+            if opt.ip_version not in versions.get(port.id, ()):
+                continue
+            try:
+                name = dhcp_options.parse_name(opt.opt_name, opt.ip_version)
+                value = dhcp_options.check_value(name, opt.opt_value, opt.ip_version)
+            except dhcp_options.InvalidDhcpOption as exc:
+                # The server checks every option; one that still fails here (another server
+                # version) must not break the file for the network's other ports.
+                LOG.warning("port %s: DHCP option %r skipped: %s", port.id, opt.opt_name, exc)
+                continue
+            field = name.dnsmasq_field(opt.ip_version)
+            lines.append(f"tag:{dhcp_options.port_tag(port.id)},{field}"
+                         + (f",{value}" if value else ""))
+        if lines:
+            found.append((port, lines))
+    return found
 
 
 def render_addn_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
@@ -120,9 +160,11 @@ def render_opts(network: NetworkInfo, dns_servers_default: list[str]) -> str:
 
 def render_files(network: NetworkInfo, ports: list[PortInfo],
                  dns_servers_default: list[str]) -> DnsmasqFiles:
+    port_opts = "".join(line + "\n" for _port, lines in port_option_lines(network, ports)
+                        for line in lines)
     return DnsmasqFiles(hosts=render_hosts(network, ports),
                         addn_hosts=render_addn_hosts(network, ports),
-                        opts=render_opts(network, dns_servers_default))
+                        opts=render_opts(network, dns_servers_default) + port_opts)
 
 
 def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
@@ -134,12 +176,39 @@ def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
                    for port, ip in served_addresses(network, ports))
 
 
+@dataclass(frozen=True)
+class DnsmasqOptions:
+    """The DHCP agent options (Neutron's names) that shape every network's dnsmasq flags."""
+
+    lease_max: int = MAX_LEASES  # dnsmasq_lease_max
+    renewal_time: int = 0  # dhcp_renewal_time; 0: dnsmasq's own T1 (half the lease)
+    rebinding_time: int = 0  # dhcp_rebinding_time; 0: dnsmasq's own T2 (7/8 of the lease)
+    config_file: str = ""  # dnsmasq_config_file; empty: none (/dev/null)
+    broadcast_reply: bool = False  # dhcp_broadcast_reply
+
+
+def option_flags(options: DnsmasqOptions) -> list[str]:
+    """The flags the agent options add; none at their defaults, so that a dnsmasq started
+    before they existed keeps being adopted (same command line)."""
+    flags = []
+    if options.renewal_time > 0:
+        # -force: T1/T2 go out even to clients that do not ask for them (as Neutron does).
+        flags.append(f"--dhcp-option-force=option:T1,{options.renewal_time}s")
+    if options.rebinding_time > 0:
+        flags.append(f"--dhcp-option-force=option:T2,{options.rebinding_time}s")
+    if options.broadcast_reply:
+        # Clients that cannot take a unicast reply before they have an address.
+        flags.append("--dhcp-broadcast")
+    return flags
+
+
 def lease_text(lease_duration: int) -> str:
     return "infinite" if lease_duration < 0 else f"{lease_duration}s"
 
 
 def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
-                 lease_duration: int, dnsmasq_path: str = "dnsmasq") -> list[str]:
+                 lease_duration: int, dnsmasq_path: str = "dnsmasq",
+                 options: DnsmasqOptions = DnsmasqOptions()) -> list[str]:
     """The dnsmasq command line: static DHCP only (no DNS), bound to the namespace's port."""
     subnets = sorted(dhcp_subnets(network), key=lambda s: s.id)
     argv = [
@@ -159,13 +228,13 @@ def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
         argv.append(f"--dhcp-range=set:subnet-{subnet.id},{net.network_address},static,"
                     f"{net.netmask},{lease_text(lease_duration)}")
     argv += [
-        f"--dhcp-lease-max={min(total, MAX_LEASES)}",
+        f"--dhcp-lease-max={min(total, options.lease_max)}",
         f"--interface={interface}",
         "--bind-interfaces",
         "--except-interface=lo",
-        "--conf-file=/dev/null",
+        f"--conf-file={options.config_file or '/dev/null'}",
         f"--domain={DOMAIN}",
         # DHCP only: DNS for instances is out of scope, and port 53 would clash.
         "--port=0",
     ]
-    return argv
+    return argv + option_flags(options)

@@ -5,7 +5,7 @@ an older peer still parses the message.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +48,14 @@ class FixedIp(Message):
     ip_address: str
 
 
+class ExtraDhcpOpt(Message):
+    """One per-port DHCP option (extra_dhcp_opt extension), as the API shows it."""
+
+    opt_name: str
+    opt_value: str
+    ip_version: int = 4
+
+
 class PortInfo(Message):
     id: str
     network_id: str
@@ -59,7 +67,7 @@ class PortInfo(Message):
     admin_state_up: bool = True
     binding_host_id: str = Field("", alias="binding:host_id")
     revision_number: int = 0
-    extra_dhcp_opts: list[dict[str, Any]] = Field(default_factory=list)
+    extra_dhcp_opts: list[ExtraDhcpOpt] = Field(default_factory=list)
 
 
 class HostRoute(Message):
