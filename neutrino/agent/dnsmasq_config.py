@@ -78,13 +78,22 @@ def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[
 
 
 def render_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
-    """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too;
-    `,set:port-<id>` on the addresses of ports with extra_dhcp_opts, which their options match."""
-    tagged = {port.id for port, _lines in port_option_lines(network, ports)}
+    """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too."""
     lines = [f"{port.mac_address},{hostname_for(ip)}.{DOMAIN},{ip}"
-             + (f",set:{dhcp_options.port_tag(port.id)}" if port.id in tagged else "")
              for port, ip in served_addresses(network, ports)]
     return "".join(line + "\n" for line in sorted(lines, key=_line_order))
+
+
+def tagged_ports(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[str, str]]:
+    """(port id, MAC) of the ports whose options the opts file carries, sorted.
+
+    Their tags are set by --dhcp-mac on the command line, not by `set:` in the hosts file
+    as Neutron does: dnsmasq 2.90 (Debian 12's) frees memory it does not own when it
+    rereads a hosts file whose `set:` entry has answered a client, and dies on the SIGHUP
+    (docs/dhcp-options.md). So a port gaining its first option or losing its last one
+    restarts dnsmasq; changing the options of a tagged port is a SIGHUP.
+    """
+    return sorted((port.id, port.mac_address) for port, _ in port_option_lines(network, ports))
 
 
 def port_option_lines(network: NetworkInfo, ports: list[PortInfo]
@@ -92,8 +101,8 @@ def port_option_lines(network: NetworkInfo, ports: list[PortInfo]
     """--dhcp-optsfile lines of each port's extra_dhcp_opts, for the IP versions it is served
     on: `tag:port-<id>,option:bootfile-name,pxelinux.0`. Ports without any are left out.
 
-    A port's tag is set by its hosts entry, and a dhcp-range tag counts less than any other
-    when dnsmasq picks options: a port's option wins over its subnet's (dns-server, router).
+    A port's tag is set by --dhcp-mac (tagged_ports), and a dhcp-range tag counts less than
+    any other when dnsmasq picks options: a port's option wins over its subnet's.
     """
     versions: dict[str, set[int]] = {}
     for port, ip in served_addresses(network, ports):
@@ -237,4 +246,6 @@ def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
         # DHCP only: DNS for instances is out of scope, and port 53 would clash.
         "--port=0",
     ]
+    argv += [f"--dhcp-mac=set:{dhcp_options.port_tag(port_id)},{mac}"
+             for port_id, mac in tagged_ports(network, network.ports)]
     return argv + option_flags(options)

@@ -12,11 +12,11 @@ from neutrino.agent.dnsmasq_config import (
     DnsmasqOptions,
     dnsmasq_argv,
     hostname_for,
+    option_flags,
     render_addn_hosts,
+    render_files,
     render_hosts,
     render_leases,
-    option_flags,
-    render_files,
     render_opts,
 )
 from neutrino.transport.messages import ExtraDhcpOpt, NetworkInfo, PortInfo
@@ -156,8 +156,13 @@ def test_port_with_extra_dhcp_opts_is_tagged_and_gets_its_options() -> None:
     assert files.hosts.splitlines() == [
         "fa:16:3e:00:00:02,host-10-0-1-2.openstacklocal,10.0.1.2",
         "fa:16:3e:00:00:03,host-10-0-1-3.openstacklocal,10.0.1.3",
-        "fa:16:3e:00:00:04,host-10-0-1-4.openstacklocal,10.0.1.4,set:port-p4",
+        "fa:16:3e:00:00:04,host-10-0-1-4.openstacklocal,10.0.1.4",
     ]
+    # Tagged on the command line: dnsmasq 2.90 dies rereading `set:` in a hosts file.
+    argv = dnsmasq_argv(network().model_copy(update={"ports": ports}),
+                        ConfPaths.for_network("/d", NET), "ns-x", 600)
+    assert [a for a in argv if a.startswith("--dhcp-mac")] == [
+        "--dhcp-mac=set:port-p4,fa:16:3e:00:00:04"]
     port_lines = [line for line in files.opts.splitlines() if line.startswith("tag:port-")]
     assert port_lines == [
         "tag:port-p4,option:bootfile-name,pxelinux.0",
@@ -185,7 +190,10 @@ def test_options_of_down_ports_and_unloadable_options_are_not_rendered() -> None
 
 def test_port_without_options_has_no_tag() -> None:
     files = render_files(network(), PORTS, [])
-    assert "set:" not in files.hosts and "tag:port-" not in files.opts
+    assert "tag:port-" not in files.opts
+    argv = dnsmasq_argv(network().model_copy(update={"ports": PORTS}),
+                        ConfPaths.for_network("/d", NET), "ns-x", 600)
+    assert not [a for a in argv if a.startswith("--dhcp-mac")]
 
 
 def test_agent_options_at_defaults_add_no_flags() -> None:
