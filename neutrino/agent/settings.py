@@ -22,6 +22,7 @@ from neutrino.config import (
     load_options,
     one_of,
     parse_bool,
+    parse_dns_domain,
     parse_ip,
     parse_list,
     parse_mappings,
@@ -30,6 +31,7 @@ from neutrino.config import (
     rabbit_tls,
     report_unused,
 )
+from neutrino.dns_names import DEFAULT_DOMAIN
 from neutrino.tls import ClientTls, TlsFileError
 from neutrino.transport.rabbit_topology import RABBIT_SCHEMES, parse_rabbit_url
 
@@ -75,21 +77,24 @@ DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
     Opt("dhcp_confs", "DEFAULT", "dhcp_confs", parse_str, None),
     Opt("dhcp_lease_duration", "DEFAULT", "dhcp_lease_duration", int_in(-1), 86400),
     Opt("dnsmasq_dns_servers", "DEFAULT", "dnsmasq_dns_servers", parse_list, []),
+    # True: dnsmasq also forwards to the servers of the host's /etc/resolv.conf (Neutron's).
+    Opt("dnsmasq_local_resolv", "DEFAULT", "dnsmasq_local_resolv", parse_bool, False),
+    # The domain dnsmasq answers for; dhcp_domain is Neutron's older name of the same key.
+    Opt("dns_domain", "DEFAULT", "dns_domain", parse_dns_domain, DEFAULT_DOMAIN,
+        (("DEFAULT", "dhcp_domain"),)),
     Opt("num_sync_threads", "DEFAULT", "num_sync_threads", int_in(1, 256), 8),
     Opt("resync_interval", "DEFAULT", "resync_interval", int_in(1), 60),
     Opt("namespace_prefix", "DEFAULT", "namespace_prefix", parse_str, "qdhcp-"),
     Opt("kill_dnsmasq_on_exit", "DEFAULT", "kill_dnsmasq_on_exit", parse_bool, False),
     Opt("dnsmasq_path", "DEFAULT", "dnsmasq_path", parse_str, "dnsmasq"),
-    # Issue 11 item 6: the dnsmasq options Neutron operators set (docs/dhcp-options.md).
-    # dnsmasq_dns_servers (above) and dnsmasq_local_resolv are DNS forwarding: parsed here,
-    # rendered by the internal-DNS flags.
+    # Issue 11 item 6: the dnsmasq options Neutron operators set (docs/dhcp-options.md);
+    # dnsmasq_dns_servers and dnsmasq_local_resolv (above) are DNS forwarding (docs/dns.md).
     Opt("dnsmasq_lease_max", "DEFAULT", "dnsmasq_lease_max", int_in(1, MAX_LEASES),
         MAX_LEASES),
     Opt("dhcp_renewal_time", "DEFAULT", "dhcp_renewal_time", int_in(0), 0),
     Opt("dhcp_rebinding_time", "DEFAULT", "dhcp_rebinding_time", int_in(0), 0),
     Opt("dnsmasq_config_file", "DEFAULT", "dnsmasq_config_file", parse_str, ""),
     Opt("dhcp_broadcast_reply", "DEFAULT", "dhcp_broadcast_reply", parse_bool, False),
-    Opt("dnsmasq_local_resolv", "DEFAULT", "dnsmasq_local_resolv", parse_bool, False),
 )
 
 L2_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
@@ -140,6 +145,8 @@ class DhcpAgentSettings:
     namespace_prefix: str
     kill_dnsmasq_on_exit: bool
     dnsmasq_path: str
+    dnsmasq_local_resolv: bool = False
+    dns_domain: str = DEFAULT_DOMAIN
 
     # What make_agent_client builds the client from (http:// or rabbit://).
     transport_url: str = ""
@@ -151,7 +158,6 @@ class DhcpAgentSettings:
     dhcp_rebinding_time: int = 0
     dnsmasq_config_file: str = ""
     dhcp_broadcast_reply: bool = False
-    dnsmasq_local_resolv: bool = False
 
     def dnsmasq_options(self) -> DnsmasqOptions:
         """The part of these settings that goes on every dnsmasq command line."""

@@ -26,6 +26,10 @@ EXTENSIONS: list[dict[str, str]] = [
     {"alias": "extra_dhcp_opt", "name": "Neutron Extra DHCP options",
      "description": "Per-port DHCP options (extra_dhcp_opts), such as the PXE boot "
                     "server and file a port's DHCP answers carry."},
+    {"alias": "dns-integration", "name": "DNS Integration",
+     "description": "Provides integration with DNS."},
+    {"alias": "ip-substring-filtering", "name": "IP address substring filtering",
+     "description": "Provides IP address substring filtering when listing ports"},
 ]
 
 

@@ -10,6 +10,7 @@ from neutrino.agent.dhcp_network import unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import (
     ConfPaths,
     DnsmasqOptions,
+    DnsService,
     dnsmasq_argv,
     hostname_for,
     option_flags,
@@ -70,9 +71,32 @@ def test_opts_carry_router_dns_and_mtu_per_subnet() -> None:
 
 
 def test_opts_without_gateway_suppress_dnsmasqs_default_router() -> None:
-    opts = render_opts(network(gateway_ip=None), ["9.9.9.9"])
+    opts = render_opts(network(gateway_ip=None), None)
     assert f"tag:subnet-{SUB},option:router\n" in opts
+
+
+def test_a_subnet_without_dns_nameservers_gets_the_dhcp_port_as_dns_server() -> None:
+    # PORTS[2] is this agent's DHCP port: its address answers DNS (internal DNS).
+    opts = render_opts(network(), PORTS[2])
+    assert f"tag:subnet-{SUB},option:dns-server,10.0.1.2\n" in opts
+    # The subnet's own servers win; 0.0.0.0 alone means "announce none" (Neutron's rule).
+    opts = render_opts(network(dns_nameservers=["9.9.9.9"]), PORTS[2])
     assert f"tag:subnet-{SUB},option:dns-server,9.9.9.9\n" in opts
+    opts = render_opts(network(dns_nameservers=["0.0.0.0"]), PORTS[2])
+    assert f"tag:subnet-{SUB},option:dns-server\n" in opts
+
+
+def test_dns_names_come_from_dns_assignment_else_host_ip_in_the_agents_domain() -> None:
+    named = PortInfo.model_validate({
+        "id": "pn", "network_id": NET, "mac_address": "fa:16:3e:00:00:09",
+        "fixed_ips": [{"subnet_id": SUB, "ip_address": "10.0.1.9"}],
+        "dns_name": "web", "dns_assignment": [
+            {"hostname": "web", "ip_address": "10.0.1.9", "fqdn": "web.example.org."}]})
+    addn = render_addn_hosts(network(), [named, PORTS[1]], "example.org")
+    assert addn == ("10.0.1.3\thost-10-0-1-3.example.org host-10-0-1-3\n"
+                    "10.0.1.9\tweb.example.org web\n")
+    hosts = render_hosts(network(), [named], "example.org")
+    assert hosts == "fa:16:3e:00:00:09,web.example.org,10.0.1.9\n"
 
 
 def test_opts_host_routes_become_classless_routes_with_the_default_route() -> None:
@@ -93,7 +117,7 @@ def test_hostname_dashes_the_address() -> None:
     assert hostname_for("9.0.1.2") == "host-9-0-1-2"
 
 
-def test_command_line_is_static_dhcp_only_on_the_namespace_port() -> None:
+def test_command_line_is_dhcp_and_dns_on_the_namespace_port_only() -> None:
     paths = ConfPaths("/s/dhcp/" + NET)
     argv = dnsmasq_argv(network(), paths, "ns-abc", 120)
     assert argv == [
@@ -102,8 +126,19 @@ def test_command_line_is_static_dhcp_only_on_the_namespace_port() -> None:
         f"--dhcp-optsfile=/s/dhcp/{NET}/opts", f"--dhcp-leasefile=/s/dhcp/{NET}/leases",
         f"--dhcp-range=set:subnet-{SUB},10.0.1.0,static,255.255.255.0,120s",
         "--dhcp-lease-max=256", "--interface=ns-abc", "--bind-interfaces",
-        "--except-interface=lo", "--conf-file=/dev/null", "--domain=openstacklocal",
-        "--port=0"]
+        "--except-interface=lo", "--conf-file=/dev/null", "--domain=openstacklocal"]
+
+
+def test_command_line_forwards_only_to_configured_servers() -> None:
+    argv = dnsmasq_argv(network(), ConfPaths("/x"), "ns-a", 60, "dnsmasq",
+                        DnsService("example.org.", ("192.0.2.53", "192.0.2.54"), False))
+    assert "--no-resolv" in argv and "--port=0" not in argv
+    assert [a for a in argv if a.startswith("--server=")] == [
+        "--server=192.0.2.53", "--server=192.0.2.54"]
+    assert "--domain=example.org" in argv
+    local = dnsmasq_argv(network(), ConfPaths("/x"), "ns-a", 60, "dnsmasq",
+                         DnsService(local_resolv=True))
+    assert "--no-resolv" not in local and not any(a.startswith("--server") for a in local)
 
 
 def test_command_line_infinite_lease_and_no_range_for_disabled_subnet() -> None:
@@ -152,7 +187,7 @@ def test_port_with_extra_dhcp_opts_is_tagged_and_gets_its_options() -> None:
                     ("tag:ipxe,bootfile-name", "http://192.0.2.9/x.ipxe", 4),
                     ("bootfile-url", "http://[2001:db8::9]/x", 6))  # no v6 address: left out
     ports = [pxe, *PORTS[1:]]
-    files = render_files(network(), ports, [])
+    files = render_files(network(), ports, None)
     assert files.hosts.splitlines() == [
         "fa:16:3e:00:00:02,host-10-0-1-2.openstacklocal,10.0.1.2",
         "fa:16:3e:00:00:03,host-10-0-1-3.openstacklocal,10.0.1.3",
@@ -170,26 +205,26 @@ def test_port_with_extra_dhcp_opts_is_tagged_and_gets_its_options() -> None:
         "tag:port-p4,tag:ipxe,option:bootfile-name,http://192.0.2.9/x.ipxe",
     ]
     # The subnet's own options are still there, before the ports'.
-    assert files.opts.startswith(render_opts(network(), []))
+    assert files.opts.startswith(render_opts(network(), None))
 
 
 def test_blank_router_option_is_rendered_without_a_value() -> None:
     p = with_opts(port("p3", "fa:16:3e:00:00:03", "10.0.1.3"), ("router", "", 4))
-    assert "tag:port-p3,option:router\n" in render_files(network(), [p], []).opts
+    assert "tag:port-p3,option:router\n" in render_files(network(), [p], None).opts
 
 
 def test_options_of_down_ports_and_unloadable_options_are_not_rendered() -> None:
     down = with_opts(port("p5", "fa:16:3e:00:00:05", "10.0.1.5", up=False), ("mtu", "1400", 4))
     odd = with_opts(port("p6", "fa:16:3e:00:00:06", "10.0.1.6"), ("no-such-option", "x", 4),
                     ("mtu", "1400", 4))
-    files = render_files(network(), [down, odd], [])
+    files = render_files(network(), [down, odd], None)
     assert "port-p5" not in files.opts + files.hosts
     assert [ln for ln in files.opts.splitlines() if "port-" in ln] == [
         "tag:port-p6,option:mtu,1400"]
 
 
 def test_port_without_options_has_no_tag() -> None:
-    files = render_files(network(), PORTS, [])
+    files = render_files(network(), PORTS, None)
     assert "tag:port-" not in files.opts
     argv = dnsmasq_argv(network().model_copy(update={"ports": PORTS}),
                         ConfPaths.for_network("/d", NET), "ns-x", 600)
