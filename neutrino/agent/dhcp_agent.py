@@ -47,7 +47,8 @@ class DhcpAgent:
                             dns_servers=settings.dnsmasq_dns_servers,
                             dnsmasq_path=settings.dnsmasq_path,
                             dns_domain=settings.dns_domain,
-                            dns_local_resolv=settings.dnsmasq_local_resolv)
+                            dns_local_resolv=settings.dnsmasq_local_resolv,
+                            dnsmasq=settings.dnsmasq_options())
         self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip))
         self.applied: dict[str, Applied] = {}
         self.reach = Reachability(settings.server.url, clock)

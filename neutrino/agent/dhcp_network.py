@@ -22,6 +22,7 @@ from neutrino.agent.dnsmasq_config import (
     DOMAIN,
     ConfPaths,
     DnsmasqFiles,
+    DnsmasqOptions,
     DnsService,
     dhcp_subnets,
     dnsmasq_argv,
@@ -52,6 +53,7 @@ class DhcpLayout:
     dns_domain: str = DOMAIN
     dns_local_resolv: bool = False
     dhcp_release_path: str = "dhcp_release"
+    dnsmasq: DnsmasqOptions = field(default_factory=DnsmasqOptions)
 
 
 class NetworkDhcp:
@@ -172,7 +174,8 @@ class NetworkDhcp:
         dns = DnsService(self.layout.dns_domain, tuple(self.layout.dns_servers),
                          self.layout.dns_local_resolv)
         return dnsmasq_argv(network, self.paths(network.id), ns_device_name(port.id),
-                            self.layout.lease_duration, self.layout.dnsmasq_path, dns)
+                            self.layout.lease_duration, self.layout.dnsmasq_path, dns,
+                            self.layout.dnsmasq)
 
     def _plug(self, network: NetworkInfo, port: PortInfo, flush: bool) -> None:
         self.interface.plug(self.namespace(network.id), port.id, port.mac_address,

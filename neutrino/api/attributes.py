@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from neutrino import addresses, dns_names
+from neutrino import addresses, dhcp_options, dns_names
 from neutrino.errors import InvalidInput, PolicyNotAuthorized, shown
 from neutrino.ipv6 import MODES as IPV6_MODES
 
@@ -231,6 +231,64 @@ def one_of(values: tuple[str, ...]) -> Validator:
     return Validator(check, {"type": "string", "enum": list(values)})
 
 
+_EXTRA_DHCP_OPT_KEYS = ("opt_name", "opt_value", "ip_version")
+
+
+def _extra_dhcp_opt(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _invalid(name, value, "is not an object.")
+    unknown = sorted(set(value) - set(_EXTRA_DHCP_OPT_KEYS))
+    if unknown:
+        raise InvalidInput(f"Invalid input for {name}. Reason: unexpected key(s) "
+                           f"{shown(', '.join(unknown))}; allowed: "
+                           f"{', '.join(_EXTRA_DHCP_OPT_KEYS)}.")
+    opt_name = value.get("opt_name")
+    if not isinstance(opt_name, str):
+        raise InvalidInput(f"Invalid input for {name}. Reason: every entry needs an opt_name "
+                           "string.")
+    version = _ip_version(f"{name} ip_version", value.get("ip_version", 4))
+    opt_value = value.get("opt_value")  # None (or absent): delete this option (Neutron)
+    if opt_value is not None and not isinstance(opt_value, str):
+        raise _invalid(f"{name} opt_value", opt_value, "is not a string or null.")
+    try:
+        parsed = dhcp_options.parse_name(opt_name, version)
+        if opt_value is not None:
+            dhcp_options.check_value(parsed, opt_value, version)
+    except dhcp_options.InvalidDhcpOption as exc:
+        raise InvalidInput(f"Invalid input for {name}. Reason: {exc}") from None
+    return {"opt_name": opt_name, "opt_value": opt_value, "ip_version": version}
+
+
+def _extra_dhcp_opts(name: str, value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise _invalid(name, value, "is not a list.")
+    if len(value) > dhcp_options.MAX_PER_PORT:
+        raise InvalidInput(f"Invalid input for {name}. Reason: more than "
+                           f"{dhcp_options.MAX_PER_PORT} options.")
+    opts = [_extra_dhcp_opt(name, item) for item in value]
+    seen: set[tuple[str, int]] = set()
+    for opt in opts:
+        key = (opt["opt_name"], opt["ip_version"])
+        if key in seen:
+            raise InvalidInput(f"Invalid input for {name}. Reason: option "
+                               f"{shown(opt['opt_name'])} (IPv{opt['ip_version']}) is given "
+                               "more than once.")
+        seen.add(key)
+    return opts
+
+
+extra_dhcp_opts = Validator(_extra_dhcp_opts, {
+    "type": "array", "maxItems": dhcp_options.MAX_PER_PORT, "items": {
+        "type": "object", "additionalProperties": False, "required": ["opt_name"],
+        "properties": {
+            "opt_name": {"type": "string", "minLength": 1,
+                         "maxLength": dhcp_options.NAME_MAX},
+            "opt_value": {"anyOf": [{"type": "string", "maxLength": dhcp_options.VALUE_MAX,
+                                     "pattern": "^[\\x20-\\x7e]*$"},
+                                    {"type": "null"}]},
+            "ip_version": ip_version.schema}}})
+
+
 @dataclass(frozen=True)
 class Attr:
     validate: Validator
@@ -286,6 +344,7 @@ PORT_ATTRS: dict[str, Attr] = {
     "device_owner": Attr(string()),
     "binding:host_id": Attr(string(), admin_only=True),
     "security_groups": Attr(list_of(string()), ),
+    "extra_dhcp_opts": Attr(extra_dhcp_opts),
     "dns_name": Attr(dns_name),  # dns-integration
 }
 

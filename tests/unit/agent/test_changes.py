@@ -13,7 +13,7 @@ from neutrino.agent.changes import (
     wants_dhcp,
 )
 from neutrino.agent.dnsmasq_config import render_files
-from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import ExtraDhcpOpt, NetworkInfo, PortInfo
 
 NET = "net-1"
 
@@ -125,3 +125,22 @@ def test_a_v6_only_slaac_network_needs_no_dnsmasq() -> None:
     assert not wants_dhcp(net)
     assert wants_dhcp(net.model_copy(update={"subnets": [
         net.subnets[0].model_copy(update={"ipv6_address_mode": "dhcpv6-stateless"})]}))
+
+
+def _vm_with(*opts: tuple[str, str]) -> PortInfo:
+    return VM.model_copy(update={"extra_dhcp_opts": [
+        ExtraDhcpOpt(opt_name=n, opt_value=v) for n, v in opts]})
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    ((), (("bootfile-name", "a"),), Action.RESTART),  # first option: a new --dhcp-mac tag
+    ((("bootfile-name", "a"),), (("bootfile-name", "b"),), Action.RELOAD),
+    ((("bootfile-name", "a"),), (("bootfile-name", "a"), ("mtu", "1400")), Action.RELOAD),
+    ((("bootfile-name", "a"),), (), Action.RESTART),  # last option gone: tag dropped
+    ((("bootfile-name", "a"),), (("bootfile-name", "a"),), Action.NOTHING),
+], ids=["first", "value-changed", "option-added", "last-removed", "same"])
+def test_extra_dhcp_opts_reload_unless_the_tagged_ports_change(
+        before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+        expected: Action) -> None:
+    old = applied(network(ports=[_vm_with(*before)]))
+    assert decide(old, network(ports=[_vm_with(*after)])) == expected
