@@ -1,6 +1,10 @@
 """Cold start of a DHCP agent hosting N networks, with real namespaces and dnsmasq.
 
-    sudo .venv/bin/python bench/agent_coldstart.py 1000 [--threads 8] [--samples 20]
+    sudo .venv/bin/python bench/agent_coldstart.py 1000 [--threads 8] [--samples 20] \
+        [--stacks v4 dual]
+
+`--stacks v4 dual` measures IPv4-only networks, then dual-stack ones (an IPv4 /24 and a
+DHCPv6-stateful /64 each, every port with an address on both), one after the other.
 
 Uses the in-memory fake server (tests/unit/agent/fakes.py), so only agent-side costs count.
 Prints: time until every network's dnsmasq is up and bound, port create -> dnsmasq knows the
@@ -25,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
+sys.path.insert(0, str(ROOT))
 
 from agent.fakes import FakeServer, make_network
 
@@ -34,7 +39,8 @@ from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name, tap_name
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
-from neutrino.agent_protocol.messages import AgentState, ReportResult
+from neutrino.agent_protocol.messages import AgentState, NetworkInfo, ReportResult, SubnetInfo
+from tests.support.dhcpv6 import dhclient6
 
 UDHCPC_SCRIPT = '#!/bin/sh\n[ "$1" = bound ] && echo "BOUND $ip"\nexit 0\n'
 
@@ -87,13 +93,32 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
+def dual_stack(network: NetworkInfo, index: int) -> NetworkInfo:
+    """The network with a DHCPv6-stateful /64 beside its IPv4 subnet."""
+    cidr = f"fd00:{100 + index // 256:x}:{index % 256:x}::/64"
+    v6 = SubnetInfo(id=f"{network.id}-v6", network_id=network.id, cidr=cidr, ip_version=6,
+                    gateway_ip=cidr.replace("::/64", "::1"),
+                    ipv6_address_mode="dhcpv6-stateful", ipv6_ra_mode="dhcpv6-stateful")
+    return network.model_copy(update={"subnets": [*network.subnets, v6]})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("networks", type=int, nargs="?", default=100)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--stacks", nargs="+", choices=("v4", "dual"), default=["v4"],
+                        help="v4: IPv4-only networks; dual: IPv4 + DHCPv6-stateful each")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    for stack in args.stacks:
+        print(f"=== {'dual-stack (IPv4 + DHCPv6-stateful)' if stack == 'dual' else 'IPv4-only'}"
+              " networks ===")
+        run(args, dual=stack == "dual")
+    return 0
+
+
+def run(args: argparse.Namespace, dual: bool) -> None:
     prefix = "nb" + secrets.token_hex(2)
     state = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     state.chmod(0o755)  # dnsmasq rereads its files as nobody
@@ -101,8 +126,9 @@ def main() -> int:
     host = f"{prefix}-host"
     ids = [f"{prefix}n{i:04d}-c7d4-4f7a-b730-549af0fb6e34" for i in range(args.networks)]
     for i, net in enumerate(ids):
-        server.add_network(make_network(net, f"10.{100 + i // 256}.{i % 256}.0/24"), [host])
-        server.add_port(net, f"{prefix}p{i:04d}-vm", host=host)
+        network = make_network(net, f"10.{100 + i // 256}.{i % 256}.0/24")
+        server.add_network(dual_stack(network, i) if dual else network, [host])
+        server.add_port(net, f"{prefix}p{i:04d}-vm", host=host, all_subnets=True)
     settings = DhcpAgentSettings(
         host=host, state_path=str(state), debug=False, server=ServerAccess("http://x/", "u", "p"),
         report_interval=1, availability_zone="nova", interface_driver="linuxbridge",
@@ -147,7 +173,7 @@ def main() -> int:
         script = state / "udhcpc.sh"
         script.write_text(UDHCPC_SCRIPT)
         script.chmod(0o755)
-        delays, answered = [], 0
+        delays, answered, answered6 = [], 0, 0
         for k in range(min(args.samples, args.networks)):
             net = ids[k * len(ids) // min(args.samples, args.networks)]
             port_id = f"{prefix}s{k:04d}-new"
@@ -161,7 +187,7 @@ def main() -> int:
             subprocess.run(["ip", "-n", vm, "link", "set", "eth0", "up"], check=True)
             hosts = ConfPaths.for_network(settings.dhcp_confs, net).hosts
             t0 = time.monotonic()
-            port = server.add_port(net, port_id, mac=mac, host=host)
+            port = server.add_port(net, port_id, mac=mac, host=host, all_subnets=True)
             while mac not in Path(hosts).read_text():
                 time.sleep(0.001)  # sampling the file; the agent gives no completion signal
             delays.append(time.monotonic() - t0)
@@ -170,11 +196,14 @@ def main() -> int:
                                   capture_output=True, text=True, check=False)
             ip = port.fixed_ips[0].ip_address
             answered += f"BOUND {ip}" in proc.stdout
+            if dual:
+                answered6 += dhclient6(vm).addresses == [port.fixed_ips[1].ip_address]
         if delays:
             print(f"port create -> dnsmasq reloaded with the new MAC: "
                   f"p50 {statistics.median(delays) * 1000:.1f} ms, "
                   f"p95 {percentile(delays, 95) * 1000:.1f} ms "
-                  f"({len(delays)} samples; {answered} VMs then got their exact IP)")
+                  f"({len(delays)} samples; {answered} VMs then got their exact IP"
+                  + (f", {answered6} their exact IPv6 from dhclient -6)" if dual else ")"))
         live = [p for p in pids if p is not None]
         rss = [rss_kib(p) for p in live]
         pss = [pss_kib(p) for p in live]
@@ -207,7 +236,6 @@ def main() -> int:
         purge(prefix)
         shutil.rmtree(state, ignore_errors=True)
         print(f"cleanup: {time.monotonic() - began:.1f} s")
-    return 0
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ install_debian_packages() {
     # dhcp_release: the DHCP agent drops a freed address's old lease without a restart.
     command -v dhcp_release >/dev/null || missing+=(dnsmasq-utils)
     command -v udhcpc >/dev/null || missing+=(udhcpc)
+    # dhclient -6: the real DHCPv6 client of the IPv6 end-to-end tests (stateful and -S).
+    command -v dhclient >/dev/null || missing+=(isc-dhcp-client)
     command -v ip >/dev/null || missing+=(iproute2)
     command -v bridge >/dev/null || missing+=(iproute2)
     if [ "${#missing[@]}" -gt 0 ]; then

@@ -27,7 +27,7 @@ class Applied:
 
 
 def wants_dhcp(network: NetworkInfo | None) -> bool:
-    """A hosted, enabled network with at least one DHCP-enabled IPv4 subnet gets a dnsmasq."""
+    """A hosted, enabled network with at least one subnet dnsmasq serves gets a dnsmasq."""
     return network is not None and network.admin_state_up and bool(dhcp_subnets(network))
 
 
@@ -48,12 +48,14 @@ def dhcp_port_covers(port: PortInfo, network: NetworkInfo) -> bool:
 
 
 def interface_cidrs(port: PortInfo, network: NetworkInfo) -> list[str]:
-    """Addresses of the namespace's port with their prefix: 10.0.1.2/24."""
-    by_id = {s.id: s for s in network.subnets}
+    """Addresses of the namespace's port with their prefix: 10.0.1.2/24, 2001:db8::2/64."""
+    by_id = {s.id: s for s in network.subnets if s.ip_version == 4}
+    # v6 only where dnsmasq serves: a SLAAC subnet's address would be for nobody.
+    by_id.update({s.id: s for s in dhcp_subnets(network) if s.ip_version == 6})
     cidrs = []
     for fixed in port.fixed_ips:
         subnet = by_id.get(fixed.subnet_id)
-        if subnet is not None and subnet.ip_version == 4:
+        if subnet is not None:
             prefix = ipaddress.ip_network(subnet.cidr, strict=False).prefixlen
             cidrs.append(f"{fixed.ip_address}/{prefix}")
     return sorted(cidrs)

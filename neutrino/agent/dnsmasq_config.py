@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from neutrino import dhcp_options
+from neutrino import dhcp_options, ipv6
 from neutrino.agent_protocol.messages import NetworkInfo, PortInfo, SubnetInfo
 from neutrino.dns_names import DEFAULT_DOMAIN, hostname_for
 
@@ -67,13 +67,34 @@ class DnsmasqFiles:
 
 
 def dhcp_subnets(network: NetworkInfo) -> list[SubnetInfo]:
-    """Subnets dnsmasq serves: IPv4 with enable_dhcp (IPv6 is not served yet)."""
-    return [s for s in network.subnets if s.enable_dhcp and s.ip_version == 4]
+    """Subnets dnsmasq serves: IPv4 with enable_dhcp, and DHCPv6 (stateful or stateless)."""
+    return [s for s in network.subnets if s.enable_dhcp and _served(s)]
+
+
+def _served(subnet: SubnetInfo) -> bool:
+    if subnet.ip_version == 4:
+        return True
+    if ipaddress.ip_network(subnet.cidr, strict=False).prefixlen < ipv6.EUI64_PREFIX_LEN:
+        # dnsmasq's DHCPv6 contexts are /64 or longer; Neutron leaves these out too.
+        return False
+    # SLAAC: the router's advertisements give everything, DHCPv6 nothing. A v6 subnet
+    # without modes is served statefully, as Neutron does.
+    return (subnet.ipv6_address_mode or subnet.ipv6_ra_mode) != ipv6.SLAAC
+
+
+def gives_addresses(subnet: SubnetInfo) -> bool:
+    """dnsmasq hands this subnet's addresses out (IPv4 and DHCPv6-stateful), not only options."""
+    return subnet.ip_version == 4 or not ipv6.is_auto_address(subnet.ipv6_address_mode,
+                                                              subnet.ipv6_ra_mode)
 
 
 def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[PortInfo, str]]:
-    """(port, IP) of every address the hosts file lists: enabled ports on served subnets."""
-    served = {s.id for s in dhcp_subnets(network)}
+    """(port, IP) of every address the hosts file lists: enabled ports on served subnets.
+
+    DHCPv6-stateless addresses are the VMs' own EUI-64 (SLAAC), never handed out, so they
+    are not listed.
+    """
+    served = {s.id for s in dhcp_subnets(network) if gives_addresses(s)}
     pairs = []
     for port in ports:
         if not port.admin_state_up:
@@ -82,6 +103,17 @@ def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[
             if fixed.subnet_id in served:
                 pairs.append((port, fixed.ip_address))
     return pairs
+
+
+def lease_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[PortInfo, str]]:
+    """The IPv4 part of served_addresses: a DHCPv6 lease is keyed by the client's DUID and
+    IAID, which only the client knows, so v6 leases can be neither seeded nor released."""
+    return [(port, ip) for port, ip in served_addresses(network, ports) if ":" not in ip]
+
+
+def _host_address(ip: str) -> str:
+    # dnsmasq reads IPv6 addresses of dhcp-host lines in brackets.
+    return f"[{ip}]" if ":" in ip else ip
 
 
 def names_for(port: PortInfo, ip: str, domain: str) -> tuple[str, str]:
@@ -95,8 +127,12 @@ def names_for(port: PortInfo, ip: str, domain: str) -> tuple[str, str]:
 
 
 def render_hosts(network: NetworkInfo, ports: list[PortInfo], domain: str = DOMAIN) -> str:
-    """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too."""
-    lines = [f"{port.mac_address},{names_for(port, ip, domain)[1]},{ip}"
+    """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too.
+
+    DHCPv6 entries are keyed by MAC as well: dnsmasq learns a directly connected client's
+    MAC from its packets, whatever DUID the client sends.
+    """
+    lines = [f"{port.mac_address},{names_for(port, ip, domain)[1]},{_host_address(ip)}"
              for port, ip in served_addresses(network, ports)]
     return "".join(line + "\n" for line in sorted(lines, key=_line_order))
 
@@ -167,6 +203,9 @@ def render_opts(network: NetworkInfo, dhcp_port: PortInfo | None) -> str:
     lines = []
     for subnet in sorted(dhcp_subnets(network), key=lambda s: s.id):
         tag = f"tag:subnet-{subnet.id}"
+        if subnet.ip_version == 6:
+            lines += _v6_opts(tag, subnet, own.get(subnet.id))
+            continue
         # dnsmasq offers its own address as router unless told otherwise; an empty
         # option:router makes it send no router at all (subnet without gateway_ip).
         lines.append(f"{tag},option:router" + (f",{subnet.gateway_ip}"
@@ -193,6 +232,16 @@ def render_opts(network: NetworkInfo, dhcp_port: PortInfo | None) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def _v6_opts(tag: str, subnet: SubnetInfo, own: str | None) -> list[str]:
+    """DHCPv6 has no router, MTU or route options (router advertisements carry those); DNS
+    servers as for IPv4: the subnet's, none for Neutron's `::`, else this dnsmasq."""
+    if subnet.dns_nameservers == ["::"]:
+        return []
+    servers = subnet.dns_nameservers or ([own] if own else [])
+    dns = [d for d in servers if ":" in d]
+    return [f"{tag},option6:dns-server," + ",".join(f"[{d}]" for d in dns)] if dns else []
+
+
 def render_files(network: NetworkInfo, ports: list[PortInfo], dhcp_port: PortInfo | None,
                  domain: str = DOMAIN) -> DnsmasqFiles:
     """Every file of one network; `dhcp_port` is this agent's own (its address is the DNS
@@ -210,7 +259,7 @@ def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
     renewals of clients whose lease another agent granted instead of refusing them."""
     expiry = 0 if lease_duration < 0 else now + lease_duration  # 0: infinite for dnsmasq
     return "".join(f"{expiry} {port.mac_address} {ip} {hostname_for(ip)} *\n"
-                   for port, ip in served_addresses(network, ports))
+                   for port, ip in lease_addresses(network, ports))
 
 
 @dataclass(frozen=True)
@@ -265,8 +314,12 @@ def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
     for subnet in subnets:
         net = ipaddress.ip_network(subnet.cidr, strict=False)
         total += net.num_addresses
+        # DHCPv6 takes a prefix length where v4 takes a netmask. `static` for both v6 modes,
+        # as Neutron: only hosts-file entries get addresses (stateless subnets have none),
+        # and every client on the link gets the subnet's options (information-request).
+        mask = net.netmask if net.version == 4 else net.prefixlen
         argv.append(f"--dhcp-range=set:subnet-{subnet.id},{net.network_address},static,"
-                    f"{net.netmask},{lease_text(lease_duration)}")
+                    f"{mask},{lease_text(lease_duration)}")
     argv += [
         f"--dhcp-lease-max={min(total, options.lease_max)}",
         f"--interface={interface}",

@@ -42,9 +42,14 @@ class BridgeInterfaceDriver:
         peer = ns_device_name(port_id)
         lines = ["link set lo up"]
         if flush:
-            lines.append(f"addr flush dev {peer}")
+            # Global scope only: the kernel makes the link-local address (which DHCPv6
+            # answers from) once, when the link comes up, and would not make it again.
+            lines.append(f"addr flush dev {peer} scope global")
         lines.append(f"link set {peer} address {mac} mtu {mtu}")
-        lines += [f"addr replace {cidr} dev {peer}" for cidr in cidrs]
+        # nodad: the address is ours by allocation, and dnsmasq cannot answer DHCPv6 from a
+        # tentative one during the second duplicate address detection takes.
+        lines += [f"addr replace {cidr} dev {peer}" + (" nodad" if ":" in cidr else "")
+                  for cidr in cidrs]
         lines.append(f"link set {peer} up")
         return lines
 
@@ -60,6 +65,12 @@ class BridgeInterfaceDriver:
             # Lost a race with the L2 agent creating the bridge; redo with what exists now.
             self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
         with namespaces.entered(namespace):
+            if any(":" in cidr for cidr in cidrs):
+                conf = f"net/ipv6/conf/{ns_device_name(port_id)}"
+                # A host may disable IPv6 by default; this port serves DHCPv6. The
+                # link-local address DHCPv6 answers from must not wait for DAD either.
+                namespaces.set_sysctl(f"{conf}/disable_ipv6", "0")
+                namespaces.set_sysctl(f"{conf}/accept_dad", "0")
             self.ip.batch(self.namespace_lines(port_id, mac, cidrs, mtu, flush))
 
     def unplug(self, namespace: str, port_id: str) -> None:

@@ -129,3 +129,14 @@ def entered(name: str) -> Iterator[None]:
             _setns(original, "the agent's own namespace")
     finally:
         os.close(original)
+
+
+def set_sysctl(key: str, value: str) -> bool:
+    """Write /proc/sys/<key> in the calling thread's namespace; False if the key is absent
+    (IPv6 disabled in this kernel, say)."""
+    try:
+        with open(f"/proc/sys/{key}", "w", encoding="ascii") as f:
+            f.write(value)
+    except FileNotFoundError:
+        return False
+    return True

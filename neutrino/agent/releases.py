@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from neutrino.agent.dnsmasq_config import served_addresses
+from neutrino.agent.dnsmasq_config import lease_addresses
 from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 
 
@@ -28,7 +28,7 @@ class Lease:
 def served_leases(network: NetworkInfo, ports: Iterable[PortInfo]) -> set[Lease]:
     """The pairs the hosts file of this state lists: what dnsmasq may lease."""
     return {Lease(ip, port.mac_address.lower())
-            for port, ip in served_addresses(network, list(ports))}
+            for port, ip in lease_addresses(network, list(ports))}
 
 
 def parse_leases_file(text: str) -> set[Lease]:

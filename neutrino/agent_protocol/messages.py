@@ -101,6 +101,8 @@ class SubnetInfo(Message):
     host_routes: list[HostRoute] = Field(default_factory=list)
     allocation_pools: list[AllocationPool] = Field(default_factory=list)
     revision_number: int = 0
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
 
 
 class Segment(Message):

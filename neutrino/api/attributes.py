@@ -8,6 +8,7 @@ from typing import Any
 
 from neutrino import addresses, dhcp_options, dns_names
 from neutrino.errors import InvalidInput, PolicyNotAuthorized, shown
+from neutrino.ipv6 import MODES as IPV6_MODES
 
 NAME_MAX = 255
 NO_NUL = "^[^\\u0000]*$"
@@ -221,6 +222,15 @@ fixed_ip = Validator(_fixed_ip, {"type": "object", "additionalProperties": False
                                                 "ip_address": ip_text.schema}})
 
 
+def one_of(values: tuple[str, ...]) -> Validator:
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in values:
+            raise _invalid(name, value, f"is not in {', '.join(values)}.")
+        return value
+
+    return Validator(check, {"type": "string", "enum": list(values)})
+
+
 _EXTRA_DHCP_OPT_KEYS = ("opt_name", "opt_value", "ip_version")
 
 
@@ -319,6 +329,9 @@ SUBNET_ATTRS: dict[str, Attr] = {
     "allocation_pools": Attr(list_of(obj(required=("start", "end")))),
     "dns_nameservers": Attr(list_of(ip_text, 16)),
     "host_routes": Attr(list_of(obj(required=("destination", "nexthop")), 64)),
+    # Set at creation only: a port's addresses were derived from them (neutrino/ipv6.py).
+    "ipv6_ra_mode": Attr(nullable(one_of(IPV6_MODES)), allow_put=False),
+    "ipv6_address_mode": Attr(nullable(one_of(IPV6_MODES)), allow_put=False),
 }
 
 PORT_ATTRS: dict[str, Attr] = {

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from neutrino import dhcp_options, dns_names, ipam
+from neutrino import dhcp_options, dns_names, ipam, ipv6
 from neutrino.config import ServerSettings
 from neutrino.db.models import ExtraDhcpOpt, IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
@@ -30,6 +30,11 @@ from neutrino.services.networks import bump, load_network
 from neutrino.services.views import port_view
 
 MAC_ATTEMPTS = 16
+
+
+def _auto_address(subnet: Subnet) -> bool:
+    return subnet.ip_version == 6 and ipv6.is_auto_address(subnet.ipv6_address_mode,
+                                                           subnet.ipv6_ra_mode)
 
 
 def load_port(session: Session, port_id: str, project_id: str | None) -> Port:
@@ -149,10 +154,41 @@ class Ports:
         else:
             wanted = [self._resolve_request(net, subnets, item) for item in requested]
         for subnet, address in wanted:
-            if address is not None:
+            if _auto_address(subnet):
+                self._claim_auto(session, subnet, port, address)
+            elif address is not None:
                 self._claim(session, subnet, port, address)
             else:
                 self._claim_next(session, subnet, port)
+
+    def _claim_auto(self, session: Session, subnet: Subnet, port: Port,
+                    requested: str | None) -> None:
+        """SLAAC and DHCPv6-stateless: the port's address is the EUI-64 of its MAC."""
+        address = ipv6.eui64_address(subnet.cidr, port.mac_address)
+        if requested is not None and ipaddress.ip_address(requested) != \
+                ipaddress.ip_address(address):
+            # As Neutron: the VM derives its address from its MAC, so no other can be its.
+            mode = subnet.ipv6_address_mode or subnet.ipv6_ra_mode
+            raise InvalidInput(f"IPv6 address {requested} cannot be directly assigned to a "
+                               f"port on subnet {subnet.id} since the subnet is configured "
+                               f"for automatic addresses ({mode}); its address is "
+                               f"{address}.")
+        self._claim(session, subnet, port, address)
+
+    def _readdress_auto(self, session: Session, net: Network, port: Port) -> set[tuple[str, str]]:
+        """After a MAC change, move the port's EUI-64 addresses to the new MAC's."""
+        auto = {s.id: s for s in net.subnets if _auto_address(s)}
+        moved = [a for a in port.fixed_ips if a.subnet_id in auto]
+        if not moved:
+            return set()
+        for alloc in moved:
+            port.fixed_ips.remove(alloc)
+            session.delete(alloc)
+        session.flush()
+        for alloc in moved:
+            self._claim(session, auto[alloc.subnet_id], port,
+                        ipv6.eui64_address(auto[alloc.subnet_id].cidr, port.mac_address))
+        return {(a.subnet_id, a.ip_address) for a in moved}
 
     def _resolve_request(self, net: Network, subnets: dict[str, Subnet],
                          item: dict[str, str]) -> tuple[Subnet, str | None]:
@@ -273,6 +309,8 @@ class Ports:
                     raise MacAddressInUse(f"The mac address {attrs['mac_address']} is in use "
                                           f"on network {net.id}.") from None
             released: set[tuple[str, str]] = set()
+            if "mac_address" in attrs and "fixed_ips" not in attrs:
+                released = self._readdress_auto(session, net, port)
             if "fixed_ips" in attrs:
                 before = {(a.subnet_id, a.ip_address) for a in port.fixed_ips}
                 for alloc in list(port.fixed_ips):

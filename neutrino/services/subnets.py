@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from neutrino import ipam
+from neutrino import ipam, ipv6
 from neutrino.config import ServerSettings
 from neutrino.db.models import IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
@@ -18,6 +18,8 @@ from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
 from neutrino.services.views import subnet_view
+
+ROUTER_INTERFACE = "network:router_interface"
 
 
 def load_subnet(session: Session, subnet_id: str, project_id: str | None) -> Subnet:
@@ -35,6 +37,18 @@ def _check_routes(routes: list[dict[str, str]]) -> list[dict[str, str]]:
     return [ipam.validate_route(route) for route in routes]
 
 
+def _address_existing_ports(session: Session, net: Network, sub: Subnet) -> None:
+    """As Neutron: a new SLAAC or stateless subnet gives every port of the network (router
+    interfaces aside) its EUI-64 address there, since the VMs form it from the prefix."""
+    for port in session.scalars(select(Port).where(Port.network_id == net.id,
+                                                   Port.device_owner != ROUTER_INTERFACE)):
+        session.add(IpAllocation(subnet_id=sub.id, port_id=port.id, network_id=net.id,
+                                 ip_address=ipv6.eui64_address(sub.cidr, port.mac_address)))
+        port.revision_number += 1
+        port.updated_at = sub.created_at
+    session.flush()
+
+
 class Subnets:
     def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings) -> None:
         self.db = db
@@ -45,6 +59,8 @@ class Subnets:
         plan = ipam.plan_subnet(
             attrs["cidr"], attrs.get("ip_version", 4), attrs.get("gateway_ip", ...),
             attrs.get("allocation_pools"))
+        ipv6.validate_modes(plan.ip_version, plan.cidr, attrs.get("enable_dhcp", True),
+                            attrs.get("ipv6_ra_mode"), attrs.get("ipv6_address_mode"))
         routes = _check_routes(attrs.get("host_routes", []))
         for server in attrs.get("dns_nameservers", []):
             ipam.parse_ip(server, "DNS name server")
@@ -66,10 +82,14 @@ class Subnets:
                 enable_dhcp=attrs.get("enable_dhcp", True),
                 allocation_pools=[p.as_dict() for p in plan.pools],
                 dns_nameservers=list(attrs.get("dns_nameservers", [])), host_routes=routes,
+                ipv6_ra_mode=attrs.get("ipv6_ra_mode"),
+                ipv6_address_mode=attrs.get("ipv6_address_mode"),
                 revision_number=1, created_at=now, updated_at=now)
             session.add(sub)
             bump(net)
             session.flush()
+            if ipv6.is_auto_address(sub.ipv6_address_mode, sub.ipv6_ra_mode):
+                _address_existing_ports(session, net, sub)
             events.record(session, "subnet.create", "subnet", sub.id, net.id)
             if sub.enable_dhcp and not had_dhcp:
                 self.bindings.schedule(session, net.id)
@@ -116,6 +136,9 @@ class Subnets:
                 sub.allocation_pools = [p.as_dict() for p in plan.pools]
             if "host_routes" in attrs:
                 sub.host_routes = _check_routes(attrs["host_routes"])
+            if "enable_dhcp" in attrs:
+                ipv6.validate_modes(sub.ip_version, sub.cidr, attrs["enable_dhcp"],
+                                    sub.ipv6_ra_mode, sub.ipv6_address_mode)
             for key in ("name", "description", "enable_dhcp", "dns_nameservers"):
                 if key in attrs:
                     setattr(sub, key, attrs[key])

@@ -16,6 +16,7 @@ from neutrino.cli.commands.by_name import DeleteByName, ShowByName
 from neutrino.cli.commands.messages import say, say_created
 from neutrino.cli.display import list_rows, show_table
 from neutrino.cli.resolve import find_id
+from neutrino.ipv6 import MODES as IPV6_MODES
 
 SUBNET_COLUMNS = ("id", "name", "cidr", "allocation_pools")
 
@@ -86,6 +87,12 @@ class CreateSubnet(ShowOne):
                                  "Default: the whole CIDR minus the gateway.")
         _add_lists(parser)
         _add_dhcp_switch(parser)
+        # neutronclient's names and choices; the server judges the combination (docs/ipv6.md).
+        for flag in ("ipv6-ra-mode", "ipv6-address-mode"):
+            parser.add_argument(f"--{flag}", f"--{flag.replace('-', '_')}",
+                                dest=flag.replace("-", "_"), choices=IPV6_MODES,
+                                help="IPv6 subnets only: slaac, dhcpv6-stateful or "
+                                     "dhcpv6-stateless.")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
@@ -100,6 +107,9 @@ class CreateSubnet(ShowOne):
             fields["tenant_id"] = parsed_args.tenant_id
         if parsed_args.allocation_pools:
             fields["allocation_pools"] = parsed_args.allocation_pools
+        for key in ("ipv6_ra_mode", "ipv6_address_mode"):
+            if getattr(parsed_args, key):
+                fields[key] = getattr(parsed_args, key)
         subnet = client.create("subnet", fields)
         say_created(self.app, parsed_args, "subnet")
         return show_table(subnet)

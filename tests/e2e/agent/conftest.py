@@ -1,6 +1,7 @@
 """Root fixtures: unique names per run, VMs as namespaces, cleanup even on failure."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -182,6 +183,19 @@ class Lab:
 
 @pytest.fixture
 def lab() -> Iterator[Lab]:
+    with lab_for_test() as the_lab:
+        yield the_lab
+
+
+@pytest.fixture(scope="module")
+def module_lab() -> Iterator[Lab]:
+    """One lab shared by the tests of a module (one deployment, several checks)."""
+    with lab_for_test() as the_lab:
+        yield the_lab
+
+
+@contextlib.contextmanager
+def lab_for_test() -> Iterator[Lab]:
     if os.geteuid() != 0:
         pytest.skip("!!! NOT RUN: needs root (namespaces, veth, dnsmasq) !!!")
     prefix = "nt" + secrets.token_hex(2)

@@ -86,14 +86,18 @@ class FakeServer:
         return f"fa:16:3e:{value >> 16 & 0xFF:02x}:{value >> 8 & 0xFF:02x}:{value & 0xFF:02x}"
 
     def add_port(self, network_id: str, port_id: str, ip: str | None = None,
-                 mac: str | None = None, host: str = "") -> PortInfo:
+                 mac: str | None = None, host: str = "", all_subnets: bool = False
+                 ) -> PortInfo:
+        """`all_subnets`: an address on every subnet (dual stack), not only the first."""
         with self._cond:
             net = self.networks[network_id]
             subnet = net.subnets[0]
+            more = [{"subnet_id": s.id, "ip_address": self._free_ip(net, s)}
+                    for s in net.subnets[1:]] if all_subnets else []
             port = PortInfo.model_validate({
                 "id": port_id, "network_id": network_id, "mac_address": mac or self.new_mac(),
                 "fixed_ips": [{"subnet_id": subnet.id,
-                               "ip_address": ip or self._free_ip(net)}],
+                               "ip_address": ip or self._free_ip(net)}, *more],
                 "device_owner": "compute:nova", "binding:host_id": host})
             net.ports.append(port)
             net.revision_number += 1  # as the real server: a change inside bumps the network
@@ -117,10 +121,11 @@ class FakeServer:
             self.hosting.get(host, set()).discard(network_id)
         self._event("agent.network_removed", "agent", "agent-" + host, network_id, host)
 
-    def _free_ip(self, net: NetworkInfo) -> str:
-        subnet = ipaddress.ip_network(net.subnets[0].cidr)
+    def _free_ip(self, net: NetworkInfo, subnet_info: SubnetInfo | None = None) -> str:
+        subnet_info = subnet_info or net.subnets[0]
+        subnet = ipaddress.ip_network(subnet_info.cidr)
         used = {f.ip_address for p in net.ports for f in p.fixed_ips}
-        used.add(net.subnets[0].gateway_ip or "")
+        used.add(subnet_info.gateway_ip or "")
         for addr in subnet.hosts():
             if str(addr) not in used:
                 return str(addr)
@@ -164,14 +169,15 @@ class FakeServer:
             for port in net.ports:
                 if port.device_id == request.device_id:
                     return port
-            subnet = net.subnets[0]
+            # An address on each subnet the agent asks for, as the real server gives.
+            wanted = [s for s in net.subnets if s.id in request.subnet_ids] or net.subnets[:1]
             port = PortInfo.model_validate({
                 # Network ids in tests start with the run's prefix; keeping it in the port id
                 # keeps it in the tap name, and a counter keeps tap names unique.
                 "id": f"{request.network_id[:6]}d{self._next_port():04x}-{uuid.uuid4().hex}",
                 "network_id": net.id, "mac_address": self.new_mac(),
-                "fixed_ips": [FixedIp(subnet_id=subnet.id, ip_address=self._free_ip(net))
-                              .model_dump()],
+                "fixed_ips": [FixedIp(subnet_id=s.id, ip_address=self._free_ip(net, s))
+                              .model_dump() for s in wanted],
                 "device_owner": DEVICE_OWNER_DHCP, "device_id": request.device_id,
                 "binding:host_id": request.host})
             net.ports.append(port)

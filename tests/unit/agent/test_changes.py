@@ -96,6 +96,37 @@ def test_interface_cidrs_carry_the_subnet_prefix() -> None:
     assert interface_cidrs(DHCP, network()) == ["10.0.1.2/24"]
 
 
+def _v6_network(mode: str) -> NetworkInfo:
+    return NetworkInfo.model_validate({"id": NET, "subnets": [
+        {"id": "s1", "network_id": NET, "cidr": "10.0.1.0/24"},
+        {"id": "s6", "network_id": NET, "cidr": "2001:db8::/64", "ip_version": 6,
+         "ipv6_address_mode": mode}]})
+
+
+def test_dhcp_port_has_v6_addresses_on_served_v6_subnets_only() -> None:
+    dual = PortInfo.model_validate({"id": "dhcp", "network_id": NET,
+                                    "mac_address": "fa:16:3e:00:00:02", "fixed_ips": [
+                                        {"subnet_id": "s1", "ip_address": "10.0.1.2"},
+                                        {"subnet_id": "s6", "ip_address": "2001:db8::2"}]})
+    assert interface_cidrs(dual, _v6_network("dhcpv6-stateful")) == [
+        "10.0.1.2/24", "2001:db8::2/64"]
+    assert interface_cidrs(dual, _v6_network("dhcpv6-stateless")) == [
+        "10.0.1.2/24", "2001:db8::2/64"]
+    # SLAAC: dnsmasq serves nothing there, so the port needs no address on it.
+    assert interface_cidrs(dual, _v6_network("slaac")) == ["10.0.1.2/24"]
+    assert not dhcp_port_covers(DHCP, _v6_network("dhcpv6-stateless"))
+    assert dhcp_port_covers(DHCP, _v6_network("slaac"))
+
+
+def test_a_v6_only_slaac_network_needs_no_dnsmasq() -> None:
+    net = NetworkInfo.model_validate({"id": NET, "subnets": [
+        {"id": "s6", "network_id": NET, "cidr": "2001:db8::/64", "ip_version": 6,
+         "ipv6_address_mode": "slaac"}]})
+    assert not wants_dhcp(net)
+    assert wants_dhcp(net.model_copy(update={"subnets": [
+        net.subnets[0].model_copy(update={"ipv6_address_mode": "dhcpv6-stateless"})]}))
+
+
 def _vm_with(*opts: tuple[str, str]) -> PortInfo:
     return VM.model_copy(update={"extra_dhcp_opts": [
         ExtraDhcpOpt(opt_name=n, opt_value=v) for n, v in opts]})

@@ -3,6 +3,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -174,6 +175,77 @@ def test_every_served_port_has_exactly_one_hosts_and_lease_line(
         f"{p.mac_address},host-10-0-1-{p.id[1:]}.openstacklocal,10.0.1.{p.id[1:]}"
         for p in ports)
     assert sorted(line.split()[1] for line in leases) == sorted(p.mac_address for p in ports)
+
+
+# IPv6 (issue 11): stateful subnets get addresses, stateless ones options, SLAAC nothing.
+SUB6 = "0b1e9c39-0a4f-4c43-9d55-6f1f0c6f3a66"
+
+
+def dual_stack(mode: str | None, cidr: str = "2001:db8:1::/64",
+               dns: tuple[str, ...] = ()) -> NetworkInfo:
+    return NetworkInfo.model_validate({"id": NET, "mtu": 1450, "subnets": [
+        {"id": SUB, "network_id": NET, "cidr": "10.0.1.0/24", "gateway_ip": "10.0.1.1"},
+        {"id": SUB6, "network_id": NET, "cidr": cidr, "ip_version": 6,
+         "gateway_ip": "2001:db8:1::1", "ipv6_address_mode": mode, "ipv6_ra_mode": mode,
+         "dns_nameservers": list(dns)}]})
+
+
+def dual_port(pid: str, mac: str, ip4: str, ip6: str) -> PortInfo:
+    return PortInfo.model_validate({"id": pid, "network_id": NET, "mac_address": mac,
+                                    "fixed_ips": [{"subnet_id": SUB, "ip_address": ip4},
+                                                  {"subnet_id": SUB6, "ip_address": ip6}]})
+
+
+DUAL = [dual_port("p3", "fa:16:3e:00:00:03", "10.0.1.3", "2001:db8:1::3")]
+
+
+def test_stateful_v6_addresses_are_listed_in_brackets_beside_the_v4_line() -> None:
+    assert render_hosts(dual_stack("dhcpv6-stateful"), DUAL) == (
+        "fa:16:3e:00:00:03,host-10-0-1-3.openstacklocal,10.0.1.3\n"
+        "fa:16:3e:00:00:03,host-2001-db8-1--3.openstacklocal,[2001:db8:1::3]\n")
+
+
+def test_a_v6_subnet_without_modes_is_served_statefully() -> None:
+    assert "[2001:db8:1::3]" in render_hosts(dual_stack(None), DUAL)
+
+
+@pytest.mark.parametrize("mode", ["dhcpv6-stateless", "slaac"])
+def test_eui64_addresses_are_not_handed_out(mode: str) -> None:
+    assert render_hosts(dual_stack(mode), DUAL) == (
+        "fa:16:3e:00:00:03,host-10-0-1-3.openstacklocal,10.0.1.3\n")
+
+
+def test_v6_ranges_take_the_prefix_length_and_slaac_gets_none() -> None:
+    paths = ConfPaths("/x")
+    for mode in ("dhcpv6-stateful", "dhcpv6-stateless"):
+        argv = dnsmasq_argv(dual_stack(mode), paths, "ns-1", 600)
+        assert f"--dhcp-range=set:subnet-{SUB6},2001:db8:1::,static,64,600s" in argv
+        assert f"--dhcp-range=set:subnet-{SUB},10.0.1.0,static,255.255.255.0,600s" in argv
+    argv = dnsmasq_argv(dual_stack("slaac"), paths, "ns-1", 600)
+    assert not any(SUB6 in a for a in argv)
+    # Shorter than /64: no DHCPv6 context, as Neutron.
+    argv = dnsmasq_argv(dual_stack("dhcpv6-stateful", cidr="2001:db8::/56"), paths, "ns-1", 60)
+    assert not any(SUB6 in a for a in argv)
+
+
+def test_v6_options_are_dns_servers_only_in_brackets() -> None:
+    own = dual_port("dhcp", "fa:16:3e:00:00:02", "10.0.1.2", "2001:db8:1::2")
+    opts = render_opts(dual_stack("dhcpv6-stateless", dns=("2001:db8::53", "2001:db8::54")),
+                       own)
+    v6 = [line for line in opts.splitlines() if SUB6 in line]
+    assert v6 == [f"tag:subnet-{SUB6},option6:dns-server,[2001:db8::53],[2001:db8::54]"]
+    # No servers of its own: this dnsmasq's address on the subnet (internal DNS), as v4.
+    opts = render_opts(dual_stack("dhcpv6-stateful"), own)
+    assert f"tag:subnet-{SUB6},option6:dns-server,[2001:db8:1::2]\n" in opts
+    assert f"tag:subnet-{SUB},option:dns-server,10.0.1.2\n" in opts
+    # Neutron's "::" means no DNS server at all; without a DHCP port there is none either.
+    assert SUB6 not in render_opts(dual_stack("dhcpv6-stateless", dns=("::",)), own)
+    assert SUB6 not in render_opts(dual_stack("dhcpv6-stateless"), None)
+
+
+def test_leases_file_is_seeded_with_v4_only() -> None:
+    text = render_leases(dual_stack("dhcpv6-stateful"), DUAL, now=100, lease_duration=10)
+    assert text == "110 fa:16:3e:00:00:03 10.0.1.3 host-10-0-1-3 *\n"
 
 
 def with_opts(p: PortInfo, *opts: tuple[str, str, int]) -> PortInfo:

@@ -164,6 +164,18 @@ def test_subnet_create_builds_the_full_body(cli, neutron) -> None:
                              {"start": "9.0.2.30", "end": "9.0.2.40"}]}})
 
 
+def test_subnet_create_sends_the_ipv6_modes(cli, neutron) -> None:
+    seed_networks(neutron)
+    run = cli("subnet-create", "net2", "2001:db8:5::/64", "--ip-version", "6",
+              "--ipv6-ra-mode", "slaac", "--ipv6_address_mode", "slaac")
+    assert run.code == 0, run.err
+    sent = neutron.calls[-1][2]["subnet"]
+    assert (sent["ip_version"], sent["ipv6_ra_mode"], sent["ipv6_address_mode"]) == (
+        6, "slaac", "slaac")
+    assert cli("subnet-create", "net2", "2001:db8:6::/64", "--ip-version", "6",
+               "--ipv6-address-mode", "dhcpv6").code != 0
+
+
 def test_subnet_create_no_gateway_sends_null(cli, neutron) -> None:
     seed_networks(neutron)
     cli("subnet-create", "net2", "9.0.3.0/24", "--no-gateway")
