@@ -24,9 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
-
-from agent.fakes import FakeServer, make_network
+sys.path.insert(0, str(ROOT))  # tests.support.fake_server
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
@@ -35,6 +33,7 @@ from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name, tap_name
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 from neutrino.transport.messages import AgentState, ReportResult
+from tests.support.fake_server import FakeServer, make_network
 
 UDHCPC_SCRIPT = '#!/bin/sh\n[ "$1" = bound ] && echo "BOUND $ip"\nexit 0\n'
 

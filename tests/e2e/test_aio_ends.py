@@ -33,6 +33,7 @@ import pytest
 
 from neutrino.lab import processes, runtime, wiring
 from neutrino.lab.main import main as lab_cli
+from tests.support.needs import require
 
 DEV_AIO = Path(__file__).resolve().parents[2] / "dev" / "aio"
 ADMIN_PASSWORD = "adminpassword"  # dev/aio's admin, as in the seed
@@ -42,13 +43,7 @@ END_TIMEOUT = 30.0
 
 
 def require_lab() -> None:
-    missing = [] if os.geteuid() == 0 else ["root"]
-    missing += [tool for tool in LAB_NEEDS if not shutil.which(tool)]
-    if missing:
-        reason = f"!!! NOT RUN: the all-in-one's lab tests need {', '.join(missing)} !!!"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require("the all-in-one's lab tests", LAB_NEEDS)
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
@@ -92,11 +87,7 @@ def as_user(argv: list[str]) -> list[str]:
     """argv run as nobody when we are root, as it is otherwise."""
     if os.geteuid() != 0:
         return argv
-    if not shutil.which("setpriv"):
-        reason = "!!! NOT RUN: running dev/aio as a user needs setpriv (util-linux) !!!"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require("running dev/aio as a user (util-linux)", ("setpriv",), root=False)
     # The interpreter may live under a home nobody cannot search (pyenv in /root):
     # CAP_DAC_READ_SEARCH reaches it, and is nothing the all-in-one's root check (its
     # effective uid) or the lab's kernel calls could use.

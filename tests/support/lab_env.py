@@ -3,36 +3,23 @@ a fresh server database, free ports, and the agents' transport (HTTP or RabbitMQ
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from neutrino.lab.topology import RabbitAccess
 from neutrino.transport.rabbit_topology import parse_rabbit_url
 from tests.support.broker import broker_on, delete_topology, require_rabbit, unique_exchange
+from tests.support.needs import ROOT_TOOLS, require
 
 ADMIN_PASSWORD = "adminpassword"
 AGENT_USER, AGENT_PASSWORD = "neutrino-agent", "agentpassword"
-NEEDS = ("/usr/sbin/udhcpc", "dnsmasq", "ip")
-
-
-def require_root_and_tools(needs: tuple[str, ...] = NEEDS, what: str = "the seed walk-through"
-                           ) -> None:
+def require_root_and_tools(needs: tuple[str, ...] = ROOT_TOOLS,
+                           what: str = "the seed walk-through") -> None:
     """Skip loudly without root or one of `needs`; under CI, fail instead."""
-    missing = [] if os.geteuid() == 0 else ["root"]
-    missing += [tool for tool in needs if not shutil.which(tool)]
-    if missing:
-        reason = (f"!!! NOT RUN: {what} needs {', '.join(missing)} "
-                  "(namespaces, dnsmasq, udhcpc) !!!")
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(what, needs)
 
 
 def free_port() -> int:

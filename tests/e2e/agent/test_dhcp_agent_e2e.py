@@ -7,11 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from agent.fakes import make_network
 from conftest import Lab, links_with, wait_until
 
 from neutrino.agent import dnsmasq, namespaces
 from neutrino.agent.dnsmasq_config import ConfPaths
+from tests.support.fake_server import make_network
 
 pytestmark = pytest.mark.root
 

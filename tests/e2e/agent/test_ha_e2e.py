@@ -7,7 +7,6 @@ import json
 import threading
 
 import pytest
-from agent.fakes import make_network
 from conftest import Lab, Vm, sh, thread_in_netns, wait_until
 
 from neutrino.agent import dnsmasq
@@ -18,6 +17,7 @@ from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.transport.messages import TunnelEndpoint
+from tests.support.fake_server import make_network
 
 pytestmark = pytest.mark.root
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from neutrino.agent.applied_reporter import AppliedReporter
 from neutrino.transport.messages import NetworkApplied
+from tests.support.fake_server import FakeServer, make_network
 
-from .fakes import FakeServer, make_network
 from .test_dhcp_agent import HOST, agent_for, drain
 
 

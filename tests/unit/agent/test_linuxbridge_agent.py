@@ -14,9 +14,8 @@ from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.transport.client import TransportError
 from neutrino.transport.messages import PortInfo
+from tests.support.fake_server import FakeServer, FlakyClient, make_network
 from tests.support.waiting import wait_until
-
-from .fakes import FakeServer, FlakyClient, make_network
 
 HOST = "HostA"
 
