@@ -10,8 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,20 +30,9 @@ from tests.support.lab_env import (
     free_port,
     require_root_and_tools,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
-
-def wait_until(condition: Callable[[], object], timeout: float = 20.0,
-               what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
 
 @dataclass
 class Seed:
@@ -132,7 +120,7 @@ def start_server(tmp: Path, extra_conf: str) -> tuple[str, subprocess.Popen[byte
         except httpx.HTTPError:
             return False
 
-    wait_until(answers, 30, "neutrino-server to answer")
+    wait_until(answers, 30, message="neutrino-server to answer")
     return url, proc
 
 
@@ -190,7 +178,7 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
         assert columns == ["alias", "name"]  # the seed prints alias first, too
         assert {"agent", "agent_scheduler", "binding", "provider"} <= {r["alias"] for r in rows}
 
-        agents = wait_until(lambda: four_agents_alive(seed), 30, "four live agents")
+        agents = wait_until(lambda: four_agents_alive(seed), 30, message="four live agents")
         assert isinstance(agents, dict)
         dhcp_a = agents[("DHCP agent", "HostA")]["id"]
         dhcp_b = agents[("DHCP agent", "HostB")]["id"]
@@ -237,8 +225,8 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
         assert wanted_ip.startswith("9.0.1.")
         for host in ("HostA", "HostB"):
             wait_until(lambda h=host: seed.dnsmasq_serving(h, "net2"), 30,
-                       f"dnsmasq for net2 on {host}")
-        assert wait_until(lambda: seed.dhcp("myserver4") == wanted_ip, 20, "a lease")
+                       message=f"dnsmasq for net2 on {host}")
+        assert wait_until(lambda: seed.dhcp("myserver4") == wanted_ip, 20, message="a lease")
 
         assert seed.lab("agent", "stop", "HostA", "--with-dnsmasq")[0] == 0
         assert not seed.dnsmasq_serving("HostA", "net2")
@@ -249,12 +237,12 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
 
         assert seed.lab("agent", "start", "HostB")[0] == 0
         assert wait_until(lambda: seed.dhcp("myserver4", timeout=2) == wanted_ip, 30,
-                          "a lease from HostB again")
+                          message="a lease from HostB again")
 
         # Disable A: new networks never go to it.
         assert seed.lab("agent", "start", "HostA")[0] == 0
         wait_until(lambda: seed.agents()[("DHCP agent", "HostA")]["alive"] == ":-)", 20,
-                   "HostA's DHCP agent back")
+                   message="HostA's DHCP agent back")
         seed.neutron("agent-update", "--admin-state-up", "False", dhcp_a)
         assert seed.agents()[("DHCP agent", "HostA")]["admin_state_up"] == "False"
         for name in ("net3", "net4"):
@@ -270,17 +258,17 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
         assert len(seed.agents()) == 3
         assert seed.lab("agent", "start", "HostA")[0] == 0
         back = wait_until(lambda: seed.agents().get(("DHCP agent", "HostA")), 20,
-                          "HostA's DHCP agent to register again")
+                          message="HostA's DHCP agent to register again")
         assert isinstance(back, dict) and back["id"] != dhcp_a
 
 
 def test_two_agents_per_network_host_every_new_network() -> None:
     with running_seed("dhcp_agents_per_network = 2\n") as seed:
-        wait_until(lambda: four_agents_alive(seed), 30, "four live agents")
+        wait_until(lambda: four_agents_alive(seed), 30, message="four live agents")
         seed.neutron("net-create", "net2")
         seed.neutron("subnet-create", "net2", "9.0.1.0/24", "--name", "subnet2")
         assert wait_until(lambda: seed.hosting("net2") == ["HostA", "HostB"], 10,
-                          "net2 on both agents")
+                          message="net2 on both agents")
         for host in ("HostA", "HostB"):
             wait_until(lambda h=host: seed.dnsmasq_serving(h, "net2"), 30,
-                       f"dnsmasq for net2 on {host}")
+                       message=f"dnsmasq for net2 on {host}")

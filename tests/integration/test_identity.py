@@ -22,6 +22,7 @@ from neutrino.db.session import Database
 from neutrino.identity.errors import TokenExpired
 from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
+from tests.support.waiting import wait_until
 
 ADMIN_PASSWORD = "adminpassword"
 
@@ -50,14 +51,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until(condition: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.02)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     path: Path = tmp_path_factory.mktemp("identity") / "neutrino.db"
@@ -84,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
     try:
-        _wait_until(lambda: uv.started, timeout=10)
+        wait_until(lambda: uv.started, 10, message="uvicorn to start")
         yield Server(f"http://127.0.0.1:{port}/", tokens, store, clock)
     finally:
         uv.should_exit = True
@@ -244,17 +237,6 @@ def test_auth_projects_lists_the_callers_projects(server: Server) -> None:
     response = httpx.get(server.base + "v3/auth/projects",
                          headers={"X-Auth-Token": _v3_token(server)})
     assert sorted(p["name"] for p in response.json()["projects"]) == ["admin", "demo"]
-
-
-def test_validate_speed_printout(server: Server) -> None:
-    token = _v3_token(server)
-    server.tokens.validate(token)
-    rounds = 20000
-    start = time.perf_counter()
-    for _ in range(rounds):
-        server.tokens.validate(token)
-    per_call = (time.perf_counter() - start) / rounds
-    print(f"\nTokenService.validate: {per_call * 1e6:.1f} µs per call ({rounds} calls)")
 
 
 # ---- who may read or revoke a token; revoked tokens ----------------------------------------

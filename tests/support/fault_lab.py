@@ -39,8 +39,8 @@ from tests.support.lab_env import (
     require_root_and_tools,
 )
 from tests.support.outages import require_outage_tools
-from tests.support.server import wait_until
 from tests.support.server_replicas import ServerProcess, server_conf
+from tests.support.waiting import wait_until
 
 HOSTS = ("HostA", "HostB")
 AGENT_KINDS = {"DHCP agent": runtime.DHCP, "Linux bridge agent": runtime.L2}

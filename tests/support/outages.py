@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tests.support.broker import start_broker
 from tests.support.needs import require
-from tests.support.server import wait_until
+from tests.support.waiting import wait_until
 
 MARIADBD = "/usr/sbin/mariadbd"
 MARIADB_ADDRESS = ("127.0.0.1", 3306)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neutrino.manage import main as manage
-from tests.support.server import wait_until
+from tests.support.waiting import wait_until
 
 ADMIN_PASSWORD = "adminpassword"
 AGENT_USER, AGENT_PASSWORD = "neutrino-agent", "agentpassword"

@@ -17,7 +17,8 @@ import httpx
 
 from neutrino.manage import main as manage_main
 from tests.support.admin_api import login
-from tests.support.server import USERS, wait_until
+from tests.support.server import USERS
+from tests.support.waiting import wait_until
 
 
 def server_conf(*, port: int, state_path: Path, db_url: str, agent_down_time: int = 75,

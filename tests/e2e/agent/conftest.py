@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,22 +20,10 @@ from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 from tests.support.fake_server import FakeServer
 from tests.support.needs import require
+from tests.support.waiting import wait_until
 
 UDHCPC = "/usr/sbin/udhcpc"
 DNSMASQ = "/usr/sbin/dnsmasq"
-
-def wait_until(cond: Callable[[], object], timeout: float = 10.0,
-               interval: float = 0.05) -> object:
-    """Poll cond until it returns something truthy; fail with the deadline otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
 
 _CLONE_NEWNET = 0x40000000
 

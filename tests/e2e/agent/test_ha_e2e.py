@@ -7,7 +7,7 @@ import json
 import threading
 
 import pytest
-from conftest import Lab, Vm, sh, thread_in_netns, wait_until
+from conftest import Lab, Vm, sh, thread_in_netns
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
@@ -18,6 +18,7 @@ from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.transport.messages import TunnelEndpoint
 from tests.support.fake_server import make_network
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 

@@ -1,5 +1,6 @@
-"""Every test marked `root` goes through the one rule of tests/support/needs.py before its
-fixtures run: skipped loudly without root and the data-plane tools, failed under CI."""
+"""Suite-wide hooks. Every test marked `root`, wherever it lives, goes through the one rule
+of tests/support/needs.py before its fixtures run: skipped loudly without root and the
+data-plane tools, failed under CI."""
 from __future__ import annotations
 
 import pytest
