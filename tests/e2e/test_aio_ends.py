@@ -33,6 +33,7 @@ import pytest
 
 from neutrino.lab import processes, runtime, wiring
 from neutrino.lab.main import main as lab_cli
+from tests.support import server
 from tests.support.needs import require
 from tests.support.waiting import wait_until
 
@@ -48,9 +49,7 @@ def require_lab() -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        return int(sock.getsockname()[1])
+    return server.free_port("0.0.0.0")
 
 
 def listening(port: int) -> bool:

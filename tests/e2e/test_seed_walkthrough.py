@@ -22,14 +22,12 @@ from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
 from neutrino.lab.topology import RabbitAccess
 from tests.support.lab_env import (
-    ADMIN_PASSWORD,
-    AGENT_PASSWORD,
-    AGENT_USER,
     agent_transport,
     bootstrap_identities,
     free_port,
     require_root_and_tools,
 )
+from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root

@@ -20,12 +20,8 @@ from neutrino.lab.main import main as lab_cli
 from neutrino.lab.topology import HostPlan, agent_configs, choose_subnet, plan_lab
 from tests.support.certs import make_ca
 from tests.support.needs import require
-from tests.support.server_process import (
-    ADMIN_PASSWORD,
-    AGENT_PASSWORD,
-    AGENT_USER,
-    server_process,
-)
+from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
+from tests.support.server_process import server_process
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root

@@ -1,7 +1,6 @@
 """The identity API against real keystoneauth1 clients, over a real socket and real SQLite."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,9 +21,8 @@ from neutrino.db.session import Database
 from neutrino.identity.errors import TokenExpired
 from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
+from tests.support.server import ADMIN_PASSWORD, free_port
 from tests.support.waiting import wait_until
-
-ADMIN_PASSWORD = "adminpassword"
 
 
 class ShiftedClock:
@@ -43,12 +41,6 @@ class Server:
     tokens: TokenService
     store: IdentityStore
     clock: ShiftedClock
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     def neutron_v2(request: Request) -> dict[str, object]:
         return {"resources": [{"name": "network", "collection": "networks", "links": []}]}
 
-    port = _free_port()
+    port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.databases import fresh_database
 from tests.support.server import free_port
-from tests.support.server_replicas import (
+from tests.support.server_process import (
     ReplicaClient,
     ServerProcess,
     bootstrap_users,
