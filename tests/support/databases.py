@@ -9,15 +9,11 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from tests.support.needs import not_run
+from tests.support.needs import unreachable
 
 PG_ADMIN = os.environ.get("NEUTRINO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_ADMIN = os.environ.get("NEUTRINO_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/")
 ENGINES = ("sqlite", "postgresql", "mariadb")
-
-
-def _unavailable(kind: str, exc: Exception) -> None:
-    not_run(f"{kind} is not reachable ({exc}); start it (see DEVELOPERS.md)")
 
 
 @contextmanager
@@ -33,8 +29,7 @@ def fresh_database(kind: str, tmp_dir: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}"))
     except OperationalError as exc:
-        _unavailable(kind, exc)
-        raise
+        unreachable(kind, exc)
     base = admin_url.rsplit("/", 1)[0]
     url = f"{base}/{name}"
     try:

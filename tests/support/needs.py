@@ -22,6 +22,11 @@ def not_run(reason: str) -> NoReturn:
     pytest.skip(message)
 
 
+def unreachable(what: str, exc: Exception) -> NoReturn:
+    """A service the test needs does not answer (a database, the broker)."""
+    not_run(f"{what} is not reachable ({exc}); start it (see DEVELOPERS.md)")
+
+
 def missing(tools: Sequence[str] = (), *, root: bool = True) -> list[str]:
     """What of root and `tools` this process lacks ("root", then each missing tool)."""
     lacking = ["root"] if root and os.geteuid() != 0 else []
