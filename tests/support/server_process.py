@@ -26,17 +26,19 @@ from tests.support.waiting import wait_until
 
 def server_conf(*, port: int, state_path: Path, db_url: str, agent_down_time: int = 75,
                 dhcp_agents_per_network: int = 1, extra: str = "", sections: str = "",
-                bind_host: str = "0.0.0.0") -> str:
+                bind_host: str = "0.0.0.0", wait_for_database: bool = True) -> str:
     """A neutron.conf for one replica; replicas of one deployment differ only in the port.
 
-    `extra`: lines for [DEFAULT]; `sections`: whole sections appended ([revoke], ...)."""
+    `extra`: lines for [DEFAULT]; `sections`: whole sections appended ([revoke], ...).
+    `wait_for_database`: retry the connection at start for ever (1 s apart)."""
+    # Connect retries at start: a replica started while its database is away waits.
+    retries = "retry_interval = 1\nmax_retries = -1\n" if wait_for_database else ""
     # 0.0.0.0 by default: the lab's hosts reach the server on the switch address, not ours.
     return (f"[DEFAULT]\nhost = controlnode\nbind_host = {bind_host}\nbind_port = {port}\n"
             f"state_path = {state_path}\nagent_down_time = {agent_down_time}\n"
             f"dhcp_agents_per_network = {dhcp_agents_per_network}\n"
             f"allow_overlapping_ips = True\n{extra}"
-            # Connect retries at start: a replica started while its database is away waits.
-            f"[database]\nconnection = {db_url}\nretry_interval = 1\nmax_retries = -1\n"
+            f"[database]\nconnection = {db_url}\n{retries}"
             "[ml2]\ntenant_network_types = vxlan\n[ml2_type_vxlan]\nvni_ranges = 1000:2999\n"
             f"{sections}")
 
@@ -201,7 +203,10 @@ def server_process(tmp: Path, extra_default: str = "", extra_sections: str = "",
     conf = tmp / "neutron.conf"
     conf.write_text(server_conf(port=port, state_path=tmp, db_url=f"sqlite:///{tmp}/neutrino.db",
                                 agent_down_time=5, extra=extra_default,
-                                sections=extra_sections, bind_host=bind_host))
+                                sections=extra_sections, bind_host=bind_host,
+                                # As before the merge: with max_retries = -1, api_workers'
+                                # children die at start (test_api_workers_serve_https_too).
+                                wait_for_database=False))
     bootstrap_users(conf)
     tls = "use_ssl = true" in (extra_default + extra_sections).lower()
     server = ServerProcess("neutrino-server", conf, port, tmp / "server.log",
