@@ -28,7 +28,7 @@ from neutrino.transport.messages import (
 )
 
 
-def _network_info(net: Network, ports: list[Port]) -> NetworkInfo:
+def _network_info(net: Network, ports: list[Port], dns_domain: str) -> NetworkInfo:
     seg = net.segment
     return NetworkInfo.model_validate({
         "id": net.id, "name": net.name, "project_id": net.project_id,
@@ -38,7 +38,7 @@ def _network_info(net: Network, ports: list[Port]) -> NetworkInfo:
         "provider:physical_network": seg.physical_network if seg else None,
         "provider:segmentation_id": (seg.segmentation_id or None) if seg else None,
         "subnets": [subnet_view(s) for s in net.subnets],
-        "ports": [port_view(p) for p in ports],
+        "ports": [port_view(p, dns_domain) for p in ports],
     })
 
 
@@ -89,7 +89,7 @@ class AgentRpc:
             ports = list(session.scalars(select(Port).where(Port.network_id == network_id)
                                          .options(selectinload(Port.fixed_ips))
                                          .order_by(Port.created_at)))
-            return _network_info(net, ports)
+            return _network_info(net, ports, self.ports.settings.dns_domain)
 
     def create_dhcp_port(self, request: DhcpPortRequest) -> PortInfo:
         def work(session: Session) -> dict[str, Any]:
@@ -104,7 +104,7 @@ class AgentRpc:
                     events.record(session, "port.update", "port", existing.id, net.id)
                 session.flush()
                 session.refresh(existing)
-                return port_view(existing)
+                return port_view(existing, self.ports.settings.dns_domain)
             wanted = request.subnet_ids or [s.id for s in net.subnets if s.enable_dhcp]
             fixed_ips = [{"subnet_id": sid} for sid in wanted]
             attrs = {"network_id": net.id, "device_id": request.device_id,

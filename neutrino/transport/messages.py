@@ -48,6 +48,14 @@ class FixedIp(Message):
     ip_address: str
 
 
+class DnsAssignment(Message):
+    """One name of a port's address (dns-integration): what its network's dnsmasq answers."""
+
+    hostname: str
+    ip_address: str
+    fqdn: str
+
+
 class PortInfo(Message):
     id: str
     network_id: str
@@ -60,6 +68,8 @@ class PortInfo(Message):
     binding_host_id: str = Field("", alias="binding:host_id")
     revision_number: int = 0
     extra_dhcp_opts: list[dict[str, Any]] = Field(default_factory=list)
+    dns_name: str = ""
+    dns_assignment: list[DnsAssignment] = Field(default_factory=list)
 
 
 class HostRoute(Message):
