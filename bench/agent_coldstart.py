@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python bench/agent_coldstart.py 1000 [--threads 8] [--samples 20]
 
-Uses the in-memory fake server (tests/unit/agent/fakes.py), so only agent-side costs count.
+Uses the in-memory fake server (tests/support/fake_server.py), so only agent-side costs count.
 Prints: time until every network's dnsmasq is up and bound, port create -> dnsmasq knows the
 MAC (p50/p95) with DHCP answers checked by udhcpc in VM namespaces, agent RSS and dnsmasq RSS.
 Everything it creates carries a random `nb<hex>` prefix and is removed at the end.
