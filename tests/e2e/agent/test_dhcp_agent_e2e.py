@@ -67,7 +67,10 @@ def test_network_removed_from_agent_leaves_nothing_behind(lab: Lab) -> None:
     tap = agent.applied[net].dhcp_port.id[:11]
     assert namespaces.exists(namespace) and links_with(tap)
     lab.server.unhost(net, lab.host)
-    wait_until(lambda: not namespaces.exists(namespace) and not served(lab, net))
+    # The teardown's last steps (files, then the port's release) follow the namespace's
+    # removal: wait for them too, instead of racing them.
+    wait_until(lambda: not namespaces.exists(namespace) and not served(lab, net)
+               and not os.path.exists(lab.tmp / "dhcp" / net) and lab.server.released)
     assert not links_with(tap)
     assert not os.path.exists(lab.tmp / "dhcp" / net)
     assert lab.server.released and lab.server.released[0][0] == net
