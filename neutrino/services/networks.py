@@ -12,7 +12,7 @@ from neutrino.config import ServerSettings
 from neutrino.db.models import Network, Port
 from neutrino.db.session import Database
 from neutrino.errors import NetworkInUse, NetworkNotFound
-from neutrino.services import events, segments
+from neutrino.services import events, segments, statuses
 from neutrino.services.clock import utcnow
 from neutrino.services.views import network_view
 from neutrino.transport.messages import DEVICE_OWNER_DHCP
@@ -95,6 +95,8 @@ class Networks:
                 if key in attrs:
                     setattr(net, key, attrs[key])
             bump(net)
+            if "admin_state_up" in attrs:
+                statuses.refresh_networks(session, [net.id])
             events.record(session, "network.update", "network", net.id, net.id)
             session.flush()
             return network_view(net)

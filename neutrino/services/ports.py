@@ -22,7 +22,8 @@ from neutrino.errors import (
     MacAddressInUse,
     PortNotFound,
 )
-from neutrino.services import events, port_filters, quarantine
+from neutrino.port_status import follows_wiring
+from neutrino.services import events, port_filters, quarantine, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
@@ -37,6 +38,14 @@ def load_port(session: Session, port_id: str, project_id: str | None) -> Port:
     if port is None or (project_id is not None and port.project_id != project_id):
         raise PortNotFound(port_id)
     return port
+
+
+def _initial_status(device_owner: str, binding_host_id: str) -> str:
+    """A compute port starts DOWN (services/statuses.py takes it on from there); any other
+    port is ACTIVE once bound to a host, as before port status followed wiring."""
+    if follows_wiring(device_owner):
+        return "DOWN"
+    return "ACTIVE" if binding_host_id else "DOWN"
 
 
 class Ports:
@@ -68,19 +77,21 @@ class Ports:
         now = utcnow()
         first_port = session.scalar(select(Port.id).where(Port.network_id == net.id)
                                     .limit(1)) is None
+        owner = attrs.get("device_owner", "")
         port = Port(
             id=str(uuid.uuid4()), network_id=net.id,
             project_id=attrs.get("project_id") or project_id or net.project_id,
             name=attrs.get("name", ""), description=attrs.get("description", ""),
             admin_state_up=attrs.get("admin_state_up", True),
-            device_id=attrs.get("device_id", ""), device_owner=attrs.get("device_owner", ""),
+            device_id=attrs.get("device_id", ""), device_owner=owner,
             binding_host_id=attrs.get("binding:host_id", ""),
             dns_name=self._dns_name(attrs),
-            status="ACTIVE" if attrs.get("binding:host_id") else "DOWN",
+            status=_initial_status(owner, attrs.get("binding:host_id", "")),
             revision_number=1, created_at=now, updated_at=now, mac_address="")
         self._insert_with_mac(session, port, attrs.get("mac_address"))
         self._allocate(session, net, port, attrs.get("fixed_ips"))
         bump(net)
+        port.dhcp_revision = net.revision_number  # what a DHCP agent must confirm
         events.record(session, "port.create", "port", port.id, net.id)
         if first_port:
             self.bindings.schedule(session, net.id)
@@ -226,9 +237,13 @@ class Ports:
                     setattr(port, key, attrs[key])
             if "dns_name" in attrs:
                 port.dns_name = self._dns_name(attrs)
-            if "binding:host_id" in attrs:
+            rebound = "binding:host_id" in attrs
+            if rebound and attrs["binding:host_id"] != port.binding_host_id:
                 port.binding_host_id = attrs["binding:host_id"]
-                port.status = "ACTIVE" if port.binding_host_id else "DOWN"
+                # The new host's L2 agent must wire it; the old one's report no longer counts.
+                port.wired_host = ""
+            written = "fixed_ips" in attrs or attrs.get("mac_address", port.mac_address) \
+                != port.mac_address
             if "mac_address" in attrs and attrs["mac_address"] != port.mac_address:
                 mac = ipam.validate_mac(attrs["mac_address"])
                 try:
@@ -255,6 +270,12 @@ class Ports:
             port.revision_number += 1
             port.updated_at = utcnow()
             bump(net)
+            if written:
+                port.dhcp_revision = net.revision_number
+            if follows_wiring(port.device_owner):
+                statuses.refresh_port(session, port)
+            elif rebound:
+                port.status = _initial_status(port.device_owner, port.binding_host_id)
             self.release_addresses(session, net, released)
             events.record(session, "port.update", "port", port.id, net.id)
             session.flush()
