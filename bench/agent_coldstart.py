@@ -32,7 +32,7 @@ from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name, tap_name
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
-from neutrino.transport.messages import AgentState, ReportResult
+from neutrino.agent_protocol.messages import AgentState, ReportResult
 from tests.support.fake_server import FakeServer, make_network
 
 UDHCPC_SCRIPT = '#!/bin/sh\n[ "$1" = bound ] && echo "BOUND $ip"\nexit 0\n'

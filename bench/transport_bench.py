@@ -17,10 +17,11 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import ADMIN, AGENT, database, median_ms, p, server, timed
+from neutrino.agent_protocol.messages import AgentState
+from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.transport.client import AgentServerClient
 from neutrino.transport.factory import make_agent_client
 from neutrino.transport.http_client import HttpAgentClient
-from neutrino.transport.messages import AGENT_TYPE_DHCP, AgentState
 
 RABBIT_URL = os.environ.get("NEUTRINO_BENCH_RABBIT", "rabbit://guest:guest@127.0.0.1:5672/")
 

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
-import ipaddress
 import logging
 import os
-import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from neutrino import dns_names
+from neutrino import addresses, dns_names
 from neutrino.tls import ClientTls, TlsFileError, check_server_files, parse_tls_version
+from neutrino.transport import urls
 
 LOG = logging.getLogger(__name__)
 
@@ -129,15 +127,16 @@ def parse_list(raw: str) -> list[str]:
 
 
 def parse_mac(raw: str) -> str:
-    if not re.fullmatch(r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}", raw.strip()):
-        raise ValueError("a MAC address such as fa:16:3e:00:00:00")
-    return raw.strip().lower()
+    try:
+        return addresses.parse_mac(raw.strip())
+    except addresses.AddressSyntaxError:
+        raise ValueError("a MAC address such as fa:16:3e:00:00:00") from None
 
 
 def parse_ip(raw: str) -> str:
     try:
-        return str(ipaddress.ip_address(raw.strip()))
-    except ValueError:
+        return str(addresses.parse_ip(raw.strip()))
+    except addresses.AddressSyntaxError:
         raise ValueError("an IP address") from None
 
 
@@ -215,9 +214,14 @@ def parse_db_url(raw: str) -> str:
 
 
 def parse_transport_url(raw: str) -> str:
+    """The option's text, checked by the one transport_url parser; "" means not set."""
     url = raw.strip()
-    if url and urlsplit(url).scheme not in ("http", "https", "rabbit", "amqp"):
-        raise ValueError("a URL starting with http://, https:// or rabbit://")
+    if url:
+        try:
+            urls.parse_transport_url(url)
+        except urls.TransportUrlError as exc:
+            raise ValueError(f"{urls.ACCEPTED}, such as {urls.EXAMPLES} ({exc.problem})"
+                             ) from None
     return url
 
 

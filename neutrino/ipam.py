@@ -7,10 +7,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from neutrino import addresses
 from neutrino.errors import InvalidInput, shown
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPAddress = addresses.IPAddress
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ def parse_cidr(cidr: str, ip_version: int | None = None) -> IPNetwork:
 
 def parse_ip(value: str, what: str = "IP address") -> IPAddress:
     try:
-        return ipaddress.ip_address(value)
-    except (ValueError, TypeError):
+        return addresses.parse_ip(value)
+    except addresses.AddressSyntaxError:
         raise InvalidInput(f"'{shown(value)}' is not a valid {what}.") from None
 
 
@@ -205,12 +206,13 @@ def cidrs_overlap(a: str, b: str) -> bool:
 
 
 def validate_mac(mac: str) -> str:
-    parts = mac.split(":") if isinstance(mac, str) else []
-    if len(parts) != 6 or not all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p)
-                                  for p in parts):
-        raise InvalidInput(f"'{shown(mac)}' is not a valid MAC address such as fa:16:3e:12:34:56.")
-    value = mac.lower()
-    if int(parts[0], 16) & 1:
+    """A port's MAC: a MAC address (addresses.parse_mac), unicast and not all zeros."""
+    try:
+        value = addresses.parse_mac(mac)
+    except addresses.AddressSyntaxError:
+        raise InvalidInput(f"'{shown(mac)}' is not a valid MAC address such as "
+                           "fa:16:3e:12:34:56.") from None
+    if addresses.is_multicast_mac(value):
         raise InvalidInput(f"MAC address {mac} is a multicast address; a port needs a unicast "
                            "MAC.")
     if value == "00:00:00:00:00:00":

@@ -6,16 +6,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
 from neutrino.db import migrate
-from neutrino.db.models import Network
 from neutrino.db.session import Database
 from neutrino.identity.errors import AlreadyExists, IdentityError, NotFound
 from neutrino.identity.lifecycle import IdentityLifecycle
 from neutrino.identity.revocations import Revocations
 from neutrino.identity.store import IdentityStore
+from neutrino.services import networks as networks_service
 
 DESCRIPTION = """\
 Administer a Neutrino deployment: the database schema, and the users, projects and roles of
@@ -169,9 +167,7 @@ def _project_list(_args: argparse.Namespace, tools: Tools) -> None:
 
 def _project_delete(args: argparse.Namespace, tools: Tools) -> None:
     info = tools.lifecycle.delete_project(args.project)
-    with tools.db.session() as session:
-        networks = session.scalar(select(func.count()).select_from(Network)
-                                  .where(Network.project_id == info.id)) or 0
+    networks = networks_service.count_in_project(tools.db, info.id)
     left = (f" Its {networks} network(s) remain; delete them with `neutrino net-delete` if "
             "they should go." if networks else "")
     print(f"Project {info.name} ({info.id}) deleted; tokens scoped to it are refused by every "

@@ -52,8 +52,8 @@ def wait_for_database(db: Database, settings: ServerSettings) -> None:
     attempt = 0
     while True:
         try:
-            with db.engine.connect():
-                return
+            db.probe()
+            return
         except OperationalError as exc:
             attempt += 1
             if 0 <= settings.db_max_retries < attempt:

@@ -13,8 +13,8 @@ import logging
 import threading
 
 from neutrino.agent.reachability import Channel
+from neutrino.agent_protocol.messages import NetworkApplied
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
-from neutrino.transport.messages import NetworkApplied
 
 LOG = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ import enum
 import ipaddress
 from dataclasses import dataclass
 
-from neutrino.agent.dnsmasq_config import DnsmasqFiles, dhcp_subnets
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent.dnsmasq_config import DnsmasqFiles, dhcp_subnets, tagged_ports
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 
 
 class Action(enum.Enum):
@@ -62,8 +62,9 @@ def interface_cidrs(port: PortInfo, network: NetworkInfo) -> list[str]:
 def _restart_key(network: NetworkInfo, port: PortInfo) -> tuple[object, ...]:
     subnets = sorted((s.id, str(ipaddress.ip_network(s.cidr, strict=False)))
                      for s in dhcp_subnets(network))
+    # The ports with extra_dhcp_opts are tagged on the command line (tagged_ports says why).
     return (tuple(subnets), port.id, port.mac_address, tuple(interface_cidrs(port, network)),
-            network.mtu)
+            network.mtu, tuple(tagged_ports(network, network.ports)))
 
 
 def classify(old: Applied | None, network: NetworkInfo | None, dhcp_port: PortInfo | None,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 
 from neutrino.agent.reachability import Channel
+from neutrino.agent_protocol.messages import DeviceList, L2HostState
 from neutrino.transport.client import AgentRefused, AgentServerClient
-from neutrino.transport.messages import DeviceList, L2HostState
 
 LOG = logging.getLogger(__name__)
 

@@ -18,14 +18,9 @@ from neutrino.agent.interface import BridgeInterfaceDriver
 from neutrino.agent.ip_command import IpCommand
 from neutrino.agent.reachability import Reachability
 from neutrino.agent.settings import DHCP_DRIVER_REPORTED, DhcpAgentSettings
+from neutrino.agent_protocol.messages import AgentState, EventBatch, NetworkInfo
+from neutrino.neutron_names import AGENT_TYPE_DHCP, TOPIC_DHCP_AGENT
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
-from neutrino.transport.messages import (
-    AGENT_TYPE_DHCP,
-    TOPIC_DHCP_AGENT,
-    AgentState,
-    EventBatch,
-    NetworkInfo,
-)
 
 LOG = logging.getLogger(__name__)
 
@@ -52,7 +47,8 @@ class DhcpAgent:
                             dns_servers=settings.dnsmasq_dns_servers,
                             dnsmasq_path=settings.dnsmasq_path,
                             dns_domain=settings.dns_domain,
-                            dns_local_resolv=settings.dnsmasq_local_resolv)
+                            dns_local_resolv=settings.dnsmasq_local_resolv,
+                            dnsmasq=settings.dnsmasq_options())
         self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip))
         self.applied: dict[str, Applied] = {}
         self.reach = Reachability(settings.server.url, clock)

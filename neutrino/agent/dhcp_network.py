@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from neutrino.agent import dnsmasq, namespaces, releases
+from neutrino.agent import dnsmasq, namespaces, pids, releases
 from neutrino.agent.changes import (
     Action,
     Applied,
@@ -22,6 +22,7 @@ from neutrino.agent.dnsmasq_config import (
     DOMAIN,
     ConfPaths,
     DnsmasqFiles,
+    DnsmasqOptions,
     DnsService,
     dhcp_subnets,
     dnsmasq_argv,
@@ -30,8 +31,9 @@ from neutrino.agent.dnsmasq_config import (
 )
 from neutrino.agent.interface import BridgeInterfaceDriver
 from neutrino.agent.naming import bridge_name, dhcp_device_id, namespace_name, ns_device_name
+from neutrino.agent_protocol.messages import DhcpPortRequest, NetworkInfo, PortInfo
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
-from neutrino.transport.messages import DEVICE_OWNER_DHCP, DhcpPortRequest, NetworkInfo, PortInfo
 
 LOG = logging.getLogger(__name__)
 # Port ids per dhcp_ready_on_ports call (about 40 bytes each on the wire).
@@ -51,6 +53,7 @@ class DhcpLayout:
     dns_domain: str = DOMAIN
     dns_local_resolv: bool = False
     dhcp_release_path: str = "dhcp_release"
+    dnsmasq: DnsmasqOptions = field(default_factory=DnsmasqOptions)
 
 
 class NetworkDhcp:
@@ -150,7 +153,7 @@ class NetworkDhcp:
         """Start dnsmasq, or adopt the one already running; True if it was adopted."""
         paths = self.paths(network.id)
         argv = self._argv(network, port)
-        if running is not None and dnsmasq.cmdline(running)[1:] == argv[1:]:
+        if running is not None and pids.cmdline(running)[1:] == argv[1:]:
             # A dnsmasq left by a previous agent run with the same command line: keep it, so
             # no DHCP request goes unanswered across an agent restart.
             self._plug(network, port, flush=False)
@@ -171,7 +174,8 @@ class NetworkDhcp:
         dns = DnsService(self.layout.dns_domain, tuple(self.layout.dns_servers),
                          self.layout.dns_local_resolv)
         return dnsmasq_argv(network, self.paths(network.id), ns_device_name(port.id),
-                            self.layout.lease_duration, self.layout.dnsmasq_path, dns)
+                            self.layout.lease_duration, self.layout.dnsmasq_path, dns,
+                            self.layout.dnsmasq)
 
     def _plug(self, network: NetworkInfo, port: PortInfo, flush: bool) -> None:
         self.interface.plug(self.namespace(network.id), port.id, port.mac_address,

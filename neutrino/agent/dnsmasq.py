@@ -9,6 +9,7 @@ import time
 
 from neutrino.agent import namespaces
 from neutrino.agent.dnsmasq_config import ConfPaths
+from neutrino.agent.pids import cmdline, is_zombie, read_pid
 
 LOG = logging.getLogger(__name__)
 
@@ -23,32 +24,6 @@ class ReleaseFailed(DnsmasqError):
     """dhcp_release is missing or failed: dnsmasq may still hold the lease."""
 
 
-def read_pid(pid_file: str) -> int | None:
-    try:
-        with open(pid_file, encoding="ascii") as f:
-            return int(f.read().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def cmdline(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            # The state follows the parenthesised command name, which may contain spaces.
-            return f.read().rpartition(")")[2].split()[0] == "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return True
-
-
 def running_pid(paths: ConfPaths) -> int | None:
     """The pid of the dnsmasq serving these files, if one runs: a pid file alone may point at
     a recycled pid, so the process's command line must name the same pid file."""
@@ -57,7 +32,7 @@ def running_pid(paths: ConfPaths) -> int | None:
         return None
     argv = cmdline(pid)
     if (argv and os.path.basename(argv[0]) == "dnsmasq"
-            and f"--pid-file={paths.pid}" in argv and not _is_zombie(pid)):
+            and f"--pid-file={paths.pid}" in argv and not is_zombie(pid)):
         return pid
     return None
 

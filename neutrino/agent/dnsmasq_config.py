@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from dataclasses import dataclass
 
+from neutrino import dhcp_options
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo, SubnetInfo
 from neutrino.dns_names import DEFAULT_DOMAIN, hostname_for
-from neutrino.transport.messages import NetworkInfo, PortInfo, SubnetInfo
+
+LOG = logging.getLogger(__name__)
 
 DOMAIN = DEFAULT_DOMAIN
 # dnsmasq's own cap; Neutron uses the same bound on --dhcp-lease-max.
@@ -97,6 +101,51 @@ def render_hosts(network: NetworkInfo, ports: list[PortInfo], domain: str = DOMA
     return "".join(line + "\n" for line in sorted(lines, key=_line_order))
 
 
+def tagged_ports(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[str, str]]:
+    """(port id, MAC) of the ports whose options the opts file carries, sorted.
+
+    Their tags are set by --dhcp-mac on the command line, not by `set:` in the hosts file
+    as Neutron does: dnsmasq 2.90 (Debian 12's) frees memory it does not own when it
+    rereads a hosts file whose `set:` entry has answered a client, and dies on the SIGHUP
+    (docs/dhcp-options.md). So a port gaining its first option or losing its last one
+    restarts dnsmasq; changing the options of a tagged port is a SIGHUP.
+    """
+    return sorted((port.id, port.mac_address) for port, _ in port_option_lines(network, ports))
+
+
+def port_option_lines(network: NetworkInfo, ports: list[PortInfo]
+                      ) -> list[tuple[PortInfo, list[str]]]:
+    """--dhcp-optsfile lines of each port's extra_dhcp_opts, for the IP versions it is served
+    on: `tag:port-<id>,option:bootfile-name,pxelinux.0`. Ports without any are left out.
+
+    A port's tag is set by --dhcp-mac (tagged_ports), and a dhcp-range tag counts less than
+    any other when dnsmasq picks options: a port's option wins over its subnet's.
+    """
+    versions: dict[str, set[int]] = {}
+    for port, ip in served_addresses(network, ports):
+        versions.setdefault(port.id, set()).add(ipaddress.ip_address(ip).version)
+    found = []
+    for port in sorted(ports, key=lambda p: p.id):
+        lines = []
+        for opt in port.extra_dhcp_opts:
+            if opt.ip_version not in versions.get(port.id, ()):
+                continue
+            try:
+                name = dhcp_options.parse_name(opt.opt_name, opt.ip_version)
+                value = dhcp_options.check_value(name, opt.opt_value, opt.ip_version)
+            except dhcp_options.InvalidDhcpOption as exc:
+                # The server checks every option; one that still fails here (another server
+                # version) must not break the file for the network's other ports.
+                LOG.warning("port %s: DHCP option %r skipped: %s", port.id, opt.opt_name, exc)
+                continue
+            field = name.dnsmasq_field(opt.ip_version)
+            lines.append(f"tag:{dhcp_options.port_tag(port.id)},{field}"
+                         + (f",{value}" if value else ""))
+        if lines:
+            found.append((port, lines))
+    return found
+
+
 def render_addn_hosts(network: NetworkInfo, ports: list[PortInfo], domain: str = DOMAIN
                       ) -> str:
     """--addn-hosts: `IP fqdn hostname`: the names dnsmasq's DNS answers for."""
@@ -148,9 +197,11 @@ def render_files(network: NetworkInfo, ports: list[PortInfo], dhcp_port: PortInf
                  domain: str = DOMAIN) -> DnsmasqFiles:
     """Every file of one network; `dhcp_port` is this agent's own (its address is the DNS
     server handed out), `domain` the agent's dns_domain."""
+    port_opts = "".join(line + "\n" for _port, lines in port_option_lines(network, ports)
+                        for line in lines)
     return DnsmasqFiles(hosts=render_hosts(network, ports, domain),
                         addn_hosts=render_addn_hosts(network, ports, domain),
-                        opts=render_opts(network, dhcp_port))
+                        opts=render_opts(network, dhcp_port) + port_opts)
 
 
 def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
@@ -162,13 +213,40 @@ def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
                    for port, ip in served_addresses(network, ports))
 
 
+@dataclass(frozen=True)
+class DnsmasqOptions:
+    """The DHCP agent options (Neutron's names) that shape every network's dnsmasq flags."""
+
+    lease_max: int = MAX_LEASES  # dnsmasq_lease_max
+    renewal_time: int = 0  # dhcp_renewal_time; 0: dnsmasq's own T1 (half the lease)
+    rebinding_time: int = 0  # dhcp_rebinding_time; 0: dnsmasq's own T2 (7/8 of the lease)
+    config_file: str = ""  # dnsmasq_config_file; empty: none (/dev/null)
+    broadcast_reply: bool = False  # dhcp_broadcast_reply
+
+
+def option_flags(options: DnsmasqOptions) -> list[str]:
+    """The flags the agent options add; none at their defaults, so that a dnsmasq started
+    before they existed keeps being adopted (same command line)."""
+    flags = []
+    if options.renewal_time > 0:
+        # -force: T1/T2 go out even to clients that do not ask for them (as Neutron does).
+        flags.append(f"--dhcp-option-force=option:T1,{options.renewal_time}s")
+    if options.rebinding_time > 0:
+        flags.append(f"--dhcp-option-force=option:T2,{options.rebinding_time}s")
+    if options.broadcast_reply:
+        # Clients that cannot take a unicast reply before they have an address.
+        flags.append("--dhcp-broadcast")
+    return flags
+
+
 def lease_text(lease_duration: int) -> str:
     return "infinite" if lease_duration < 0 else f"{lease_duration}s"
 
 
 def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
                  lease_duration: int, dnsmasq_path: str = "dnsmasq",
-                 dns: DnsService = DnsService()) -> list[str]:
+                 dns: DnsService = DnsService(),
+                 options: DnsmasqOptions = DnsmasqOptions()) -> list[str]:
     """The dnsmasq command line: static DHCP and the network's DNS, bound to the namespace's
     port only (--interface + --bind-interfaces: port 53 of that address, nowhere else)."""
     subnets = sorted(dhcp_subnets(network), key=lambda s: s.id)
@@ -190,11 +268,13 @@ def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
         argv.append(f"--dhcp-range=set:subnet-{subnet.id},{net.network_address},static,"
                     f"{net.netmask},{lease_text(lease_duration)}")
     argv += [
-        f"--dhcp-lease-max={min(total, MAX_LEASES)}",
+        f"--dhcp-lease-max={min(total, options.lease_max)}",
         f"--interface={interface}",
         "--bind-interfaces",
         "--except-interface=lo",
-        "--conf-file=/dev/null",
+        f"--conf-file={options.config_file or '/dev/null'}",
         *((f"--domain={dns.domain.rstrip('.')}",) if dns.domain else ()),
     ]
-    return argv
+    argv += [f"--dhcp-mac=set:{dhcp_options.port_tag(port_id)},{mac}"
+             for port_id, mac in tagged_ports(network, network.ports)]
+    return argv + option_flags(options)

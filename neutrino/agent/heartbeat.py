@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 
 from neutrino.agent.reachability import Reachability
+from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.transport.client import AgentServerClient
-from neutrino.transport.messages import AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
 

@@ -29,10 +29,15 @@ class Runner(Protocol):
 
 
 class SubprocessRunner:
+    def __init__(self, own_session: bool = False) -> None:
+        # own_session: a Ctrl-C or hang-up meant for the caller (the lab's command line)
+        # must not kill an `ip` halfway through deleting a namespace.
+        self.own_session = own_session
+
     def run(self, argv: Sequence[str], stdin: str | None = None) -> str:
         LOG.debug("running %s", " ".join(argv))
         proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True,
-                              check=False)
+                              check=False, start_new_session=self.own_session)
         if proc.returncode != 0:
             raise CommandError(argv, proc.returncode, proc.stderr, stdin)
         return proc.stdout

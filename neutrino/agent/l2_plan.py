@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from neutrino.agent.naming import BRIDGE_PREFIX, VXLAN_PREFIX, bridge_name, tap_name, vlan_name
 from neutrino.agent.naming import vxlan_name as vxlan_device
-from neutrino.transport.messages import BoundDevice, L2HostState
+from neutrino.agent_protocol.messages import BoundDevice, L2HostState
 
 FLOOD_MAC = "00:00:00:00:00:00"
 

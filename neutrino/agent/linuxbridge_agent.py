@@ -13,13 +13,9 @@ from neutrino.agent.ip_command import CommandError, IpCommand
 from neutrino.agent.l2_plan import L2Config, LinkPlan, plan_links, wired_ports
 from neutrino.agent.reachability import Reachability
 from neutrino.agent.settings import L2AgentSettings
+from neutrino.agent_protocol.messages import AgentState, L2HostState
+from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, TOPIC_L2_AGENT
 from neutrino.transport.client import AgentServerClient
-from neutrino.transport.messages import (
-    AGENT_TYPE_LINUXBRIDGE,
-    TOPIC_L2_AGENT,
-    AgentState,
-    L2HostState,
-)
 
 LOG = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from neutrino.agent.dnsmasq_config import served_addresses
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 
 
 @dataclass(frozen=True, order=True)

@@ -8,8 +8,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
+from neutrino.agent.dnsmasq_config import MAX_LEASES, DnsmasqOptions
 from neutrino.config import (
     COMMON_OPTS,
     ConfigError,
@@ -32,7 +32,8 @@ from neutrino.config import (
 )
 from neutrino.dns_names import DEFAULT_DOMAIN
 from neutrino.tls import ClientTls, TlsFileError
-from neutrino.transport.rabbit_topology import RABBIT_SCHEMES, parse_rabbit_url
+from neutrino.transport.rabbit_topology import parse_rabbit_url
+from neutrino.transport.urls import TransportUrlError, parse_transport_url
 
 LOG = logging.getLogger(__name__)
 
@@ -86,6 +87,14 @@ DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
     Opt("namespace_prefix", "DEFAULT", "namespace_prefix", parse_str, "qdhcp-"),
     Opt("kill_dnsmasq_on_exit", "DEFAULT", "kill_dnsmasq_on_exit", parse_bool, False),
     Opt("dnsmasq_path", "DEFAULT", "dnsmasq_path", parse_str, "dnsmasq"),
+    # Issue 11 item 6: the dnsmasq options Neutron operators set (docs/dhcp-options.md);
+    # dnsmasq_dns_servers and dnsmasq_local_resolv (above) are DNS forwarding (docs/dns.md).
+    Opt("dnsmasq_lease_max", "DEFAULT", "dnsmasq_lease_max", int_in(1, MAX_LEASES),
+        MAX_LEASES),
+    Opt("dhcp_renewal_time", "DEFAULT", "dhcp_renewal_time", int_in(0), 0),
+    Opt("dhcp_rebinding_time", "DEFAULT", "dhcp_rebinding_time", int_in(0), 0),
+    Opt("dnsmasq_config_file", "DEFAULT", "dnsmasq_config_file", parse_str, ""),
+    Opt("dhcp_broadcast_reply", "DEFAULT", "dhcp_broadcast_reply", parse_bool, False),
 )
 
 L2_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
@@ -144,6 +153,19 @@ class DhcpAgentSettings:
     control_exchange: str = "neutron"
     # How to verify the server (https://) or the broker (rabbit:// with ssl = True).
     transport_tls: ClientTls | None = None
+    dnsmasq_lease_max: int = MAX_LEASES
+    dhcp_renewal_time: int = 0
+    dhcp_rebinding_time: int = 0
+    dnsmasq_config_file: str = ""
+    dhcp_broadcast_reply: bool = False
+
+    def dnsmasq_options(self) -> DnsmasqOptions:
+        """The part of these settings that goes on every dnsmasq command line."""
+        return DnsmasqOptions(lease_max=self.dnsmasq_lease_max,
+                              renewal_time=self.dhcp_renewal_time,
+                              rebinding_time=self.dhcp_rebinding_time,
+                              config_file=self.dnsmasq_config_file,
+                              broadcast_reply=self.dhcp_broadcast_reply)
 
     def replace(self, **changes: Any) -> DhcpAgentSettings:
         return dataclasses.replace(self, **changes)
@@ -184,42 +206,37 @@ def server_access(transport_url: str) -> ServerAccess:
             "rabbit://USER:PASSWORD@BROKER:5672/, or rabbit_host) in [DEFAULT]")
     if not transport_url:
         raise ConfigError(f"No server configured: {hint}.")
-    parts = urlsplit(transport_url)
-    if parts.scheme in RABBIT_SCHEMES:
-        # The broker authenticates the agent; the server's identity service is not used.
-        try:
+    try:
+        url = parse_transport_url(transport_url)
+        if url.is_rabbit:
+            # The broker authenticates the agent; the server's identity service is not used.
             broker = parse_rabbit_url(transport_url)
-        except ValueError as exc:
-            raise ConfigError(f"[DEFAULT] transport_url: {exc}.") from None
-        return ServerAccess(url=broker.redacted(), username=broker.userid,
-                            password=broker.password)
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(
-            f"[DEFAULT] transport_url points to {parts.scheme}://, which this agent does not "
-            f"speak: {hint}.")
-    if not parts.username or parts.password is None or not parts.hostname:
-        raise ConfigError(f"[DEFAULT] transport_url must carry user, password and host: {hint}.")
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    port = f":{parts.port}" if parts.port else ""
-    project = parse_qs(parts.query).get("project", ["admin"])[0]
-    return ServerAccess(url=f"{parts.scheme}://{host}{port}/",
-                        username=unquote(parts.username), password=unquote(parts.password),
-                        project=project)
+            return ServerAccess(url=broker.redacted(), username=broker.userid,
+                                password=broker.password)
+    except TransportUrlError as exc:  # not http(s):// or rabbit://, no host, a bad port…
+        raise ConfigError(f"[DEFAULT] {exc}: {hint}.") from None
+    server = url.first
+    if len(url.endpoints) > 1 or not server.username or server.password is None:
+        raise ConfigError(f"[DEFAULT] transport_url must carry user, password and host "
+                          f"of one server: {hint}.")
+    return ServerAccess(url=f"{url.base_url()}/", username=server.username,
+                        password=server.password, project=url.query_value("project", "admin"))
 
 
 def transport_tls(values: dict[str, Any]) -> ClientTls | None:
     """TLS of the agent's transport: [DEFAULT] transport_* files for https://,
     [oslo_messaging_rabbit] ssl* for rabbit://; ConfigError when a file is unusable."""
-    scheme = urlsplit(values["transport_url"]).scheme
-    if scheme in RABBIT_SCHEMES:
+    # _common() has checked the URL (server_access) before it asks for its TLS.
+    url = parse_transport_url(values["transport_url"])
+    if url.is_rabbit:
         return rabbit_tls(values)
     tls = ClientTls(ca_file=values["transport_ca_file"] or None,
                     cert_file=values["transport_cert_file"] or None,
                     key_file=values["transport_key_file"] or None)
-    if scheme != "https":
+    if url.scheme != "https":
         if tls.ca_file or tls.cert_file or tls.key_file:
             LOG.warning("[DEFAULT] transport_ca_file/cert_file/key_file are set but "
-                        "transport_url is %s://, without TLS: they are not used", scheme)
+                        "transport_url is %s://, without TLS: they are not used", url.scheme)
         return None
     try:
         return tls.check()
@@ -247,6 +264,24 @@ def _build(cls: type, values: dict[str, Any]) -> Any:
     return cls(**{k: v for k, v in values.items() if k in names})
 
 
+def check_dnsmasq_options(values: dict[str, Any]) -> None:
+    """Refuse agent options every dnsmasq would trip over, before any starts."""
+    renewal, rebinding = values["dhcp_renewal_time"], values["dhcp_rebinding_time"]
+    if renewal and rebinding and renewal >= rebinding:
+        # RFC 2131 4.4.5: a client renews (T1) before it rebinds (T2).
+        raise ConfigError(f"[DEFAULT] dhcp_renewal_time = {renewal} must be less than "
+                          f"dhcp_rebinding_time = {rebinding}.")
+    lease = values["dhcp_lease_duration"]
+    for key in ("dhcp_renewal_time", "dhcp_rebinding_time"):
+        if lease > 0 and values[key] >= lease:
+            raise ConfigError(f"[DEFAULT] {key} = {values[key]} must be less than "
+                              f"dhcp_lease_duration = {lease}.")
+    conf = values["dnsmasq_config_file"]
+    if conf and not os.path.isfile(conf):
+        # dnsmasq would refuse to start for every network.
+        raise ConfigError(f"[DEFAULT] dnsmasq_config_file = {conf} is not a readable file.")
+
+
 def load_dhcp_agent_settings(paths: Sequence[str], overrides: dict[str, Any] | None = None
                              ) -> DhcpAgentSettings:
     """Read the DHCP agent's INI files; raises ConfigError naming what is wrong."""
@@ -256,6 +291,7 @@ def load_dhcp_agent_settings(paths: Sequence[str], overrides: dict[str, Any] | N
     values.update(overrides or {})
     _common(values)
     values["dhcp_confs"] = values["dhcp_confs"] or os.path.join(values["state_path"], "dhcp")
+    check_dnsmasq_options(values)
     settings: DhcpAgentSettings = _build(DhcpAgentSettings, values)
     return settings
 

@@ -1,14 +1,12 @@
 """Resource attribute maps and request-body validation (pure: dicts in, dicts out)."""
 from __future__ import annotations
 
-import ipaddress
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from neutrino import dns_names
+from neutrino import addresses, dhcp_options, dns_names
 from neutrino.errors import InvalidInput, PolicyNotAuthorized, shown
 
 NAME_MAX = 255
@@ -152,24 +150,22 @@ def obj(*, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Va
 
 
 def _ip_text(name: str, value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            pass
-    raise _invalid(name, value, "is not a valid IP address.")
+    try:
+        return str(addresses.parse_ip(value))
+    except addresses.AddressSyntaxError:
+        raise _invalid(name, value, "is not a valid IP address.") from None
 
 
 IP_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "format": "ipv4"},
                                        {"type": "string", "format": "ipv6"}]}
 ip_text = Validator(_ip_text, IP_SCHEMA)
-MAC_PATTERN = r"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}"
 
 
 def _mac_text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(MAC_PATTERN, value):
-        raise _invalid(name, value, "is not a valid MAC address.")
-    return value.lower()
+    try:
+        return addresses.parse_mac(value)
+    except addresses.AddressSyntaxError:
+        raise _invalid(name, value, "is not a valid MAC address.") from None
 
 
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
@@ -177,7 +173,8 @@ _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 cidr_text = Validator(string(64).check, {"anyOf": [
     {"type": "string", "pattern": f"^({_OCTET}\\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"},
     {"type": "string", "pattern": "^[0-9a-fA-F:]{2,39}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"}]})
-mac_text = Validator(_mac_text, {"type": "string", "pattern": f"^{MAC_PATTERN}$"})
+mac_text = Validator(_mac_text, {"type": "string",
+                                 "pattern": f"^{addresses.MAC_PATTERN}$"})
 _FIXED_IP_KEYS = obj(optional=("subnet_id", "ip_address"))
 
 
@@ -222,6 +219,64 @@ dns_name = Validator(_dns_name, {"type": "string", "maxLength": dns_names.FQDN_M
 fixed_ip = Validator(_fixed_ip, {"type": "object", "additionalProperties": False,
                                  "properties": {"subnet_id": uuid_str.schema,
                                                 "ip_address": ip_text.schema}})
+
+
+_EXTRA_DHCP_OPT_KEYS = ("opt_name", "opt_value", "ip_version")
+
+
+def _extra_dhcp_opt(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _invalid(name, value, "is not an object.")
+    unknown = sorted(set(value) - set(_EXTRA_DHCP_OPT_KEYS))
+    if unknown:
+        raise InvalidInput(f"Invalid input for {name}. Reason: unexpected key(s) "
+                           f"{shown(', '.join(unknown))}; allowed: "
+                           f"{', '.join(_EXTRA_DHCP_OPT_KEYS)}.")
+    opt_name = value.get("opt_name")
+    if not isinstance(opt_name, str):
+        raise InvalidInput(f"Invalid input for {name}. Reason: every entry needs an opt_name "
+                           "string.")
+    version = _ip_version(f"{name} ip_version", value.get("ip_version", 4))
+    opt_value = value.get("opt_value")  # None (or absent): delete this option (Neutron)
+    if opt_value is not None and not isinstance(opt_value, str):
+        raise _invalid(f"{name} opt_value", opt_value, "is not a string or null.")
+    try:
+        parsed = dhcp_options.parse_name(opt_name, version)
+        if opt_value is not None:
+            dhcp_options.check_value(parsed, opt_value, version)
+    except dhcp_options.InvalidDhcpOption as exc:
+        raise InvalidInput(f"Invalid input for {name}. Reason: {exc}") from None
+    return {"opt_name": opt_name, "opt_value": opt_value, "ip_version": version}
+
+
+def _extra_dhcp_opts(name: str, value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise _invalid(name, value, "is not a list.")
+    if len(value) > dhcp_options.MAX_PER_PORT:
+        raise InvalidInput(f"Invalid input for {name}. Reason: more than "
+                           f"{dhcp_options.MAX_PER_PORT} options.")
+    opts = [_extra_dhcp_opt(name, item) for item in value]
+    seen: set[tuple[str, int]] = set()
+    for opt in opts:
+        key = (opt["opt_name"], opt["ip_version"])
+        if key in seen:
+            raise InvalidInput(f"Invalid input for {name}. Reason: option "
+                               f"{shown(opt['opt_name'])} (IPv{opt['ip_version']}) is given "
+                               "more than once.")
+        seen.add(key)
+    return opts
+
+
+extra_dhcp_opts = Validator(_extra_dhcp_opts, {
+    "type": "array", "maxItems": dhcp_options.MAX_PER_PORT, "items": {
+        "type": "object", "additionalProperties": False, "required": ["opt_name"],
+        "properties": {
+            "opt_name": {"type": "string", "minLength": 1,
+                         "maxLength": dhcp_options.NAME_MAX},
+            "opt_value": {"anyOf": [{"type": "string", "maxLength": dhcp_options.VALUE_MAX,
+                                     "pattern": "^[\\x20-\\x7e]*$"},
+                                    {"type": "null"}]},
+            "ip_version": ip_version.schema}}})
 
 
 @dataclass(frozen=True)
@@ -276,6 +331,7 @@ PORT_ATTRS: dict[str, Attr] = {
     "device_owner": Attr(string()),
     "binding:host_id": Attr(string(), admin_only=True),
     "security_groups": Attr(list_of(string()), ),
+    "extra_dhcp_opts": Attr(extra_dhcp_opts),
     "dns_name": Attr(dns_name),  # dns-integration
 }
 

@@ -23,6 +23,9 @@ EXTENSIONS: list[dict[str, str]] = [
      "description": "Expose mapping of virtual networks to physical networks."},
     {"alias": "binding", "name": "Port Binding",
      "description": "Expose port bindings of a virtual port to external application."},
+    {"alias": "extra_dhcp_opt", "name": "Neutron Extra DHCP options",
+     "description": "Per-port DHCP options (extra_dhcp_opts), such as the PXE boot "
+                    "server and file a port's DHCP answers carry."},
     {"alias": "dns-integration", "name": "DNS Integration",
      "description": "Provides integration with DNS."},
     {"alias": "ip-substring-filtering", "name": "IP address substring filtering",

@@ -42,3 +42,30 @@ def key_values(allowed: tuple[str, ...], required: tuple[str, ...] = ()
         return pairs
 
     return parse
+
+
+DHCP_OPT_KEYS = ("opt_name", "opt_value", "ip_version")
+
+
+def extra_dhcp_opt(text: str) -> dict[str, str | None]:
+    """'opt_name=N,opt_value=V[,ip_version=4|6]' as python-neutronclient took it; a piece
+    without '=' belongs to the value before it (dns-server lists: opt_value=10.0.0.1,10.0.0.2),
+    and an empty opt_value deletes the option on update (null in the request)."""
+    pairs: dict[str, str] = {}
+    last: str | None = None
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() in DHCP_OPT_KEYS:
+            last = key.strip()
+            pairs[last] = value.strip()
+        elif last is not None:
+            pairs[last] += "," + part.strip()
+        else:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not opt_name=NAME,opt_value=VALUE[,ip_version={{4,6}}].")
+    if "opt_name" not in pairs:
+        raise argparse.ArgumentTypeError(f"'{text}' lacks opt_name: expected "
+                                         "opt_name=NAME,opt_value=VALUE[,ip_version={4,6}].")
+    option: dict[str, str | None] = dict(pairs)
+    option["opt_value"] = pairs.get("opt_value") or None
+    return option

@@ -25,6 +25,10 @@ UUID_LEN = 36
 # log's gap grace need them.
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 NAME_LEN = 255
+# extra_dhcp_opts names are compared exactly (dnsmasq tags are case-sensitive): binary on
+# MySQL/MariaDB, whose default collation would make `tag:A,67` and `tag:a,67` one key.
+DhcpOptName = String(64).with_variant(mysql.VARCHAR(64, collation="utf8mb4_bin"), "mysql",
+                                      "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -130,6 +134,22 @@ class Port(Base):
     fixed_ips: Mapped[list[IpAllocation]] = relationship(
         back_populates="port", cascade="all, delete-orphan", passive_deletes=True,
         order_by="IpAllocation.ip_address")
+    # selectin: every query of ports (API lists, agent payloads) loads them in one batch.
+    extra_dhcp_opts: Mapped[list[ExtraDhcpOpt]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
+        order_by="(ExtraDhcpOpt.ip_version, ExtraDhcpOpt.opt_name)")
+
+
+class ExtraDhcpOpt(Base):
+    """One DHCP option of one port (the extra_dhcp_opt extension), one per name and version."""
+
+    __tablename__ = "extradhcpopts"
+
+    port_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("ports.id", ondelete="CASCADE"), primary_key=True)
+    opt_name: Mapped[str] = mapped_column(DhcpOptName, primary_key=True)
+    ip_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opt_value: Mapped[str] = mapped_column(String(255))
 
 
 class IpAllocation(Base):

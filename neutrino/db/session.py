@@ -248,6 +248,12 @@ class Database:
             raise
         self._answered()
 
+    def probe(self) -> None:
+        """Open and close one connection, the driver's error as it comes: for start-up
+        waits, which retry on their own terms (server.py wait_for_database)."""
+        with self.engine.connect():
+            pass
+
     def ping(self) -> None:
         """One round trip; DatabaseUnavailable while the database cannot be reached."""
         with self.connect() as conn:

@@ -5,8 +5,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from neutrino.agent import namespaces
 from neutrino.cli.api import CliError, NeutronClient
-from neutrino.lab import processes, runtime, vms, wiring
+from neutrino.lab import processes, runtime, vms
 from neutrino.lab.topology import HostPlan
 
 NET = "demo-net"
@@ -28,7 +29,7 @@ def wait_for(what: str, condition: Callable[[], object], timeout: float = 30.0) 
 
 def dnsmasq_serving(host: HostPlan, network_id: str) -> bool:
     namespace = host.dhcp_namespace(network_id)
-    return wiring.namespace_exists(namespace) and any(
+    return namespaces.exists(namespace) and any(
         processes.alive(pid, "dnsmasq") for pid in processes.namespace_pids(namespace))
 
 

@@ -7,36 +7,15 @@ import subprocess
 import time
 from pathlib import Path
 
+from neutrino.agent.pids import cmdline, is_zombie, read_pid
+
 STOP_TIMEOUT = 15.0
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
-            errors="replace")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return ""
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def alive(pid: int, marker: str = "") -> bool:
     """True if pid runs and (pids get recycled) its command line contains marker."""
-    cmd = _cmdline(pid)
-    return bool(cmd) and marker in cmd and not _is_zombie(pid)
-
-
-def read_pid(pid_file: Path) -> int | None:
-    try:
-        return int(pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
+    cmd = " ".join(cmdline(pid))
+    return bool(cmd) and marker in cmd and not is_zombie(pid)
 
 
 def running(pid_file: Path, marker: str) -> int | None:
@@ -66,7 +45,7 @@ def wait_gone(pids: list[int], timeout: float) -> list[int]:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
-        left = [pid for pid in left if not _is_zombie(pid)]
+        left = [pid for pid in left if not is_zombie(pid)]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.05)

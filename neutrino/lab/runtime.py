@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from neutrino.agent import namespaces
 from neutrino.lab import processes, wiring
 from neutrino.lab.topology import (
     DEFAULT_PREFIX,
@@ -112,7 +113,7 @@ def stop_agent(lab_dir: Path, host: HostPlan, kind: AgentKind,
 
 def cleanup_dhcp(lab_dir: Path, host: HostPlan) -> None:
     """The DHCP agent's own `cleanup`, run on the host: its dnsmasq, namespaces and taps."""
-    if not wiring.namespace_exists(host.namespace) or not (
+    if not namespaces.exists(host.namespace) or not (
             host_dir(lab_dir, host) / DHCP.ini).exists():
         return
     subprocess.run(["ip", "netns", "exec", host.namespace, sys.executable, "-m", DHCP.module,
@@ -198,7 +199,7 @@ def down(lab_dir: Path, *, prefix: str | None = None) -> list[str]:
         with ThreadPoolExecutor(len(plan.hosts)) as pool:
             list(pool.map(lambda host: cleanup_dhcp(lab_dir, host), plan.hosts))
         (lab_dir / STATE_FILE).unlink(missing_ok=True)
-    for namespace in wiring.namespaces(prefix):
+    for namespace in namespaces.list_names(prefix):
         pids = processes.namespace_pids(namespace)
         if pids:
             processes.terminate(pids, 3.0)
@@ -219,7 +220,7 @@ def host_down(lab_dir: Path, host_name: str) -> list[int]:
     plan = load(lab_dir).plan
     host = plan.host(host_name)
     pids = processes.namespace_pids(host.namespace)
-    for namespace in wiring.namespaces(host.dhcp_prefix):
+    for namespace in namespaces.list_names(host.dhcp_prefix):
         pids += processes.namespace_pids(namespace)
     processes.kill_now(pids)
     for kind in (DHCP, L2):

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from prettytable import PrettyTable
 
+from neutrino.agent import namespaces
+from neutrino.agent.pids import read_pid
 from neutrino.cli.api import CliError, NeutronClient
 from neutrino.lab import processes, runtime, wiring
 from neutrino.lab.topology import LabError
@@ -12,7 +14,7 @@ from neutrino.lab.topology import LabError
 
 def _dnsmasq_count(prefix: str) -> int:
     count = 0
-    for namespace in wiring.namespaces(prefix):
+    for namespace in namespaces.list_names(prefix):
         count += sum(1 for pid in processes.namespace_pids(namespace)
                      if processes.alive(pid, "dnsmasq"))
     return count
@@ -23,7 +25,7 @@ def report(lab_dir: Path, client: NeutronClient | None) -> str:
     try:
         state = runtime.load(lab_dir)
     except LabError as exc:
-        leftovers = wiring.namespaces("nlab-")
+        leftovers = namespaces.list_names("nlab-")
         return str(exc) + (f" Leftover namespaces: {', '.join(leftovers)}." if leftovers
                            else "")
     plan = state.plan
@@ -31,11 +33,11 @@ def report(lab_dir: Path, client: NeutronClient | None) -> str:
     lines = [f"Lab in {lab_dir}: prefix {plan.prefix}, server {state.server_url}, "
              f"switch {plan.switch} {plan.switch_ip}/{plan.prefixlen} {switch}"]
     for host in plan.hosts:
-        present = wiring.namespace_exists(host.namespace)
+        present = namespaces.exists(host.namespace)
         lines.append(f"{host.name}: namespace {host.namespace} "
                      f"{'present' if present else 'MISSING'}, eth0 {host.ip}")
         for kind in (runtime.L2, runtime.DHCP):
-            pid = processes.read_pid(runtime.pid_file(lab_dir, host, kind))
+            pid = read_pid(runtime.pid_file(lab_dir, host, kind))
             alive = runtime.agent_pid(lab_dir, host, kind) is not None
             lines.append(f"  {kind.binary:28} pid {pid or '-':>7}  "
                          f"{'alive' if alive else 'not running'}")

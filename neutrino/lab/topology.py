@@ -4,7 +4,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from neutrino.transport.urls import parse_transport_url
 
 DEFAULT_PREFIX = "nlab-"
 # Documentation ranges (TEST-NET-1..3), used only on our own bridge and in our namespaces.
@@ -92,9 +94,9 @@ def choose_subnet(in_use: list[str]) -> str:
 def agent_server_url(plan: LabPlan, server_url: str) -> str:
     """The server as the hosts see it: its scheme and port on the switch address (the
     server's own 127.0.0.1 is a different loopback inside each host namespace)."""
-    parts = urlsplit(server_url)
-    scheme = "https" if parts.scheme == "https" else "http"
-    return f"{scheme}://{plan.switch_ip}:{parts.port or 9696}/"
+    url = parse_transport_url(server_url)
+    scheme = "https" if url.scheme == "https" else "http"
+    return f"{scheme}://{plan.switch_ip}:{url.first.port or 9696}/"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from neutrino.agent import namespaces
 from neutrino.agent.naming import bridge_name, tap_name
 from neutrino.cli import resolve
 from neutrino.cli.api import NeutronClient
@@ -90,7 +91,7 @@ def boot(client: NeutronClient, lab_dir: Path, network: str, host_name: str,
     plan = runtime.load(lab_dir).plan
     host = plan.host(host_name)
     namespace = plan.vm_namespace(name)
-    if _vm_file(lab_dir, name).exists() or wiring.namespace_exists(namespace):
+    if _vm_file(lab_dir, name).exists() or namespaces.exists(namespace):
         raise LabError(f"A VM named {name!r} exists already; delete it first "
                        f"(`neutrino-lab vm delete {name}`).")
     net = resolve.find(client, "network", network)
@@ -154,7 +155,7 @@ def list_rows(client: NeutronClient, lab_dir: Path) -> list[tuple[str, str, str,
     rows = []
     for device_id, vm_ports in by_vm.items():
         name = vm_ports[0].get("name") or device_id
-        status = "ACTIVE" if wiring.namespace_exists(f"{prefix}vm-{name}") else "SHUTOFF"
+        status = "ACTIVE" if namespaces.exists(f"{prefix}vm-{name}") else "SHUTOFF"
         nets = "; ".join(
             f"{names.get(p['network_id'], p['network_id'])}="
             + ", ".join(f["ip_address"] for f in p.get("fixed_ips", []))

@@ -3,12 +3,11 @@ finding everything with the lab's prefix again (after a crash too)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
+from neutrino.agent import namespaces
+from neutrino.agent.ip_command import CommandError, IpCommand, SubprocessRunner
 from neutrino.lab.topology import HostPlan, LabError, LabPlan
-
-NETNS_DIR = "/run/netns"
 
 
 def ip(*args: str, check: bool = True) -> str:
@@ -21,15 +20,17 @@ def ip(*args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def namespaces(prefix: str) -> list[str]:
+def _ip_command() -> IpCommand:
+    """The agent's namespace helpers run `ip` through this: in a session of its own too."""
+    return IpCommand(SubprocessRunner(own_session=True))
+
+
+def create_namespace(name: str) -> None:
+    """The agent's namespaces.create: a stale mount point left behind is replaced."""
     try:
-        return sorted(n for n in os.listdir(NETNS_DIR) if n.startswith(prefix))
-    except FileNotFoundError:
-        return []
-
-
-def namespace_exists(name: str) -> bool:
-    return os.path.exists(os.path.join(NETNS_DIR, name))
+        namespaces.create(_ip_command(), name)
+    except CommandError as exc:
+        raise LabError(f"Cannot create namespace {name}: {exc}") from None
 
 
 def root_links(prefix: str) -> list[str]:
@@ -66,8 +67,7 @@ def make_switch(plan: LabPlan) -> None:
 
 def make_host(plan: LabPlan, host: HostPlan) -> None:
     """A host: a namespace whose eth0 is cabled to the switch."""
-    if not namespace_exists(host.namespace):
-        ip("netns", "add", host.namespace)
+    create_namespace(host.namespace)
     ip("-n", host.namespace, "link", "set", "lo", "up")
     if not link_exists("eth0", host.namespace):
         ip("link", "add", host.uplink, "type", "veth", "peer", "name", "eth0",
@@ -85,20 +85,25 @@ def set_uplink(host: HostPlan, up: bool) -> None:
 def make_vm(host: HostPlan, vm_namespace: str, tap: str, mac: str) -> None:
     """A VM: a namespace whose eth0 carries the port's MAC; the other end, tap<port-id>, sits
     in the host's namespace for the host's L2 agent to plug into the network's bridge."""
-    ip("netns", "add", vm_namespace)
+    create_namespace(vm_namespace)
     try:
         ip("-n", host.namespace, "link", "add", tap, "type", "veth", "peer", "name", "eth0",
            "address", mac, "netns", vm_namespace)
         ip("-n", vm_namespace, "link", "set", "lo", "up")
         ip("-n", vm_namespace, "link", "set", "eth0", "up")
     except LabError:
-        ip("netns", "delete", vm_namespace, check=False)
+        delete_namespace(vm_namespace)
         raise
 
 
-def delete_namespace(name: str) -> None:
-    # Deleting the namespace destroys its links; veth peers elsewhere go with them.
-    ip("netns", "delete", name, check=False)
+def delete_namespace(name: str) -> bool:
+    """Delete it if it is there (its links and their veth peers go with it); False when
+    `ip` failed, which teardown reports through what it finds left afterwards."""
+    try:
+        namespaces.delete(_ip_command(), name)
+    except CommandError:
+        return False
+    return True
 
 
 def delete_links(names: list[str]) -> None:

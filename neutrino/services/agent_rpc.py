@@ -6,21 +6,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
-from neutrino.db.session import Database
-from neutrino.errors import InvalidInput, NetworkNotFound
-from neutrino.port_status import COMPUTE_PREFIX
-from neutrino.services import events, quarantine, statuses
-from neutrino.services.networks import bump, load_network
-from neutrino.services.ports import Ports
-from neutrino.services.views import port_view, subnet_view
-from neutrino.transport.messages import (
-    AGENT_TYPE_DHCP,
-    AGENT_TYPE_LINUXBRIDGE,
-    DEVICE_OWNER_DHCP,
+from neutrino.agent_protocol.messages import (
     BoundDevice,
     DeviceList,
     DhcpPortRequest,
+    EventBatch,
     L2HostState,
     NetworkApplied,
     NetworkInfo,
@@ -28,6 +18,15 @@ from neutrino.transport.messages import (
     PortInfo,
     TunnelEndpoint,
 )
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
+from neutrino.db.session import Database
+from neutrino.errors import NetworkNotFound
+from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
+from neutrino.port_status import COMPUTE_PREFIX
+from neutrino.services import events, quarantine, statuses
+from neutrino.services.networks import bump, load_network
+from neutrino.services.ports import Ports
+from neutrino.services.views import port_view, subnet_view
 
 
 def _network_info(net: Network, ports: list[Port], dns_domain: str) -> NetworkInfo:
@@ -44,24 +43,15 @@ def _network_info(net: Network, ports: list[Port], dns_domain: str) -> NetworkIn
     })
 
 
-# A DHCP agent reports the ports of one network at a time; a list this long is no report.
-MAX_READY_PORTS = 4096
-
-
-def ready_port_ids(body: Any) -> list[str]:
-    """The port ids of a ports-ready report ({"port_ids": [...]}), checked."""
-    ids = body.get("port_ids") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or len(ids) > MAX_READY_PORTS or not all(
-            isinstance(i, str) and 0 < len(i) <= 64 and "\x00" not in i for i in ids):
-        raise InvalidInput(f"Expected {{\"port_ids\": [\"<uuid>\", ...]}} with at most "
-                           f"{MAX_READY_PORTS} ids.")
-    return ids
-
-
 class AgentRpc:
     def __init__(self, db: Database, ports: Ports) -> None:
         self.db = db
         self.ports = ports
+
+    def events(self, host: str, after: int) -> EventBatch:
+        """The event log after `after`, as `host` sees it (services/events.py fetch)."""
+        with self.db.session() as session:
+            return events.fetch(session, host, after)
 
     def _dhcp_agent_id(self, session: Session, host: str) -> str | None:
         return session.scalar(select(Agent.id).where(Agent.agent_type == AGENT_TYPE_DHCP,

@@ -9,17 +9,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound
+from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import is_alive
 from neutrino.services import events, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.heartbeats import HeartbeatBuffer
-from neutrino.services.views import AGENT_COLUMNS, agent_row_view, agent_view
-from neutrino.transport.messages import AGENT_TYPE_DHCP, AgentState, ReportResult
+from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_view
 
 LOG = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ class Agents:
     def quick_report(self, state: AgentState) -> ReportResult | None:
         """Acknowledge a routine heartbeat from memory; None when it needs report_state()."""
         return self.heartbeats.offer(state, utcnow())
+
+    def report(self, state: AgentState) -> ReportResult:
+        """A heartbeat, from memory when routine (for callers already off the event loop)."""
+        return self.quick_report(state) or self.report_state(state)
 
     def report_state(self, state: AgentState) -> ReportResult:
         """Record a heartbeat; the first report of an (agent_type, host) registers it."""
@@ -95,19 +100,19 @@ class Agents:
         columns = [Agent.__table__.c[name] for name in AGENT_COLUMNS]
         with self.db.connect() as conn:
             rows = conn.execute(select(*columns).order_by(Agent.host, Agent.agent_type))
-            return [agent_row_view(row, is_alive(row[-1], now, down)) for row in rows]
+            return [agent_view(row._asdict(), is_alive(row.heartbeat_timestamp, now, down))
+                    for row in rows]
 
     def get(self, agent_id: str) -> dict[str, Any]:
         with self.db.session() as session:
             agent = session.get(Agent, agent_id)
             if agent is None:
                 raise AgentNotFound(agent_id)
-            return agent_view(agent, is_alive(agent.heartbeat_timestamp, utcnow(),
-                                              self.settings.agent_down_time))
+            return self.view(agent)
 
     def view(self, agent: Agent) -> dict[str, Any]:
-        return agent_view(agent, is_alive(agent.heartbeat_timestamp, utcnow(),
-                                          self.settings.agent_down_time))
+        return agent_view(agent_columns(agent), is_alive(agent.heartbeat_timestamp, utcnow(),
+                                                         self.settings.agent_down_time))
 
     def update(self, agent_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:

@@ -22,12 +22,12 @@ from neutrino.errors import (
     NetworkNotFound,
     NetworkNotHosted,
 )
+from neutrino.neutron_names import AGENT_TYPE_DHCP, DEVICE_OWNER_DHCP
 from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead
 from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
 from neutrino.services import events, quarantine, statuses
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
-from neutrino.transport.messages import AGENT_TYPE_DHCP
 
 LOG = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class Bindings:
             self._unbind(session, network_id, agent)
             # The agent's DHCP port goes with the binding, as the agent would release it.
             ports = list(session.scalars(select(Port).where(
-                Port.network_id == network_id, Port.device_owner == "network:dhcp",
+                Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
                 Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
             if ports:
                 bump(net)  # the other agents' hosts files change: a new revision

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm import Session
 
+from neutrino.agent_protocol.messages import Event as EventMessage
+from neutrino.agent_protocol.messages import EventBatch
 from neutrino.db.models import Event
+from neutrino.db.session import Database
 from neutrino.errors import InvalidInput, shown
 from neutrino.services.clock import utcnow
-from neutrino.transport.messages import Event as EventMessage
-from neutrino.transport.messages import EventBatch
 
-# Set in session.info so that the app can wake long-polling agents right after the commit.
-WROTE_EVENTS = "neutrino.wrote_events"
+# session.info key: the rows record() added in this transaction, told to the agent drivers
+# once it commits (services/committed_events.py).
+WRITTEN = "neutrino.written_events"
 # Revisions are the log's BIGINT ids; a cursor beyond them is no cursor (and no query).
 MAX_REVISION = 2**63 - 1
 
@@ -21,9 +23,23 @@ MAX_REVISION = 2**63 - 1
 def record(session: Session, event: str, resource: str, resource_id: str,
            network_id: str | None = None, host: str | None = None,
            now: datetime | None = None) -> None:
-    session.add(Event(event=event, resource=resource, resource_id=resource_id,
-                      network_id=network_id, host=host, created_at=now or utcnow()))
-    session.info[WROTE_EVENTS] = True
+    row = Event(event=event, resource=resource, resource_id=resource_id,
+                network_id=network_id, host=host, created_at=now or utcnow())
+    session.add(row)
+    session.info.setdefault(WRITTEN, []).append(row)
+
+
+def message(row: Event) -> EventMessage:
+    """The notice of one logged event, as agents receive it."""
+    return EventMessage(revision=row.id, event=row.event, resource=row.resource,
+                        resource_id=row.resource_id, network_id=row.network_id, host=row.host)
+
+
+def take_written(session: Session) -> list[EventMessage]:
+    """The events this session's transaction wrote (ids assigned by the flush), once."""
+    rows: list[Event] = session.info.pop(WRITTEN, [])
+    # A row added inside a savepoint that rolled back left the session with it.
+    return [message(row) for row in rows if inspect(row).persistent]
 
 
 def latest_revision(session: Session) -> int:
@@ -68,9 +84,7 @@ def fetch(session: Session, host: str, after: int, limit: int = 500,
         select(Event).where(Event.id > after).order_by(Event.id).limit(limit)).all()
     kept, cursor = _safe_prefix(list(rows), after, now)
     # Events for other hosts advance the cursor too, so the agent does not ask for them again.
-    events = [EventMessage(revision=r.id, event=r.event, resource=r.resource,
-                           resource_id=r.resource_id, network_id=r.network_id, host=r.host)
-              for r in kept if r.host is None or r.host == host]
+    events = [message(r) for r in kept if r.host is None or r.host == host]
     return EventBatch(events=events, latest_revision=max(cursor, after))
 
 
@@ -78,3 +92,8 @@ def prune(session: Session, keep: int) -> int:
     latest = latest_revision(session)
     result = session.execute(delete(Event).where(Event.id <= latest - keep))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def prune_log(db: Database, keep: int) -> int:
+    """prune() in a transaction of its own (the server's housekeeping loop)."""
+    return db.run(lambda session: prune(session, keep))

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
 from neutrino.scheduler.liveness import is_alive
-from neutrino.transport.messages import AgentState, ReportResult
 
 LOG = logging.getLogger(__name__)
 _AGENTS: Table = Agent.__table__  # type: ignore[assignment]

@@ -5,17 +5,17 @@ import random
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from neutrino.config import ServerSettings
 from neutrino.db.models import Network, Port
 from neutrino.db.session import Database
 from neutrino.errors import NetworkInUse, NetworkNotFound
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.services import events, segments, statuses
 from neutrino.services.clock import utcnow
 from neutrino.services.views import network_view
-from neutrino.transport.messages import DEVICE_OWNER_DHCP
 
 
 def load_network(session: Session, network_id: str, project_id: str | None = None,
@@ -29,6 +29,13 @@ def load_network(session: Session, network_id: str, project_id: str | None = Non
                        and not net.shared):
         raise NetworkNotFound(network_id)
     return net
+
+
+def count_in_project(db: Database, project_id: str) -> int:
+    """How many networks the project owns (what a project's deletion leaves behind)."""
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(Network)
+                              .where(Network.project_id == project_id)) or 0
 
 
 def bump(net: Network) -> None:

@@ -7,11 +7,11 @@ they must hold for the same address of the port (one allocation row), not for an
 """
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, or_
 
+from neutrino import addresses
 from neutrino.db.models import IpAllocation, Port
 from neutrino.errors import InvalidInput, shown
 
@@ -55,8 +55,8 @@ def _stored_form(ip: str) -> str:
     # Addresses are stored as ipaddress writes them (fd00::5, not FD00:0::5); anything that
     # is no address is kept and simply matches nothing, as in Neutron.
     try:
-        return str(ipaddress.ip_address(ip))
-    except ValueError:
+        return str(addresses.parse_ip(ip))
+    except addresses.AddressSyntaxError:
         return ip
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from neutrino import dns_names, ipam
+from neutrino import dhcp_options, dns_names, ipam
 from neutrino.config import ServerSettings
-from neutrino.db.models import IpAllocation, Network, Port, Subnet
+from neutrino.db.models import ExtraDhcpOpt, IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import (
     AddressExhausted,
@@ -38,6 +38,21 @@ def load_port(session: Session, port_id: str, project_id: str | None) -> Port:
     if port is None or (project_id is not None and port.project_id != project_id):
         raise PortNotFound(port_id)
     return port
+
+
+def _set_extra_dhcp_opts(port: Port, requested: list[dict[str, Any]]) -> None:
+    """Bring the port's option rows to what the request leaves (dhcp_options.apply_request)."""
+    rows = {(o.opt_name, o.ip_version): o for o in port.extra_dhcp_opts}
+    wanted = dhcp_options.apply_request({k: o.opt_value for k, o in rows.items()}, requested)
+    for key, row in rows.items():
+        if key not in wanted:
+            port.extra_dhcp_opts.remove(row)
+        elif row.opt_value != wanted[key]:
+            row.opt_value = wanted[key]
+    for (name, version), value in wanted.items():
+        if (name, version) not in rows:
+            port.extra_dhcp_opts.append(ExtraDhcpOpt(port_id=port.id, opt_name=name,
+                                                     ip_version=version, opt_value=value))
 
 
 def _initial_status(device_owner: str, binding_host_id: str) -> str:
@@ -90,6 +105,8 @@ class Ports:
             revision_number=1, created_at=now, updated_at=now, mac_address="")
         self._insert_with_mac(session, port, attrs.get("mac_address"))
         self._allocate(session, net, port, attrs.get("fixed_ips"))
+        if attrs.get("extra_dhcp_opts"):
+            _set_extra_dhcp_opts(port, attrs["extra_dhcp_opts"])
         bump(net)
         port.dhcp_revision = net.revision_number  # what a DHCP agent must confirm
         events.record(session, "port.create", "port", port.id, net.id)
@@ -267,6 +284,8 @@ class Ports:
                 released = before - {(subnet_id, ip) for subnet_id, ip in session.execute(
                     select(IpAllocation.subnet_id, IpAllocation.ip_address)
                     .where(IpAllocation.port_id == port.id))}
+            if "extra_dhcp_opts" in attrs:
+                _set_extra_dhcp_opts(port, attrs["extra_dhcp_opts"])
             port.revision_number += 1
             port.updated_at = utcnow()
             bump(net)

@@ -15,13 +15,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from neutrino import ipam
+from neutrino.agent_protocol.messages import NetworkApplied
 from neutrino.db.models import (
     DhcpUnbinding,
     IpQuarantine,
     IpQuarantineWait,
     NetworkDhcpAgentBinding,
 )
-from neutrino.transport.messages import NetworkApplied
+from neutrino.db.session import Database
+from neutrino.services.clock import utcnow
 
 # Keeps IN lists well below every database's limit on bound parameters.
 CHUNK = 500
@@ -124,3 +126,8 @@ def prune(session: Session, now: datetime, quarantine: timedelta) -> int:
     result = session.execute(delete(IpQuarantine).where(IpQuarantine.freed_at <= limit))
     session.execute(delete(DhcpUnbinding).where(DhcpUnbinding.unbound_at <= limit))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_expired(db: Database, quarantine: timedelta) -> int:
+    """prune() in a transaction of its own, as of now (the server's housekeeping loop)."""
+    return db.run(lambda session: prune(session, utcnow(), quarantine))

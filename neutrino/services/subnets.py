@@ -12,12 +12,12 @@ from neutrino.config import ServerSettings
 from neutrino.db.models import IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput, SubnetInUse, SubnetNotFound
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.services import events
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
 from neutrino.services.views import subnet_view
-from neutrino.transport.messages import DEVICE_OWNER_DHCP
 
 
 def load_subnet(session: Session, subnet_id: str, project_id: str | None) -> Subnet:

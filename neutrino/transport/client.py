@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
     AgentState,
     DeviceList,
     DhcpPortRequest,

@@ -1,11 +1,10 @@
 """Pick the agent transport driver from `transport_url`: http(s):// or rabbit://."""
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentServerClient
-from neutrino.transport.rabbit_topology import DEFAULT_CONTROL_EXCHANGE, RABBIT_SCHEMES
+from neutrino.transport.rabbit_topology import DEFAULT_CONTROL_EXCHANGE
+from neutrino.transport.urls import TransportUrlError, parse_transport_url
 
 
 def make_agent_client(transport_url: str, *, control_exchange: str = DEFAULT_CONTROL_EXCHANGE,
@@ -16,18 +15,16 @@ def make_agent_client(transport_url: str, *, control_exchange: str = DEFAULT_CON
     `tls`: how to verify the server (https://) or the broker (rabbit:// with TLS on);
     https:// without it is verified against the system's CAs, rabbit:// without it is plain.
     """
-    scheme = urlsplit(transport_url).scheme
-    if scheme in ("http", "https"):
+    url = parse_transport_url(transport_url)
+    if url.is_http:
         from neutrino.transport.http_client import HttpAgentClient
 
         # `?project=service` scopes the agent's token, as agent settings document.
-        query = parse_qs(urlsplit(transport_url).query)
-        project = query.get("project", ["admin"])[0]
-        return HttpAgentClient.from_transport_url(transport_url, project, timeout, tls)
-    if scheme in RABBIT_SCHEMES:
+        return HttpAgentClient.from_transport_url(transport_url, url.query_value(
+            "project", "admin"), timeout, tls)
+    if url.is_rabbit:
         from neutrino.transport.rabbit_client import RabbitAgentClient
 
         return RabbitAgentClient.from_transport_url(transport_url, control_exchange, timeout,
                                                     tls)
-    raise ValueError(f"transport_url {transport_url!r}: expected http://USER:PASS@HOST:9696/ "
-                     "or rabbit://USER:PASS@HOST:5672/")
+    raise TransportUrlError(transport_url, f"no driver for {url.scheme}://")

@@ -4,14 +4,11 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from neutrino.tls import ClientTls
-from neutrino.transport.client import AgentRefused, TransportError
-from neutrino.transport.http_tls import https_transport
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
+    HTTP_PREFIX,
     AgentState,
     DeviceList,
     DhcpPortRequest,
@@ -23,9 +20,12 @@ from neutrino.transport.messages import (
     PortInfo,
     ReportResult,
 )
+from neutrino.tls import ClientTls
+from neutrino.transport.client import AgentRefused, TransportError
+from neutrino.transport.http_tls import https_transport
+from neutrino.transport.urls import TransportUrlError, parse_transport_url
 
 LOG = logging.getLogger(__name__)
-PREFIX = "/agent-rpc/v1"
 # What a call can raise when the server is away or the path to it broken: httpx's own
 # errors, and the socket and TLS errors (OSError) a few code paths let through unwrapped.
 UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.StreamError, OSError)
@@ -34,17 +34,6 @@ UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.StreamError, 
 def _reason(exc: Exception) -> str:
     # httpx's timeouts carry no message; name them so the log says what happened.
     return str(exc) or type(exc).__name__
-
-
-def split_transport_url(url: str) -> tuple[str, str, str]:
-    """`http://user:pass@host:9696/` -> (base URL without credentials, user, password)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"transport_url {url!r} is not an http:// URL")
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    port = f":{parts.port}" if parts.port else ""
-    return (f"{parts.scheme}://{host}{port}", unquote(parts.username or ""),
-            unquote(parts.password or ""))
 
 
 class HttpAgentClient:
@@ -64,8 +53,12 @@ class HttpAgentClient:
     @classmethod
     def from_transport_url(cls, url: str, project: str = "admin", timeout: float = 10.0,
                            tls: ClientTls | None = None) -> HttpAgentClient:
-        base, user, password = split_transport_url(url)
-        return cls(base, user, password, project, timeout, tls)
+        parsed = parse_transport_url(url)
+        if not parsed.is_http:
+            raise TransportUrlError(url, "not an http:// or https:// URL")
+        server = parsed.first
+        return cls(parsed.base_url(), server.username or "", server.password or "", project,
+                   timeout, tls)
 
     # ---- plumbing ---------------------------------------------------------------------------
 
@@ -104,7 +97,7 @@ class HttpAgentClient:
             headers = {"X-Auth-Token": self._token_value(renew=attempt == 1, timeout=timeout)}
             try:
                 response = self._http.request(
-                    method, PREFIX + path, json=json, params=params, headers=headers,
+                    method, HTTP_PREFIX + path, json=json, params=params, headers=headers,
                     timeout=timeout if timeout is not None else self._timeout)
             except UNREACHABLE as exc:
                 raise TransportError(f"{method} {path} to {self.base} failed: "

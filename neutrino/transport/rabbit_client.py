@@ -20,9 +20,7 @@ from typing import Any
 
 from kombu import Consumer
 
-from neutrino.tls import ClientTls
-from neutrino.transport.client import AgentRefused, TransportError
-from neutrino.transport.messages import (
+from neutrino.agent_protocol.messages import (
     AgentState,
     DeviceList,
     DhcpPortRequest,
@@ -35,6 +33,8 @@ from neutrino.transport.messages import (
     PortInfo,
     ReportResult,
 )
+from neutrino.tls import ClientTls
+from neutrino.transport.client import AgentRefused, TransportError
 from neutrino.transport.rabbit_link import BROKER_ERRORS, Link, wait_ready
 from neutrino.transport.rabbit_topology import (
     RPC_TOPIC,

@@ -10,19 +10,19 @@ import dataclasses
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from kombu import Exchange, Queue
 
+from neutrino.agent_protocol.messages import PROTOCOL_VERSION, Message
+from neutrino.neutron_names import TOPIC_DHCP_AGENT
 from neutrino.tls import TLS_VERSIONS, ClientTls
-from neutrino.transport.messages import PROTOCOL_VERSION, Message
+from neutrino.transport.urls import TransportUrl, TransportUrlError, parse_transport_url
 
-RABBIT_SCHEMES = ("rabbit", "amqp")
 # RabbitMQ's TLS listener by convention; used when TLS is on and the URL names no port.
 AMQPS_PORT = 5671
 DEFAULT_CONTROL_EXCHANGE = "neutron"
 RPC_TOPIC = "q-plugin"
-DHCP_TOPIC = "dhcp_agent"
+DHCP_TOPIC = TOPIC_DHCP_AGENT
 # Queues that nobody uses for this long vanish, so per-run test prefixes do not pile up on
 # the broker and a decommissioned deployment leaves nothing behind.
 IDLE_QUEUE_EXPIRY_MS = 10 * 60 * 1000
@@ -59,28 +59,36 @@ class BrokerParams:
 
 
 def is_rabbit_url(url: str) -> bool:
-    return urlsplit(url).scheme in RABBIT_SCHEMES
+    """Whether the (validated, possibly empty) transport_url names RabbitMQ."""
+    return bool(url) and parse_transport_url(url).is_rabbit
 
 
 def parse_rabbit_url(url: str) -> BrokerParams:
-    """`rabbit://user:pass@host:5672/vhost` -> BrokerParams; empty path is the "/" vhost."""
-    parts = urlsplit(url)
-    if parts.scheme not in RABBIT_SCHEMES or not parts.hostname:
-        raise ValueError(f"transport_url {url!r} is not a rabbit://user:pass@host:port/ URL")
-    if "," in parts.netloc:
-        raise ValueError(f"transport_url {url!r} lists several brokers; give exactly one")
-    vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
-    return BrokerParams(host=parts.hostname, port=parts.port or 5672,
-                        userid=unquote(parts.username or "guest"),
-                        password=unquote(parts.password or "guest"), virtual_host=vhost)
+    """`rabbit://user:pass@host:5672/vhost` -> BrokerParams; empty path is the "/" vhost.
+
+    TransportUrlError for anything else, and for several brokers (this driver uses one)."""
+    return _broker(url, parse_transport_url(url))
 
 
-def broker_params(url: str, tls: ClientTls | None) -> BrokerParams:
+def _broker(raw: str, url: TransportUrl) -> BrokerParams:
+    if not url.is_rabbit:
+        raise TransportUrlError(raw, "not a rabbit:// URL")
+    if len(url.endpoints) > 1:
+        raise TransportUrlError(raw, "several brokers are listed; give exactly one")
+    broker = url.first
+    return BrokerParams(host=broker.host, port=broker.port or 5672,
+                        userid=broker.username or "guest",
+                        password=broker.password or "guest",
+                        virtual_host=url.virtual_host)
+
+
+def broker_params(raw: str, tls: ClientTls | None) -> BrokerParams:
     """parse_rabbit_url with TLS settings; TLS without a port in the URL means 5671."""
-    broker = parse_rabbit_url(url)
+    url = parse_transport_url(raw)
+    broker = _broker(raw, url)
     if tls is None:
         return broker
-    port = broker.port if urlsplit(url).port else AMQPS_PORT
+    port = broker.port if url.first.port else AMQPS_PORT
     return dataclasses.replace(broker, tls=tls, port=port)
 
 

@@ -12,12 +12,12 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from neutrino.agent_protocol.messages import NetworkInfo, SubnetInfo
 from neutrino.config import ServerSettings
 from neutrino.db.models import IpQuarantineWait, NetworkDhcpAgentBinding
 from neutrino.transport.client import AgentServerClient
 from neutrino.transport.factory import make_agent_client
 from neutrino.transport.http_client import HttpAgentClient
-from neutrino.transport.messages import NetworkInfo, SubnetInfo
 from tests.support.fake_server import FakeServer
 from tests.support.server import USERS, RunningServer, running_server
 

@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from neutrino.agent_protocol.messages import DhcpPortRequest, Event
+from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
-from neutrino.transport.messages import DEVICE_OWNER_DHCP, DhcpPortRequest, Event
 from tests.contract.deployments import TRANSPORTS, Deployment, ServerDeployment
 from tests.support.agents import dhcp_state, register
 from tests.support.broker import restart_broker

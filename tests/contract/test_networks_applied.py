@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from neutrino.transport.messages import NetworkApplied
+from neutrino.agent_protocol.messages import NetworkApplied
 from tests.contract.deployments import TRANSPORTS, Deployment, ServerDeployment
 from tests.support.agents import register
 

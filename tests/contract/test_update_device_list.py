@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from neutrino.agent_protocol.messages import DeviceList, NetworkApplied
 from neutrino.transport.client import AgentServerClient
-from neutrino.transport.messages import DeviceList, NetworkApplied
 from tests.contract.deployments import TRANSPORTS
 from tests.contract.deployments import ServerDeployment as Deployment
 from tests.support.agents import register

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
+from neutrino.agent import namespaces
 from neutrino.lab import processes, runtime, wiring
 from neutrino.lab.main import main as lab_cli
 from tests.support import server
@@ -123,7 +124,7 @@ class Aio:
 
     def leftovers(self) -> list[str]:
         left = processes_naming(str(self.state))
-        left += [f"namespace {n}" for n in wiring.namespaces(self.prefix)]
+        left += [f"namespace {n}" for n in namespaces.list_names(self.prefix)]
         left += [f"link {n}" for n in wiring.root_links(self.prefix)]
         if listening(self.port):
             left.append(f"a listener on port {self.port}")
@@ -244,7 +245,7 @@ def wait_lab_serving(aio: Aio, running: Callable[[], bool]) -> None:
     def dnsmasq_runs() -> bool:
         return any(processes.alive(pid, "dnsmasq")
                    for host in plan.hosts
-                   if wiring.namespace_exists(host.dhcp_namespace(net["id"]))
+                   if namespaces.exists(host.dhcp_namespace(net["id"]))
                    for pid in processes.namespace_pids(host.dhcp_namespace(net["id"])))
 
     wait_until(dnsmasq_runs, UP_TIMEOUT, message="dnsmasq serving n1")

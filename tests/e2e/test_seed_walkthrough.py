@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from neutrino.agent import namespaces
 from neutrino.agent.naming import tap_name
 from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import processes, runtime, vms, wiring
@@ -91,7 +92,7 @@ class Seed:
         plan = runtime.load(self.lab_dir).plan
         net_id = self.neutron("net-show", network, "-f", "value", "-c", "id").strip()
         namespace = plan.host(host).dhcp_namespace(net_id)
-        return wiring.namespace_exists(namespace) and any(
+        return namespaces.exists(namespace) and any(
             processes.alive(pid, "dnsmasq") for pid in processes.namespace_pids(namespace))
 
     def tail_logs(self) -> None:
@@ -158,7 +159,7 @@ def _running_seed(extra_conf: str, rabbit: RabbitAccess | None) -> Iterator[Seed
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        left = wiring.namespaces(prefix) + wiring.root_links(prefix)
+        left = namespaces.list_names(prefix) + wiring.root_links(prefix)
         shutil.rmtree(tmp, ignore_errors=True)
         assert not left, f"the lab left {left} behind"
 

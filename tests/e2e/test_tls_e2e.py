@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from neutrino.agent import namespaces
+from neutrino.agent.pids import read_pid
 from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
@@ -144,7 +146,7 @@ def test_lab_agents_over_https_serve_dhcp_and_an_agent_with_the_wrong_ca_refuses
             # It keeps retrying (still running; each failed attempt is a DEBUG line) and the
             # server never heard of it.
             wait_until(lambda: len(explained()) > len(first), 15, 0.2, "a second attempt")
-            pid = processes.read_pid(conf_dir / "dhcp-agent.pid")
+            pid = read_pid(conf_dir / "dhcp-agent.pid")
             assert pid is not None and processes.alive(pid)
             assert "HostC" not in op.hosts()
             assert op.live_agents() == wanted
@@ -154,6 +156,6 @@ def test_lab_agents_over_https_serve_dhcp_and_an_agent_with_the_wrong_ca_refuses
         raise
     finally:
         runtime.down(lab_dir, prefix=prefix)
-        left = wiring.namespaces(prefix) + wiring.root_links(prefix)
+        left = namespaces.list_names(prefix) + wiring.root_links(prefix)
         shutil.rmtree(tmp, ignore_errors=True)
         assert not left, f"the test left {left} behind"

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from neutrino.agent_protocol.messages import NetworkApplied
 from neutrino.db.models import IpQuarantine, IpQuarantineWait, NetworkDhcpAgentBinding
 from neutrino.services import quarantine
 from neutrino.services.clock import utcnow
 from neutrino.transport.http_client import HttpAgentClient
-from neutrino.transport.messages import NetworkApplied
 from tests.support.agents import agent_client, dhcp_state
 from tests.support.server import RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until

@@ -42,7 +42,9 @@ def world(server: RunningServer) -> World:
             "network_id": net["id"], "mac_address": "fa:16:3e:aa:00:01",
             "fixed_ips": [{"subnet_id": sub["id"], "ip_address": "10.20.0.10"}]}}))["port"]
         port2 = _ok(c.post("/v2.0/ports", json={"port": {
-            "network_id": net["id"], "mac_address": "fa:16:3e:aa:00:02"}}))["port"]
+            "network_id": net["id"], "mac_address": "fa:16:3e:aa:00:02",
+            "extra_dhcp_opts": [{"opt_name": "bootfile-name", "opt_value": "pxelinux.0"}]}}
+                           ))["port"]
         net2 = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-net2"}}))["network"]
         sub2 = _ok(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net2["id"], "cidr": "10.30.0.0/24"}}))["subnet"]
@@ -565,9 +567,42 @@ HOSTILE_CASES = [
 ]
 
 
+def _edo(*entries: Any) -> dict[str, Any]:
+    return {"port": {"extra_dhcp_opts": list(entries)}}
+
+
+GOOD_OPT = {"opt_name": "tftp-server", "opt_value": "192.0.2.9"}
+EXTRA_DHCP_OPT_CASES = [
+    case("POST", PORTS, port(extra_dhcp_opts=[{"opt_name": "no-such", "opt_value": "x"}]), 400,
+         "extra_dhcp_opts", "'no-such'", "not a DHCPv4 option", name="edo unknown name"),
+    case("POST", PORTS, port(extra_dhcp_opts=[GOOD_OPT, {"opt_name": "999", "opt_value": "x"}]),
+         400, "999", "1 through 254", name="edo code out of range"),
+    case("POST", PORTS, port(extra_dhcp_opts={"opt_name": "mtu"}), 400, "not a list",
+         name="edo not a list"),
+    case("PUT", "/v2.0/ports/@port2", _edo(GOOD_OPT, {"opt_name": "bootfile-name",
+                                                      "opt_value": "a\ntag:x,option:router,1"}),
+         400, "one line", name="edo newline injection, valid entry before it"),
+    case("PUT", "/v2.0/ports/@port2", _edo({"opt_name": "bootfile-name", "opt_value": ""}), 400,
+         "must not be empty", name="edo empty value"),
+    case("PUT", "/v2.0/ports/@port2", _edo({"opt_name": "dns-server", "opt_value": "1.2.3"}),
+         400, "IPv4 addresses", "'1.2.3'", name="edo address option with a bad address"),
+    case("PUT", "/v2.0/ports/@port2", _edo({"opt_name": "mtu", "opt_value": "1",
+                                            "ip_version": 5}), 400, "not 4 or 6",
+         name="edo ip_version 5"),
+    case("PUT", "/v2.0/ports/@port2", _edo(GOOD_OPT, GOOD_OPT), 400, "more than once",
+         name="edo duplicate"),
+    case("PUT", "/v2.0/ports/@port2", _edo({"opt_name": "bootfile-name", "opt_value": 67}),
+         400, "not a string", name="edo value not a string"),
+    case("PUT", "/v2.0/ports/@port2", _edo({"opt_name": "bootfile-name", "opt_value": "x" * 300}),
+         400, "255", name="edo value too long"),
+    case("PUT", "/v2.0/ports/@port2", _edo({"opt_name": "x" * 100, "opt_value": "v"}), 400,
+         "1 to 64", name="edo name too long"),
+]
+
+
 @pytest.mark.parametrize(("who", "request_case"), NETWORK_CASES + BODY_CASES + SUBNET_CASES
                          + PORT_CASES + AGENT_CASES + SCHEDULER_CASES
-                         + HOSTILE_CASES)
+                         + HOSTILE_CASES + EXTRA_DHCP_OPT_CASES)
 def test_bad_request_is_refused_with_a_clear_error_and_changes_nothing(
         server: RunningServer, world: World, who: str, request_case: Case) -> None:
     method, path, body, status, words = request_case
@@ -644,6 +679,9 @@ def test_world_is_intact_after_all_bad_requests(server: RunningServer, world: Wo
         port1 = c.get(f"/v2.0/ports/{world.ids['@port1']}").json()["port"]
         assert port1["mac_address"] == "fa:16:3e:aa:00:01"
         assert [f["ip_address"] for f in port1["fixed_ips"]] == ["10.20.0.10"]
+        port2 = c.get(f"/v2.0/ports/{world.ids['@port2']}").json()["port"]
+        assert port2["extra_dhcp_opts"] == [
+            {"opt_name": "bootfile-name", "opt_value": "pxelinux.0", "ip_version": 4}]
         agent = c.get(f"/v2.0/agents/{world.ids['@dhcp']}").json()["agent"]
         assert agent["admin_state_up"] is True and agent["host"] == "bad-input-host"
 

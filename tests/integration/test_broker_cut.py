@@ -23,8 +23,8 @@ from neutrino.agent.changes import Applied
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths, DnsmasqFiles
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
+from neutrino.agent_protocol.messages import Event, NetworkInfo, PortInfo
 from neutrino.transport.client import AgentServerClient, TransportError
-from neutrino.transport.messages import Event, NetworkInfo, PortInfo
 from neutrino.transport.rabbit_client import RabbitAgentClient
 from neutrino.transport.rabbit_link import BROKER_ERRORS, Link
 from neutrino.transport.rabbit_topology import parse_rabbit_url

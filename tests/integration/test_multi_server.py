@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from neutrino.agent_protocol.messages import Event
 from neutrino.transport.client import AgentServerClient, TransportError
 from neutrino.transport.factory import make_agent_client
-from neutrino.transport.messages import Event
 from tests.support.agents import dhcp_state
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
 from tests.support.databases import fresh_database

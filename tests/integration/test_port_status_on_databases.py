@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from neutrino.transport.messages import DeviceList, NetworkApplied
+from neutrino.agent_protocol.messages import DeviceList, NetworkApplied
 from tests.support.agents import agent_client, dhcp_state
 from tests.support.server import RunningServer, running_server, settings_for
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from neutrino.agent.settings import load_dhcp_agent_settings
+from neutrino.agent_protocol.messages import AgentState
 from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentServerClient, TransportError
 from neutrino.transport.factory import make_agent_client
-from neutrino.transport.messages import AgentState
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
 from tests.support.certs import CertAuthority, make_ca
 from tests.support.databases import fresh_database

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from neutrino.agent.settings import load_dhcp_agent_settings
+from neutrino.agent_protocol.messages import AgentState
 from neutrino.cli.main import main as neutrino_cli
 from neutrino.config import ConfigError, load_server_settings
 from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentServerClient, TransportError
 from neutrino.transport.factory import make_agent_client
-from neutrino.transport.messages import AgentState
 from tests.support.certs import CertAuthority, Issued, make_ca
 from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
 from tests.support.server_process import ServerProcess, server_process

@@ -1,14 +1,10 @@
 """Test agents: report state like a real agent would, over the real HTTP transport."""
 from __future__ import annotations
 
+from neutrino.agent_protocol.messages import AgentState, ReportResult
+from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE
 from neutrino.transport.client import AgentServerClient
 from neutrino.transport.http_client import HttpAgentClient
-from neutrino.transport.messages import (
-    AGENT_TYPE_DHCP,
-    AGENT_TYPE_LINUXBRIDGE,
-    AgentState,
-    ReportResult,
-)
 from tests.support.server import USERS, RunningServer
 
 

@@ -6,10 +6,7 @@ import threading
 import uuid
 from typing import Any
 
-from neutrino.transport.client import AgentRefused, TransportError
-from neutrino.transport.messages import (
-    AGENT_TYPE_DHCP,
-    DEVICE_OWNER_DHCP,
+from neutrino.agent_protocol.messages import (
     AgentState,
     BoundDevice,
     DeviceList,
@@ -26,6 +23,8 @@ from neutrino.transport.messages import (
     SubnetInfo,
     TunnelEndpoint,
 )
+from neutrino.neutron_names import AGENT_TYPE_DHCP, DEVICE_OWNER_DHCP
+from neutrino.transport.client import AgentRefused, TransportError
 
 
 def make_network(network_id: str, cidr: str = "10.0.1.0/24", gateway: str | None = "",

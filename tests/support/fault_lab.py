@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neutrino.agent import dnsmasq
+from neutrino.agent import dnsmasq, namespaces
 from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name, dhcp_device_id, tap_name
 from neutrino.agent.releases import Lease, parse_leases_file
@@ -364,7 +364,7 @@ def _teardown(lab: FaultLab) -> None:
     finally:
         for server in lab.servers:
             server.stop()
-    left = wiring.namespaces(lab.prefix) + wiring.root_links(lab.prefix)
+    left = namespaces.list_names(lab.prefix) + wiring.root_links(lab.prefix)
     shutil.rmtree(lab.tmp, ignore_errors=True)
     assert not left, f"the fault lab left {left} behind"
 

@@ -184,3 +184,30 @@ def test_any_uuid_spelling_normalises_to_the_dashed_form(value: Any) -> None:
     dashed = str(value)
     assert attributes.uuid_str("id", dashed.upper()) == dashed
     assert attributes.uuid_str("id", value.hex) == dashed
+
+
+def test_extra_dhcp_opts_are_normalised() -> None:
+    clean = update("port", attributes.PORT_ATTRS, {"extra_dhcp_opts": [
+        {"opt_name": "bootfile-name", "opt_value": "pxelinux.0"},
+        {"opt_name": "59", "opt_value": None, "ip_version": "6"}]})
+    assert clean["extra_dhcp_opts"] == [
+        {"opt_name": "bootfile-name", "opt_value": "pxelinux.0", "ip_version": 4},
+        {"opt_name": "59", "opt_value": None, "ip_version": 6}]
+
+
+@pytest.mark.parametrize(("opts", "words"), [
+    ({"opt_name": "mtu"}, "is not a list"),
+    ([{"opt_name": "nope", "opt_value": "x"}], "not a DHCPv4 option"),
+    ([{"opt_value": "x"}], "needs an opt_name"),
+    ([{"opt_name": "mtu", "opt_value": 1400}], "not a string or null"),
+    ([{"opt_name": "mtu", "opt_value": "1", "ip_version": 5}], "not 4 or 6"),
+    ([{"opt_name": "mtu", "opt_value": "1", "id": "x"}], "unexpected key"),
+    ([{"opt_name": "bootfile-name", "opt_value": "a\nb"}], "one line"),
+    ([{"opt_name": "mtu", "opt_value": "1"}, {"opt_name": "mtu", "opt_value": "2"}],
+     "more than once"),
+    ([{"opt_name": "mtu", "opt_value": "1"}] * 65, "more than 64"),
+    (["mtu"], "is not an object"),
+])
+def test_bad_extra_dhcp_opts_are_refused(opts: Any, words: str) -> None:
+    with pytest.raises(InvalidInput, match=words):
+        update("port", attributes.PORT_ATTRS, {"extra_dhcp_opts": opts})

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.api.loops import FailureLog
 from neutrino.errors import DatabaseUnavailable
 from neutrino.scheduler.liveness import Channel
 from neutrino.services.hearing import Hearing
 from neutrino.services.heartbeats import HeartbeatBuffer
 from neutrino.transport.client import TransportError
-from neutrino.transport.messages import AgentState, ReportResult
 from tests.support.server import settings_for
 
 T0 = datetime(2024, 1, 1, 12, 0, 0)

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neutrino.agent_protocol.bounds import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from neutrino.agent_protocol.messages import AgentState, DhcpPortRequest
 from neutrino.api.body import MAX_DEPTH, MalformedJson, decode_json, nesting_depth, parse_message
 from neutrino.errors import SHOWN_MAX, InvalidInput, shown
-from neutrino.transport.bounds import MAX_JSON_BYTES, MAX_JSON_DEPTH
-from neutrino.transport.messages import AgentState, DhcpPortRequest
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
                     lambda inner: st.lists(inner, max_size=3)

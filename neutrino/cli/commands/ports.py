@@ -11,13 +11,22 @@ from cliff.show import ShowOne
 
 from neutrino.cli.api import CliError
 from neutrino.cli.app import neutron_client
-from neutrino.cli.arguments import boolean, key_values
+from neutrino.cli.arguments import boolean, extra_dhcp_opt, key_values
 from neutrino.cli.commands.by_name import DeleteByName, ShowByName
 from neutrino.cli.commands.messages import say, say_created
 from neutrino.cli.display import list_rows, show_table
 from neutrino.cli.resolve import find_id
 
 PORT_COLUMNS = ("id", "name", "mac_address", "fixed_ips")
+
+
+def add_extra_dhcp_opt_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extra-dhcp-opt", "--extra_dhcp_opt", dest="extra_dhcp_opts",
+                        action="append", type=extra_dhcp_opt,
+                        metavar="opt_name=NAME,opt_value=VALUE[,ip_version={4,6}]",
+                        help="A DHCP option for this port, e.g. opt_name=bootfile-name,"
+                             "opt_value=pxelinux.0. Repeat for several; on update, options "
+                             "not named are kept and an empty opt_value deletes one.")
 
 
 class CreatePort(ShowOne):
@@ -45,6 +54,7 @@ class CreatePort(ShowOne):
                             help="What owns the port, e.g. compute:nova or network:dhcp.")
         parser.add_argument("--binding:host_id", "--binding-host-id", dest="host_id",
                             metavar="HOST", help="Host the port is bound to (admin only).")
+        add_extra_dhcp_opt_argument(parser)
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
@@ -67,6 +77,8 @@ class CreatePort(ShowOne):
                     entry["subnet_id"] = find_id(client, "subnet", entry["subnet_id"])
                 fixed_ips.append(entry)
             fields["fixed_ips"] = fixed_ips
+        if parsed_args.extra_dhcp_opts:
+            fields["extra_dhcp_opts"] = parsed_args.extra_dhcp_opts
         port = client.create("port", fields)
         say_created(self.app, parsed_args, "port")
         return show_table(port)
@@ -112,6 +124,7 @@ class UpdatePort(Command):
                             help="What owns the port, e.g. compute:nova.")
         parser.add_argument("--binding:host_id", "--binding-host-id", dest="host_id",
                             metavar="HOST", help="Host the port is bound to (admin only).")
+        add_extra_dhcp_opt_argument(parser)
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
@@ -119,9 +132,11 @@ class UpdatePort(Command):
                   "device_id": parsed_args.device_id, "device_owner": parsed_args.device_owner,
                   "binding:host_id": parsed_args.host_id}
         fields = {key: value for key, value in wanted.items() if value is not None}
+        if parsed_args.extra_dhcp_opts:
+            fields["extra_dhcp_opts"] = parsed_args.extra_dhcp_opts
         if not fields:
             raise CliError("Nothing to update: give --name, --admin-state-up, --device-id, "
-                           "--device-owner or --binding:host_id.")
+                           "--device-owner, --binding:host_id or --extra-dhcp-opt.")
         client = neutron_client(self.app)
         client.update("port", find_id(client, "port", parsed_args.port), fields)
         say(self.app, f"Updated port: {parsed_args.port}")

@@ -24,7 +24,7 @@ from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
-from neutrino.transport.messages import PortInfo, TunnelEndpoint
+from neutrino.agent_protocol.messages import PortInfo, TunnelEndpoint
 from tests.support.fake_server import make_network
 from tests.support.waiting import wait_until
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import Lab, sh
 
-from neutrino.agent import dnsmasq
+from neutrino.agent import dnsmasq, pids
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.naming import bridge_name
 from neutrino.transport.http_client import HttpAgentClient
@@ -119,7 +119,7 @@ def test_vms_resolve_each_other_and_other_names_go_only_to_dnsmasq_dns_servers(
         assert took < 10
         pid = dnsmasq.running_pid(agent.networks.paths(net_id))
         assert pid is not None
-        argv = dnsmasq.cmdline(pid)
+        argv = pids.cmdline(pid)
         assert "--no-resolv" in argv and not any(a.startswith("--server") for a in argv)
         # Port 53 is bound inside the namespace on the DHCP port's address, nowhere else.
         inside = sh("ip", "netns", "exec", agent.networks.namespace(net_id), "ss", "-lnup",
@@ -155,7 +155,7 @@ def test_vms_resolve_each_other_and_other_names_go_only_to_dnsmasq_dns_servers(
         paths = agent.networks.paths(net_id)
         # Another command line: the new agent restarts dnsmasq instead of adopting it.
         wait_until(lambda: (p := dnsmasq.running_pid(paths)) is not None and p != pid
-                   and "--server=127.0.0.1#5353" in dnsmasq.cmdline(p), 30)
+                   and "--server=127.0.0.1#5353" in pids.cmdline(p), 30)
         answers, out, _ = nslookup(vm_a.namespace, "outside.test", dhcp_ip)
         assert answers == ["192.0.2.99"], out
         # The network's own names are still answered locally.

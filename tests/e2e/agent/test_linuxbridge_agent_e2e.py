@@ -12,7 +12,7 @@ from conftest import Lab, sh
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
-from neutrino.transport.messages import TunnelEndpoint
+from neutrino.agent_protocol.messages import TunnelEndpoint
 from tests.support.fake_server import FakeServer, make_network
 from tests.support.waiting import wait_until
 

@@ -17,8 +17,8 @@ from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
+from neutrino.agent_protocol.messages import AgentState
 from neutrino.transport.http_client import HttpAgentClient
-from neutrino.transport.messages import AgentState
 from tests.support.server import USERS, RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until
 

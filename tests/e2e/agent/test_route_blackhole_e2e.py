@@ -24,8 +24,8 @@ from neutrino.agent.changes import Applied
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths, DnsmasqFiles
 from neutrino.agent.settings import server_access
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 from neutrino.transport.factory import make_agent_client
-from neutrino.transport.messages import NetworkInfo, PortInfo
 from tests.support.broker import broker_on, delete_topology, require_rabbit, unique_exchange
 from tests.support.relay import cuttable_relay
 from tests.support.server import USERS, RunningServer, running_server, settings_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neutrino.agent.applied_reporter import AppliedReporter
-from neutrino.transport.messages import NetworkApplied
+from neutrino.agent_protocol.messages import NetworkApplied
 from tests.support.fake_server import FakeServer, make_network
 from tests.support.waiting import wait_until
 

@@ -6,7 +6,7 @@ from neutrino.agent.bridges import BridgeDevices
 from neutrino.agent.ip_command import IpCommand
 from neutrino.agent.l2_plan import L2Config, LocalLinks, plan_links
 from neutrino.agent.naming import tap_name
-from neutrino.transport.messages import BoundDevice, L2HostState
+from neutrino.agent_protocol.messages import BoundDevice, L2HostState
 
 
 class RecordingRunner:

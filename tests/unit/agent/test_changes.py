@@ -13,7 +13,7 @@ from neutrino.agent.changes import (
     wants_dhcp,
 )
 from neutrino.agent.dnsmasq_config import render_files
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import ExtraDhcpOpt, NetworkInfo, PortInfo
 
 NET = "net-1"
 
@@ -94,3 +94,22 @@ def test_dhcp_port_found_by_device_id_and_checked_for_coverage() -> None:
 
 def test_interface_cidrs_carry_the_subnet_prefix() -> None:
     assert interface_cidrs(DHCP, network()) == ["10.0.1.2/24"]
+
+
+def _vm_with(*opts: tuple[str, str]) -> PortInfo:
+    return VM.model_copy(update={"extra_dhcp_opts": [
+        ExtraDhcpOpt(opt_name=n, opt_value=v) for n, v in opts]})
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    ((), (("bootfile-name", "a"),), Action.RESTART),  # first option: a new --dhcp-mac tag
+    ((("bootfile-name", "a"),), (("bootfile-name", "b"),), Action.RELOAD),
+    ((("bootfile-name", "a"),), (("bootfile-name", "a"), ("mtu", "1400")), Action.RELOAD),
+    ((("bootfile-name", "a"),), (), Action.RESTART),  # last option gone: tag dropped
+    ((("bootfile-name", "a"),), (("bootfile-name", "a"),), Action.NOTHING),
+], ids=["first", "value-changed", "option-added", "last-removed", "same"])
+def test_extra_dhcp_opts_reload_unless_the_tagged_ports_change(
+        before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+        expected: Action) -> None:
+    old = applied(network(ports=[_vm_with(*before)]))
+    assert decide(old, network(ports=[_vm_with(*after)])) == expected

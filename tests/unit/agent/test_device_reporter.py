@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from neutrino.agent.device_reporter import DeviceReporter, changes
 from neutrino.agent.reachability import Reachability
+from neutrino.agent_protocol.messages import BoundDevice, L2HostState
 from neutrino.transport.client import AgentRefused, TransportError
-from neutrino.transport.messages import BoundDevice, L2HostState
 from tests.support.fake_server import FakeServer, FlakyClient, make_network
 
 HOST = "HostA"

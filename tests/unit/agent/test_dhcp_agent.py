@@ -15,8 +15,8 @@ from neutrino.agent.changes import Applied
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import DnsmasqFiles
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
+from neutrino.agent_protocol.messages import Event, EventBatch, NetworkInfo, PortInfo
 from neutrino.transport.client import AgentServerClient, TransportError
-from neutrino.transport.messages import Event, EventBatch, NetworkInfo, PortInfo
 from tests.support.fake_server import FakeServer, FlakyClient, make_network
 from tests.support.waiting import wait_until
 

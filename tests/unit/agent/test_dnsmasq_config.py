@@ -9,15 +9,18 @@ from hypothesis import strategies as st
 from neutrino.agent.dhcp_network import unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import (
     ConfPaths,
+    DnsmasqOptions,
     DnsService,
     dnsmasq_argv,
     hostname_for,
+    option_flags,
     render_addn_hosts,
+    render_files,
     render_hosts,
     render_leases,
     render_opts,
 )
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import ExtraDhcpOpt, NetworkInfo, PortInfo
 
 NET = "89dca1c6-c7d4-4f7a-b730-549af0fb6e34"
 SUB = "f6c832e3-9968-46fd-8e45-d5cf646db9d1"
@@ -171,3 +174,79 @@ def test_every_served_port_has_exactly_one_hosts_and_lease_line(
         f"{p.mac_address},host-10-0-1-{p.id[1:]}.openstacklocal,10.0.1.{p.id[1:]}"
         for p in ports)
     assert sorted(line.split()[1] for line in leases) == sorted(p.mac_address for p in ports)
+
+
+def with_opts(p: PortInfo, *opts: tuple[str, str, int]) -> PortInfo:
+    return p.model_copy(update={"extra_dhcp_opts": [
+        ExtraDhcpOpt(opt_name=n, opt_value=v, ip_version=ver) for n, v, ver in opts]})
+
+
+def test_port_with_extra_dhcp_opts_is_tagged_and_gets_its_options() -> None:
+    pxe = with_opts(port("p4", "fa:16:3e:00:00:04", "10.0.1.4"),
+                    ("bootfile-name", "pxelinux.0", 4), ("66", "192.0.2.9", 4),
+                    ("tag:ipxe,bootfile-name", "http://192.0.2.9/x.ipxe", 4),
+                    ("bootfile-url", "http://[2001:db8::9]/x", 6))  # no v6 address: left out
+    ports = [pxe, *PORTS[1:]]
+    files = render_files(network(), ports, None)
+    assert files.hosts.splitlines() == [
+        "fa:16:3e:00:00:02,host-10-0-1-2.openstacklocal,10.0.1.2",
+        "fa:16:3e:00:00:03,host-10-0-1-3.openstacklocal,10.0.1.3",
+        "fa:16:3e:00:00:04,host-10-0-1-4.openstacklocal,10.0.1.4",
+    ]
+    # Tagged on the command line: dnsmasq 2.90 dies rereading `set:` in a hosts file.
+    argv = dnsmasq_argv(network().model_copy(update={"ports": ports}),
+                        ConfPaths.for_network("/d", NET), "ns-x", 600)
+    assert [a for a in argv if a.startswith("--dhcp-mac")] == [
+        "--dhcp-mac=set:port-p4,fa:16:3e:00:00:04"]
+    port_lines = [line for line in files.opts.splitlines() if line.startswith("tag:port-")]
+    assert port_lines == [
+        "tag:port-p4,option:bootfile-name,pxelinux.0",
+        "tag:port-p4,66,192.0.2.9",
+        "tag:port-p4,tag:ipxe,option:bootfile-name,http://192.0.2.9/x.ipxe",
+    ]
+    # The subnet's own options are still there, before the ports'.
+    assert files.opts.startswith(render_opts(network(), None))
+
+
+def test_blank_router_option_is_rendered_without_a_value() -> None:
+    p = with_opts(port("p3", "fa:16:3e:00:00:03", "10.0.1.3"), ("router", "", 4))
+    assert "tag:port-p3,option:router\n" in render_files(network(), [p], None).opts
+
+
+def test_options_of_down_ports_and_unloadable_options_are_not_rendered() -> None:
+    down = with_opts(port("p5", "fa:16:3e:00:00:05", "10.0.1.5", up=False), ("mtu", "1400", 4))
+    odd = with_opts(port("p6", "fa:16:3e:00:00:06", "10.0.1.6"), ("no-such-option", "x", 4),
+                    ("mtu", "1400", 4))
+    files = render_files(network(), [down, odd], None)
+    assert "port-p5" not in files.opts + files.hosts
+    assert [ln for ln in files.opts.splitlines() if "port-" in ln] == [
+        "tag:port-p6,option:mtu,1400"]
+
+
+def test_port_without_options_has_no_tag() -> None:
+    files = render_files(network(), PORTS, None)
+    assert "tag:port-" not in files.opts
+    argv = dnsmasq_argv(network().model_copy(update={"ports": PORTS}),
+                        ConfPaths.for_network("/d", NET), "ns-x", 600)
+    assert not [a for a in argv if a.startswith("--dhcp-mac")]
+
+
+def test_agent_options_at_defaults_add_no_flags() -> None:
+    paths = ConfPaths.for_network("/d", NET)
+    assert dnsmasq_argv(network(), paths, "ns-x", 600) == \
+        dnsmasq_argv(network(), paths, "ns-x", 600, options=DnsmasqOptions())
+    assert option_flags(DnsmasqOptions()) == []
+
+
+def test_agent_options_become_dnsmasq_flags() -> None:
+    paths = ConfPaths.for_network("/d", NET)
+    argv = dnsmasq_argv(network(), paths, "ns-x", 600, options=DnsmasqOptions(
+        lease_max=100, renewal_time=30, rebinding_time=50, config_file="/etc/nt/dnsmasq.conf",
+        broadcast_reply=True))
+    assert "--dhcp-lease-max=100" in argv  # below the /24's 256 addresses
+    assert "--dhcp-option-force=option:T1,30s" in argv
+    assert "--dhcp-option-force=option:T2,50s" in argv
+    assert "--conf-file=/etc/nt/dnsmasq.conf" in argv and "--conf-file=/dev/null" not in argv
+    assert "--dhcp-broadcast" in argv
+    big = dnsmasq_argv(network(), paths, "ns-x", 600, options=DnsmasqOptions(lease_max=10**6))
+    assert "--dhcp-lease-max=256" in big  # never more than the subnets hold

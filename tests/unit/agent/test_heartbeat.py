@@ -9,8 +9,8 @@ from kombu.exceptions import OperationalError
 
 from neutrino.agent.heartbeat import FAILING_TIMEOUT, Heartbeat
 from neutrino.agent.reachability import Reachability
+from neutrino.agent_protocol.messages import AgentState
 from neutrino.transport.client import TransportError
-from neutrino.transport.messages import AgentState
 from tests.support.fake_server import FakeServer, FlakyClient
 from tests.support.waiting import wait_until
 

@@ -9,7 +9,7 @@ from neutrino.agent.l2_plan import (
     plan_links,
     wired_ports,
 )
-from neutrino.transport.messages import BoundDevice, L2HostState, TunnelEndpoint
+from neutrino.agent_protocol.messages import BoundDevice, L2HostState, TunnelEndpoint
 
 NET_A = "aaaaaaaa-1111-2222-3333-444444444444"
 NET_B = "bbbbbbbb-1111-2222-3333-444444444444"

@@ -13,8 +13,8 @@ from neutrino.agent.l2_plan import L2Config, LinkPlan, LocalLinks
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import tap_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
+from neutrino.agent_protocol.messages import PortInfo
 from neutrino.transport.client import TransportError
-from neutrino.transport.messages import PortInfo
 from tests.support.fake_server import FakeServer, FlakyClient, make_network
 from tests.support.waiting import wait_until
 

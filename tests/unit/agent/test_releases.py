@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from neutrino.agent.releases import Lease, parse_leases_file, served_leases, stale_leases
-from neutrino.transport.messages import NetworkInfo, PortInfo
+from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 from tests.support.fake_server import make_network
 
 NET = "net-r"

@@ -124,3 +124,38 @@ def test_server_access_unquotes_credentials() -> None:
 def test_server_access_project_from_query() -> None:
     assert server_access("http://a:b@h:9696/").project == "admin"
     assert server_access("http://a:b@h:9696/?project=service").project == "service"
+
+
+def test_dnsmasq_options_default_as_neutron(tmp_path: Path) -> None:
+    s = load_dhcp_agent_settings([write(tmp_path, "d.ini", f"[DEFAULT]\n{URL}")])
+    assert (s.dnsmasq_lease_max, s.dhcp_renewal_time, s.dhcp_rebinding_time) == (2**24, 0, 0)
+    assert (s.dnsmasq_config_file, s.dhcp_broadcast_reply, s.dnsmasq_local_resolv) == \
+        ("", False, False)
+    assert s.dnsmasq_dns_servers == []
+
+
+def test_dnsmasq_options_are_read(tmp_path: Path) -> None:
+    extra = write(tmp_path, "dnsmasq.conf", "dhcp-match=set:ipxe,175\n")
+    s = load_dhcp_agent_settings([write(tmp_path, "d.ini", (
+        f"[DEFAULT]\n{URL}dnsmasq_lease_max = 500\ndhcp_renewal_time = 40\n"
+        f"dhcp_rebinding_time = 70\ndnsmasq_config_file = {extra}\n"
+        "dhcp_broadcast_reply = True\ndnsmasq_local_resolv = True\n"
+        "dnsmasq_dns_servers = 192.0.2.53, 192.0.2.54\n"))])
+    options = s.dnsmasq_options()
+    assert (options.lease_max, options.renewal_time, options.rebinding_time) == (500, 40, 70)
+    assert (options.config_file, options.broadcast_reply) == (extra, True)
+    assert s.dnsmasq_local_resolv is True
+    assert s.dnsmasq_dns_servers == ["192.0.2.53", "192.0.2.54"]
+
+
+@pytest.mark.parametrize(("lines", "words"), [
+    ("dhcp_renewal_time = 60\ndhcp_rebinding_time = 60\n", "must be less than"),
+    ("dhcp_rebinding_time = 90000\n", "less than dhcp_lease_duration"),
+    ("dnsmasq_config_file = /nonexistent/dnsmasq.conf\n", "not a readable file"),
+    ("dnsmasq_lease_max = 0\n", "dnsmasq_lease_max"),
+    ("dhcp_renewal_time = -1\n", "dhcp_renewal_time"),
+    ("dhcp_broadcast_reply = maybe\n", "dhcp_broadcast_reply"),
+])
+def test_bad_dnsmasq_options_are_refused(tmp_path: Path, lines: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        load_dhcp_agent_settings([write(tmp_path, "d.ini", f"[DEFAULT]\n{URL}{lines}")])

@@ -244,3 +244,33 @@ def test_show_formats_yaml_and_shell(cli, neutron) -> None:
     neutron.add("networks", id=NET2, name="net2")
     assert "name: net2" in cli("net-show", NET2, "-f", "yaml").out
     assert 'name="net2"' in cli("net-show", NET2, "-f", "shell").out
+
+
+def test_port_create_sends_extra_dhcp_opts_as_the_old_client(cli, neutron) -> None:
+    seed_networks(neutron)
+    run = cli("port-create", "net2",
+              "--extra-dhcp-opt", "opt_name=bootfile-name,opt_value=pxelinux.0",
+              "--extra_dhcp_opt", "opt_name=dns-server,opt_value=192.0.2.1,192.0.2.2,"
+                                  "ip_version=4")
+    assert run.code == 0, run.err
+    assert neutron.calls[-1][2]["port"]["extra_dhcp_opts"] == [
+        {"opt_name": "bootfile-name", "opt_value": "pxelinux.0"},
+        {"opt_name": "dns-server", "opt_value": "192.0.2.1,192.0.2.2", "ip_version": "4"}]
+
+
+def test_port_update_extra_dhcp_opt_with_empty_value_deletes_it(cli, neutron) -> None:
+    neutron.add("networks", id=NET2, name="net2")
+    neutron.add("ports", id="p-1", name="vm-port", network_id=NET2)
+    run = cli("port-update", "vm-port", "--extra-dhcp-opt", "opt_name=tftp-server,opt_value=",
+              "--extra-dhcp-opt", "opt_name=67,opt_value=ipxe.efi")
+    assert (run.code, run.out) == (0, "Updated port: vm-port\n")
+    assert neutron.calls[-1] == ("PUT", "/v2.0/ports/p-1", {"port": {"extra_dhcp_opts": [
+        {"opt_name": "tftp-server", "opt_value": None},
+        {"opt_name": "67", "opt_value": "ipxe.efi"}]}})
+
+
+def test_port_create_refuses_extra_dhcp_opt_without_a_name(cli, neutron) -> None:
+    seed_networks(neutron)
+    run = cli("port-create", "net2", "--extra-dhcp-opt", "opt_value=x")
+    assert run.code != 0 and "lacks opt_name" in run.err
+    assert not any(method == "POST" for method, _, _ in neutron.calls)

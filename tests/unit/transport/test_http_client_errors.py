@@ -7,9 +7,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from neutrino.agent_protocol.messages import AgentState
 from neutrino.transport.client import AgentRefused, TransportError
 from neutrino.transport.http_client import HttpAgentClient
-from neutrino.transport.messages import AgentState
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

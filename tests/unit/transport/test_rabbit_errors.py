@@ -15,12 +15,12 @@ import pytest
 from amqp.exceptions import ConnectionForced, NotFound
 from kombu.exceptions import OperationalError
 
+from neutrino.agent_protocol.messages import AgentState, Event
+from neutrino.agent_protocol.rabbit_server import RabbitRpcServer
 from neutrino.transport import rabbit_link
 from neutrino.transport.client import TransportError
-from neutrino.transport.messages import AgentState, Event
 from neutrino.transport.rabbit_client import RabbitAgentClient
 from neutrino.transport.rabbit_link import Link
-from neutrino.transport.rabbit_server import RabbitRpcServer
 from neutrino.transport.rabbit_topology import BrokerParams, RpcError
 from tests.support.waiting import wait_until
 

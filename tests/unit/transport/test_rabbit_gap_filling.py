@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from neutrino.agent_protocol.messages import Event, EventBatch
 from neutrino.transport import rabbit_client
-from neutrino.transport.messages import Event, EventBatch
 from neutrino.transport.rabbit_client import RabbitAgentClient
 from neutrino.transport.rabbit_topology import BrokerParams
 

@@ -8,35 +8,35 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from neutrino.agent_protocol.bounds import MAX_TEXT
+from neutrino.agent_protocol.messages import (
+    HTTP_PREFIX,
+    AgentState,
+    DeviceList,
+    DhcpPortRequest,
+)
+from neutrino.agent_protocol.requests import (
+    NETWORKS_APPLIED_SCHEMA,
+    PORTS_READY_SCHEMA,
+    parse_networks_applied,
+    ready_port_ids,
+)
+from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import openapi
 from neutrino.api.auth import Authenticator, require_agent
 from neutrino.api.body import json_body, parse_message
 from neutrino.api.responses import json_response
-from neutrino.db.session import Database
-from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
 from neutrino.services import events
-from neutrino.services.agent_rpc import MAX_READY_PORTS, AgentRpc, ready_port_ids
+from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
-from neutrino.transport.bounds import MAX_TEXT
-from neutrino.transport.messages import (
-    AgentState,
-    DeviceList,
-    DhcpPortRequest,
-    EventBatch,
-    NetworkApplied,
-)
-from neutrino.transport.signal import ChangeSignal
 
-PREFIX = "/agent-rpc/v1"
 # Other server replicas write events too; this process sees theirs by polling this often.
 DB_POLL_INTERVAL = 0.5
 MAX_WAIT = 60.0
-# The agents' reporter sends at most 500 (agent/applied_reporter.py BATCH_LIMIT).
-MAX_APPLIED_NETWORKS = 1000
 
 
-# Path and query values name hosts and ids; the bounds are the columns' (transport/bounds.py).
+# Path and query values name hosts and ids; the bounds are the columns' (bounds.py).
 # A function, not a shared Path(): FastAPI writes each parameter's name into its FieldInfo.
 def _host_path() -> Any:
     return Path(min_length=1, max_length=MAX_TEXT)
@@ -49,31 +49,9 @@ def _id_path() -> Any:
 REPORT_STATE_DOC = openapi.operation("report_state",
                                      "Report an agent's state (its heartbeat)",
                                      openapi.model_body(AgentState), tag="agent-rpc")
-PORTS_READY_SCHEMA = {
-    "type": "object", "required": ["port_ids"], "properties": {"port_ids": {
-        "type": "array", "maxItems": MAX_READY_PORTS,
-        "items": {"type": "string", "minLength": 1, "maxLength": 64}}}}
-
-
-NETWORKS_APPLIED_SCHEMA = {"type": "object", "required": ["networks"], "properties": {
-    "networks": {"type": "array", "maxItems": MAX_APPLIED_NETWORKS,
-                 "items": NetworkApplied.model_json_schema()}}}
-
-
-def parse_networks_applied(body: Any) -> list[NetworkApplied]:
-    """The body of networks_applied, {"networks": [NetworkApplied, ...]}, validated."""
-    items = body.get("networks") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise InvalidInput('Expected {"networks": [{"network_id": "<uuid>", '
-                           '"revision_number": <int>, "serving": <bool>}, ...]}.')
-    if len(items) > MAX_APPLIED_NETWORKS:
-        raise InvalidInput(f"At most {MAX_APPLIED_NETWORKS} networks per networks_applied call.")
-    return [parse_message(NetworkApplied, item) for item in items]
-
-
 def report_state_endpoint(agents: Agents, auth: Authenticator
                           ) -> Callable[[Request], Awaitable[Response]]:
-    """POST {PREFIX}/report_state as a plain Starlette endpoint.
+    """POST {HTTP_PREFIX}/report_state as a plain Starlette endpoint.
 
     The hottest call of all (every agent, every report_interval), so it skips FastAPI's
     per-request dependency solving; the app mounts it with add_route.
@@ -90,9 +68,8 @@ def report_state_endpoint(agents: Agents, auth: Authenticator
     return report_state
 
 
-def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: ChangeSignal,
-                     auth: Authenticator) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, include_in_schema=True)
+def agent_rpc_router(rpc: AgentRpc, signal: ChangeSignal, auth: Authenticator) -> APIRouter:
+    router = APIRouter(prefix=HTTP_PREFIX, include_in_schema=True)
 
     async def agent(ctx: RequestContext = Depends(auth)) -> RequestContext:
         require_agent(ctx)
@@ -153,13 +130,8 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
                           timeout: float = Query(30.0, allow_inf_nan=False),
                           _: RequestContext = Depends(agent)) -> Any:
         deadline = time.monotonic() + max(0.0, min(timeout, MAX_WAIT))
-
-        def fetch() -> EventBatch:
-            with db.session() as session:
-                return events.fetch(session, host, after)
-
         while True:
-            batch = await run_in_threadpool(fetch)
+            batch = await run_in_threadpool(rpc.events, host, after)
             left = deadline - time.monotonic()
             if batch.events or batch.reset or after < 0 or left <= 0:
                 return json_response(batch.model_dump())

@@ -5,19 +5,16 @@ an older peer still parses the message.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neutrino.transport.bounds import FreeJson, Host, Identifier, Text
+from neutrino.agent_protocol.bounds import FreeJson, Host, Identifier, Text
 
 PROTOCOL_VERSION = 1
 
-AGENT_TYPE_DHCP = "DHCP agent"
-AGENT_TYPE_LINUXBRIDGE = "Linux bridge agent"
-TOPIC_DHCP_AGENT = "dhcp_agent"
-TOPIC_L2_AGENT = "N/A"
-DEVICE_OWNER_DHCP = "network:dhcp"
+# The HTTP driver's routes sit below this path (agent_protocol/http_endpoints.py).
+HTTP_PREFIX = "/agent-rpc/v1"
 # Port ids per update_device_list list (the L2 agent sends at most 500: 36 bytes each).
 MAX_DEVICES = 1000
 
@@ -50,6 +47,14 @@ class FixedIp(Message):
     ip_address: str
 
 
+class ExtraDhcpOpt(Message):
+    """One per-port DHCP option (extra_dhcp_opt extension), as the API shows it."""
+
+    opt_name: str
+    opt_value: str
+    ip_version: int = 4
+
+
 class DnsAssignment(Message):
     """One name of a port's address (dns-integration): what its network's dnsmasq answers."""
 
@@ -69,7 +74,7 @@ class PortInfo(Message):
     admin_state_up: bool = True
     binding_host_id: str = Field("", alias="binding:host_id")
     revision_number: int = 0
-    extra_dhcp_opts: list[dict[str, Any]] = Field(default_factory=list)
+    extra_dhcp_opts: list[ExtraDhcpOpt] = Field(default_factory=list)
     dns_name: str = ""
     dns_assignment: list[DnsAssignment] = Field(default_factory=list)
 

@@ -1,8 +1,8 @@
 """RabbitMQ driver, server side wiring: which service method each call maps to, and the
-commit hook that pushes this process's events to the agents.
+publisher that casts this process's committed events to the agents.
 
-The table calls exactly the service methods the HTTP routes of api/agent_rpc.py call; the
-transport (neutrino/transport/rabbit_server.py) knows nothing of services or the database.
+The table calls exactly the service methods the HTTP routes of http_endpoints.py call; the
+consumer (rabbit_server.py) knows nothing of services or the database.
 """
 from __future__ import annotations
 
@@ -11,39 +11,31 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from neutrino.api.agent_rpc import parse_networks_applied
+from neutrino.agent_protocol.messages import AgentState, DeviceList, DhcpPortRequest
+from neutrino.agent_protocol.rabbit_server import RabbitRpcServer
+from neutrino.agent_protocol.requests import parse_networks_applied, ready_port_ids
 from neutrino.api.body import parse_message as _parse
 from neutrino.api.errors import NEUTRON_TYPE, status_of
-from neutrino.db.models import Event as EventRow
 from neutrino.errors import InvalidInput, NeutrinoError, shown
 from neutrino.scheduler.liveness import Channel
-from neutrino.services import events
-from neutrino.services.agent_rpc import ready_port_ids
 from neutrino.services.clock import utcnow
-from neutrino.transport.messages import AgentState, DeviceList, DhcpPortRequest, Event
-from neutrino.transport.rabbit_server import RabbitRpcServer
+from neutrino.services.committed_events import CommittedEvents
 from neutrino.transport.rabbit_topology import RpcError, broker_params, is_rabbit_url
+from neutrino.wiring import Services
 
 LOG = logging.getLogger(__name__)
-# session.info key: events flushed in this transaction, published once it commits.
-PENDING = "neutrino.rabbit_events"
-
 Call = Callable[[dict[str, Any]], Any]
 
 
-def dispatch_table(services: Any) -> dict[str, Call]:
+def dispatch_table(services: Services) -> dict[str, Call]:
     """Call name -> function of the call's arguments returning a JSON-able answer."""
-    agents, rpc, db = services.agents, services.rpc, services.db
+    agents, rpc = services.agents, services.rpc
 
     def report_state(args: dict[str, Any]) -> Any:
-        state = _parse(AgentState, args)
-        return (agents.quick_report(state) or agents.report_state(state)).model_dump()
+        return agents.report(_parse(AgentState, args)).model_dump()
 
     def fetch_events(args: dict[str, Any]) -> Any:
-        with db.session() as session:
-            return events.fetch(session, str(args["host"]), int(args["after"])).model_dump()
+        return rpc.events(str(args["host"]), int(args["after"])).model_dump()
 
     def ports_ready(args: dict[str, Any]) -> None:
         rpc.ports_ready(ready_port_ids(args))
@@ -85,30 +77,11 @@ def describe_error(exc: Exception) -> RpcError:
 class RabbitEndpoint:
     """The running RabbitMQ side of one server process: consumer plus event publisher."""
 
-    def __init__(self, services: Any, server: RabbitRpcServer) -> None:
+    def __init__(self, committed: CommittedEvents, server: RabbitRpcServer) -> None:
         self.server = server
         self._connected_at: datetime | None = None
-        self._db = services.db
-        self._hooks = (("after_flush", self._collect), ("after_commit", self._publish),
-                       ("after_rollback", self._forget))
-        for name, hook in self._hooks:
-            self._db.listen(name, hook)
-
-    def _collect(self, session: Session, _context: Any) -> None:
-        rows = [o for o in session.new if isinstance(o, EventRow)]
-        if rows:
-            session.info.setdefault(PENDING, []).extend(
-                Event(revision=r.id, event=r.event, resource=r.resource,
-                      resource_id=r.resource_id, network_id=r.network_id, host=r.host)
-                for r in rows)
-
-    def _publish(self, session: Session) -> None:
-        pending = session.info.pop(PENDING, None)
-        if pending:
-            self.server.publish_events(pending)
-
-    def _forget(self, session: Session) -> None:
-        session.info.pop(PENDING, None)
+        self._committed = committed
+        committed.subscribe(server.publish_events)
 
     def connected(self) -> None:
         """The link (re)connected and consumes agents' calls again (RabbitRpcServer hook)."""
@@ -121,12 +94,11 @@ class RabbitEndpoint:
         return Channel("the RabbitMQ link", self._connected_at if up else None)
 
     def stop(self) -> None:
-        for name, hook in self._hooks:
-            self._db.unlisten(name, hook)
+        self._committed.unsubscribe(self.server.publish_events)
         self.server.stop()
 
 
-def start(services: Any) -> RabbitEndpoint | None:
+def start(services: Services) -> RabbitEndpoint | None:
     """Serve agents over RabbitMQ when transport_url is rabbit://; None otherwise."""
     settings = services.settings
     if not is_rabbit_url(settings.transport_url):
@@ -149,6 +121,6 @@ def start(services: Any) -> RabbitEndpoint | None:
     server = RabbitRpcServer(broker_params(settings.transport_url, settings.rabbit_tls),
                              settings.control_exchange, handle, describe_error,
                              on_connected=connected)
-    endpoint = RabbitEndpoint(services, server)
+    endpoint = RabbitEndpoint(services.committed, server)
     server.start()
     return endpoint

@@ -23,8 +23,8 @@ from typing import Any
 
 from kombu import Consumer, Exchange
 
+from neutrino.agent_protocol.messages import Event
 from neutrino.transport.client import TransportError
-from neutrino.transport.messages import Event
 from neutrino.transport.rabbit_link import Link
 from neutrino.transport.rabbit_topology import (
     BrokerParams,

@@ -1,0 +1,59 @@
+"""The server's services, built once per process: the one place they are wired together.
+
+The HTTP app (api/app.py) and the RabbitMQ endpoint (agent_protocol/rabbit_endpoints.py)
+both receive the one `Services` built here, typed.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from neutrino.config import ServerSettings
+from neutrino.db.session import Database
+from neutrino.identity.lockout import LockoutPolicy
+from neutrino.identity.revocations import Revocations
+from neutrino.identity.store import IdentityStore
+from neutrino.identity.tokens import TokenService
+from neutrino.services.agent_rpc import AgentRpc
+from neutrino.services.agents import Agents
+from neutrino.services.bindings import Bindings
+from neutrino.services.committed_events import CommittedEvents
+from neutrino.services.hearing import Hearing
+from neutrino.services.networks import Networks
+from neutrino.services.ports import Ports
+from neutrino.services.subnets import Subnets
+
+
+@dataclass
+class Services:
+    db: Database
+    settings: ServerSettings
+    networks: Networks
+    subnets: Subnets
+    ports: Ports
+    bindings: Bindings
+    agents: Agents
+    rpc: AgentRpc
+    tokens: TokenService
+    identity: IdentityStore
+    revocations: Revocations
+    hearing: Hearing
+    committed: CommittedEvents  # what each commit of this process wrote to the event log
+
+
+def build_services(settings: ServerSettings, db: Database,
+                   rng: random.Random | None = None) -> Services:
+    rng = rng or random.Random()
+    hearing = Hearing(settings)
+    bindings = Bindings(db, settings, rng, hearing.since)
+    ports = Ports(db, settings, bindings, rng)
+    # One copy of the revocation events per process, shared by token checks and the writers.
+    revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
+    lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
+    return Services(
+        db=db, settings=settings, networks=Networks(db, settings, rng),
+        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
+        agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
+        tokens=TokenService(db, settings.token_expiration, revocations=revocations),
+        identity=IdentityStore(db, lockout=lockout), revocations=revocations,
+        hearing=hearing, committed=CommittedEvents(db))
