@@ -6,7 +6,7 @@
 `--stacks v4 dual` measures IPv4-only networks, then dual-stack ones (an IPv4 /24 and a
 DHCPv6-stateful /64 each, every port with an address on both), one after the other.
 
-Uses the in-memory fake server (tests/unit/agent/fakes.py), so only agent-side costs count.
+Uses the in-memory fake server (tests/support/fake_server.py), so only agent-side costs count.
 Prints: time until every network's dnsmasq is up and bound, port create -> dnsmasq knows the
 MAC (p50/p95) with DHCP answers checked by udhcpc in VM namespaces, agent RSS and dnsmasq RSS.
 Everything it creates carries a random `nb<hex>` prefix and is removed at the end.
@@ -28,10 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
-sys.path.insert(0, str(ROOT))
-
-from agent.fakes import FakeServer, make_network
+sys.path.insert(0, str(ROOT))  # tests.support.fake_server
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
@@ -41,6 +38,7 @@ from neutrino.agent.naming import bridge_name, tap_name
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import AgentState, NetworkInfo, ReportResult, SubnetInfo
 from tests.support.dhcpv6 import dhclient6
+from tests.support.fake_server import FakeServer, make_network
 
 UDHCPC_SCRIPT = '#!/bin/sh\n[ "$1" = bound ] && echo "BOUND $ip"\nexit 0\n'
 

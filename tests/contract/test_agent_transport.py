@@ -1,4 +1,5 @@
-"""The agent transport contract: every driver (HTTP, RabbitMQ) passes these same tests."""
+"""The agent transport contract: every driver (HTTP, RabbitMQ) and the FakeServer that agent
+tests use in the server's place pass these same tests."""
 from __future__ import annotations
 
 import threading
@@ -10,26 +11,21 @@ import pytest
 from neutrino.agent_protocol.messages import DhcpPortRequest, Event
 from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
-from tests.contract.conftest import Deployment
+from tests.contract.deployments import TRANSPORTS, Deployment, ServerDeployment
 from tests.support.agents import dhcp_state, register
 from tests.support.broker import restart_broker
-from tests.support.server import wait_until
+from tests.support.waiting import wait_until
 
 
 def _tag() -> str:
     return uuid.uuid4().hex[:6]
 
 
-def _hosted_network(dep: Deployment, agent_id: str, cidr: str) -> str:
-    """A network with a DHCP subnet, hosted by `agent_id` (whatever auto-scheduling did)."""
-    with dep.server.client() as c:
-        net = c.post("/v2.0/networks", json={"network": {"name": "c-" + _tag()}}
-                     ).json()["network"]["id"]
-        r = c.post("/v2.0/subnets", json={"subnet": {"network_id": net, "cidr": cidr}})
-        assert r.status_code == 201, r.text
-        added = c.post(f"/v2.0/agents/{agent_id}/dhcp-networks", json={"network_id": net})
-        assert added.status_code in (201, 409), added.text
-    return str(net)
+def _hosted_network(dep: Deployment, agent_id: str, *cidrs: str) -> str:
+    """A network with DHCP subnets, hosted by `agent_id` (whatever auto-scheduling did)."""
+    net = dep.admin.network(cidrs, name="c-" + _tag()).id
+    dep.admin.host(net, agent_id)
+    return net
 
 
 class Collector:
@@ -61,9 +57,7 @@ def test_first_report_registers_and_later_reports_keep_the_id(deployment: Deploy
     first = client.report_state(dhcp_state(host, start=True))
     again = client.report_state(dhcp_state(host))
     assert again.agent_id == first.agent_id and again.admin_state_up
-    with deployment.server.client() as c:
-        agents = c.get("/v2.0/agents", params={"host": host}).json()["agents"]
-    assert [(a["id"], a["alive"]) for a in agents] == [(first.agent_id, True)]
+    assert deployment.admin.agents(host) == [(first.agent_id, True)]
 
 
 # ---- calls with replies ------------------------------------------------------------------------
@@ -87,8 +81,7 @@ def test_calls_answer_with_network_state_and_manage_the_dhcp_port(deployment: De
     assert client.create_dhcp_port(request).id == port.id  # reused, not a second port
     assert client.update_dhcp_port(port.id, request).id == port.id
     client.dhcp_ready_on_ports([port.id])
-    with deployment.server.client() as c:
-        assert c.get(f"/v2.0/ports/{port.id}").json()["port"]["status"] == "ACTIVE"
+    assert deployment.admin.port_status(port.id) == "ACTIVE"
     assert port.id in {d.port_id for d in client.get_l2_state(host).devices}
 
     client.release_dhcp_port(net, f"dhcp-{host}", host)
@@ -96,11 +89,82 @@ def test_calls_answer_with_network_state_and_manage_the_dhcp_port(deployment: De
     assert info is not None and port.id not in {p.id for p in info.ports}
 
 
+def test_the_dhcp_port_follows_the_subnets_the_agent_asks_for(deployment: Deployment
+                                                              ) -> None:
+    client = deployment.client()
+    host = "HostP-" + _tag()
+    _, dhcp = register(client, host)
+    net = deployment.admin.network(("10.65.0.0/24", "10.66.0.0/24"), name="two-" + _tag())
+    deployment.admin.host(net.id, dhcp.agent_id)
+    first, second = net.subnet_ids
+    before = _revision(client, host, net.id)
+
+    request = DhcpPortRequest(network_id=net.id, device_id=f"dhcp-{host}", host=host,
+                              subnet_ids=[second])
+    port = client.create_dhcp_port(request)
+    assert [(f.subnet_id, f.ip_address.startswith("10.66.")) for f in port.fixed_ips] == [
+        (second, True)]
+    assert _revision(client, host, net.id) > before  # a new port changes the network
+
+    both = request.model_copy(update={"subnet_ids": [first, second]})
+    moved = client.update_dhcp_port(port.id, both)
+    assert sorted(f.subnet_id for f in moved.fixed_ips) == sorted([first, second])
+    kept = {f.subnet_id: f.ip_address for f in moved.fixed_ips}[second]
+    assert kept == port.fixed_ips[0].ip_address  # an address it has stays
+    info = client.get_network_info(host, net.id)
+    assert info is not None
+    assert {(p.id, len(p.fixed_ips)) for p in info.ports} == {(port.id, 2)}
+
+    elsewhere = both.model_copy(update={"host": host + "-b", "subnet_ids": []})
+    rebound = client.update_dhcp_port(port.id, elsewhere)
+    assert rebound.binding_host_id == host + "-b" and len(rebound.fixed_ips) == 2
+
+
+def test_a_network_update_bumps_its_revision(deployment: Deployment) -> None:
+    client = deployment.client()
+    host = "HostU-" + _tag()
+    _, dhcp = register(client, host)
+    net = _hosted_network(deployment, dhcp.agent_id, "10.67.0.0/24")
+    before = _revision(client, host, net)
+    deployment.admin.rename_network(net, "renamed")
+    info = client.get_network_info(host, net)
+    assert info is not None and info.name == "renamed" and info.revision_number > before
+    assert {n.id: n.revision_number for n in client.get_active_networks(host)}[net] == (
+        info.revision_number)
+
+
+def test_releasing_the_dhcp_port_is_an_event_and_a_new_revision(deployment: Deployment
+                                                                ) -> None:
+    client = deployment.client()
+    host = "HostL-" + _tag()
+    _, dhcp = register(client, host)
+    net = _hosted_network(deployment, dhcp.agent_id, "10.68.0.0/24")
+    port = client.create_dhcp_port(DhcpPortRequest(network_id=net, device_id=f"dhcp-{host}",
+                                                   host=host))
+    follow = Collector(client, host)
+    before = _revision(client, host, net)
+    client.release_dhcp_port(net, f"dhcp-{host}", host)
+    follow.wait_for("port.delete", net)
+    assert port.id in {e.resource_id for e in follow.seen if e.event == "port.delete"}
+    assert _revision(client, host, net) > before
+
+
+def _revision(client: AgentServerClient, host: str, network_id: str) -> int:
+    info = client.get_network_info(host, network_id)
+    assert info is not None
+    return info.revision_number
+
+
 def test_a_refused_call_raises_agent_refused(deployment: Deployment) -> None:
     client = deployment.client()
     with pytest.raises(AgentRefused):
         client.create_dhcp_port(DhcpPortRequest(network_id=str(uuid.uuid4()),
                                                 device_id="dhcp-x", host="HostX"))
+    _, dhcp = register(client, "HostX-" + _tag())
+    net = _hosted_network(deployment, dhcp.agent_id, "10.69.0.0/24")
+    with pytest.raises(AgentRefused):
+        client.update_dhcp_port(str(uuid.uuid4()), DhcpPortRequest(
+            network_id=net, device_id="dhcp-x", host="HostX"))
 
 
 # ---- casts to one host and fanout ------------------------------------------------------------
@@ -112,13 +176,10 @@ def test_host_events_reach_that_host_and_fanout_reaches_every_agent(deployment: 
     _, a = register(client_a, f"HostA-{tag}")
     register(client_b, f"HostB-{tag}")
     on_a, on_b = Collector(client_a, f"HostA-{tag}"), Collector(client_b, f"HostB-{tag}")
-    with deployment.server.client() as c:
-        net = c.post("/v2.0/networks", json={"network": {"name": "cast"}}).json()["network"]["id"]
-        assert c.post(f"/v2.0/agents/{a.agent_id}/dhcp-networks",
-                      json={"network_id": net}).status_code == 201
-        # A change for everyone, after the cast: once B sees it, B has seen all it will.
-        assert c.put(f"/v2.0/networks/{net}",
-                     json={"network": {"name": "cast2"}}).status_code == 200
+    net = deployment.admin.network((), name="cast").id
+    deployment.admin.host(net, a.agent_id)
+    # A change for everyone, after the cast: once B sees it, B has seen all it will.
+    deployment.admin.rename_network(net, "cast2")
     on_a.wait_for("agent.network_added", net)
     on_a.wait_for("network.update", net)
     on_b.wait_for("network.update", net)
@@ -131,17 +192,20 @@ def test_a_change_reaches_a_waiting_agent_promptly(deployment: Deployment) -> No
     host = "HostW-" + _tag()
     after = client.wait_events(host, -1, 0).latest_revision
     result: dict[str, float] = {}
+    calling = threading.Event()
 
     def wait() -> None:
         began = time.monotonic()
+        calling.set()
         batch = client.wait_events(host, after, 20)
         result.update(waited=time.monotonic() - began, events=len(batch.events))
 
     waiter = threading.Thread(target=wait)
     waiter.start()
-    time.sleep(0.3)  # let the waiter block first: this measures wake-up, not a ready answer
-    with deployment.server.client() as c:
-        c.post("/v2.0/networks", json={"network": {"name": "wake"}})
+    # The change follows the waiter's call: it is (nearly always) already blocked when the
+    # change lands, and either way the change must reach it well before its 20 s are up.
+    assert calling.wait(10)
+    deployment.admin.network((), name="wake")
     waiter.join(25)
     assert result["events"] >= 1 and result["waited"] < 3, result
 
@@ -156,15 +220,18 @@ def test_agent_disconnected_while_changes_happen_converges_after_reconnecting(
     net = _hosted_network(deployment, dhcp.agent_id, "10.62.0.0/24")
     cursor = Collector(first, host).after
     first.close()  # the agent is gone...
-    with deployment.server.client() as c:  # ...while its network changes
-        port = c.post("/v2.0/ports", json={"port": {"network_id": net}}).json()["port"]
+    port_id, _ = deployment.admin.create_port(net)  # ...while its network changes
     again = Collector(deployment.client(), host, after=cursor)
     again.wait_for("port.create", net)
     info = again.client.get_network_info(host, net)
-    assert info is not None and port["id"] in {p.id for p in info.ports}
+    assert info is not None and port_id in {p.id for p in info.ports}
 
 
+# Only a real server can be stopped and started again: the FakeServer lives in the test's
+# process and is not parametrised here, so the suite reports no skip for it.
+@pytest.mark.parametrize("deployment", TRANSPORTS, indirect=True)
 def test_agent_keeps_working_across_a_server_restart(deployment: Deployment) -> None:
+    assert isinstance(deployment, ServerDeployment)
     host = "HostS-" + _tag()
     client = deployment.client(timeout=2.0)
     _, dhcp = register(client, host)
@@ -182,6 +249,7 @@ def test_agent_keeps_working_across_a_server_restart(deployment: Deployment) -> 
 # the suite reports no skip for it.
 @pytest.mark.parametrize("deployment", ["rabbit"], indirect=True)
 def test_agent_keeps_working_across_a_broker_restart(deployment: Deployment) -> None:
+    assert isinstance(deployment, ServerDeployment)
     host = "HostB-" + _tag()
     client = deployment.client(timeout=3.0)
     _, dhcp = register(client, host)

@@ -6,10 +6,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from neutrino.agent_protocol.messages import DeviceList, NetworkApplied
 from neutrino.transport.client import AgentServerClient
-from tests.contract.conftest import Deployment
+from tests.contract.deployments import TRANSPORTS
+from tests.contract.deployments import ServerDeployment as Deployment
 from tests.support.agents import register
+
+# Port status is the server's rule over wiring reports and DHCP confirmations; the FakeServer
+# only records what agents send, so this module runs over the real transports only (and
+# reports no skip for the fake).
+pytestmark = pytest.mark.parametrize("deployment", TRANSPORTS, indirect=True)
 
 
 def _get(dep: Deployment, kind: str, item_id: str) -> dict[str, Any]:

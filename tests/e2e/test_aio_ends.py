@@ -34,6 +34,9 @@ import pytest
 from neutrino.agent import namespaces
 from neutrino.lab import processes, runtime, wiring
 from neutrino.lab.main import main as lab_cli
+from tests.support import server
+from tests.support.needs import require
+from tests.support.waiting import wait_until
 
 DEV_AIO = Path(__file__).resolve().parents[2] / "dev" / "aio"
 ADMIN_PASSWORD = "adminpassword"  # dev/aio's admin, as in the seed
@@ -43,30 +46,11 @@ END_TIMEOUT = 30.0
 
 
 def require_lab() -> None:
-    missing = [] if os.geteuid() == 0 else ["root"]
-    missing += [tool for tool in LAB_NEEDS if not shutil.which(tool)]
-    if missing:
-        reason = f"!!! NOT RUN: the all-in-one's lab tests need {', '.join(missing)} !!!"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    require("the all-in-one's lab tests", LAB_NEEDS)
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        return int(sock.getsockname()[1])
+    return server.free_port("0.0.0.0")
 
 
 def listening(port: int) -> bool:
@@ -93,11 +77,7 @@ def as_user(argv: list[str]) -> list[str]:
     """argv run as nobody when we are root, as it is otherwise."""
     if os.geteuid() != 0:
         return argv
-    if not shutil.which("setpriv"):
-        reason = "!!! NOT RUN: running dev/aio as a user needs setpriv (util-linux) !!!"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require("running dev/aio as a user (util-linux)", ("setpriv",), root=False)
     # The interpreter may live under a home nobody cannot search (pyenv in /root):
     # CAP_DAC_READ_SEARCH reaches it, and is nothing the all-in-one's root check (its
     # effective uid) or the lab's kernel calls could use.
@@ -238,7 +218,7 @@ def wait_server(aio: Aio, running: Callable[[], bool]) -> None:
         except httpx.HTTPError:
             return False
 
-    wait_until(answers, UP_TIMEOUT, "the server to answer")
+    wait_until(answers, UP_TIMEOUT, message="the server to answer")
 
 
 def wait_lab_serving(aio: Aio, running: Callable[[], bool]) -> None:
@@ -253,7 +233,7 @@ def wait_lab_serving(aio: Aio, running: Callable[[], bool]) -> None:
         agents = api.get("/agents").json()["agents"]
         return len([a for a in agents if a["alive"]]) == 4
 
-    wait_until(four_agents_alive, UP_TIMEOUT, "four live agents")
+    wait_until(four_agents_alive, UP_TIMEOUT, message="four live agents")
     up = time.monotonic() - start
     net = api.post("/networks", json={"network": {"name": "n1"}}).json()["network"]
     subnet = api.post("/subnets", json={"subnet": {"network_id": net["id"], "ip_version": 4,
@@ -268,7 +248,7 @@ def wait_lab_serving(aio: Aio, running: Callable[[], bool]) -> None:
                    if namespaces.exists(host.dhcp_namespace(net["id"]))
                    for pid in processes.namespace_pids(host.dhcp_namespace(net["id"])))
 
-    wait_until(dnsmasq_runs, UP_TIMEOUT, "dnsmasq serving n1")
+    wait_until(dnsmasq_runs, UP_TIMEOUT, message="dnsmasq serving n1")
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = lab_cli(["--lab-dir", str(aio.lab_dir), "vm", "boot", *aio.auth,
@@ -288,7 +268,7 @@ def end_and_check(aio: Aio, end: Callable[[], None], gone: Callable[[], bool],
     """End the all-in-one, wait for it to exit, and find nothing of it left."""
     start = time.monotonic()
     end()
-    wait_until(gone, END_TIMEOUT, "the all-in-one to exit")
+    wait_until(gone, END_TIMEOUT, message="the all-in-one to exit")
     took = time.monotonic() - start
     left = aio.leftovers()
     assert not left, f"the all-in-one left {left} behind\n{aio.text()}"
@@ -306,7 +286,7 @@ def test_ctrl_c_twice_removes_everything() -> None:
 
         def ctrl_c_twice() -> None:
             os.killpg(proc.pid, signal.SIGINT)
-            wait_until(lambda: b"stopping" in b"".join(aio.output), 10, "the cleanup")
+            wait_until(lambda: b"stopping" in b"".join(aio.output), 10, message="the cleanup")
             os.killpg(proc.pid, signal.SIGINT)
 
         end_and_check(aio, ctrl_c_twice, lambda: proc.poll() is not None, "Ctrl-C twice")
@@ -384,7 +364,7 @@ def test_ctrl_c_while_the_lab_comes_up_removes_everything() -> None:
         proc, reader = start_piped(aio, process_group=0)
         switch = f"{aio.prefix}phys"
         wait_until(lambda: proc.poll() is None and wiring.link_exists(switch), UP_TIMEOUT,
-                   "the lab's switch")
+                   message="the lab's switch")
         early = "Neutrino is running" not in aio.text()
         end_and_check(aio, lambda: os.killpg(proc.pid, signal.SIGINT),
                       lambda: proc.poll() is not None, "Ctrl-C while the lab comes up")
@@ -419,7 +399,7 @@ def test_control_plane_alone_as_a_user_removes_everything() -> None:
         proc, reader = start_piped(aio, as_user(aio.argv()), process_group=0,
                                    env={**os.environ, "HOME": str(aio.state)})
         wait_server(aio, lambda: proc.poll() is None)
-        wait_until(lambda: "Neutrino is running" in aio.text(), UP_TIMEOUT, "the banner")
+        wait_until(lambda: "Neutrino is running" in aio.text(), UP_TIMEOUT, message="the banner")
         assert "not root" in aio.text() and "with sudo" not in aio.text()
         assert processes_naming(str(aio.state)) and listening(aio.port)
         end_and_check(aio, lambda: os.killpg(proc.pid, signal.SIGINT),

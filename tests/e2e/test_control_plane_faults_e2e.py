@@ -28,7 +28,7 @@ from tests.support.dhcp_loops import Answer, DhcpLoop, describe, leased_after
 from tests.support.fault_checks import NEW_PORT_WITHIN, PROBE_GIVES_UP, FaultRun
 from tests.support.fault_lab import HOSTS, FaultLab, Stack, paused, read, running_stack
 from tests.support.outages import broker_stopped, mariadb_stopped, route_cut
-from tests.support.server import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,28 +26,15 @@ from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
 from neutrino.lab.topology import RabbitAccess
 from tests.support.lab_env import (
-    ADMIN_PASSWORD,
-    AGENT_PASSWORD,
-    AGENT_USER,
     agent_transport,
     bootstrap_identities,
     free_port,
     require_root_and_tools,
 )
+from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
-
-def wait_until(condition: Callable[[], object], timeout: float = 20.0,
-               what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
 
 @dataclass
 class Seed:
@@ -135,7 +122,7 @@ def start_server(tmp: Path, extra_conf: str) -> tuple[str, subprocess.Popen[byte
         except httpx.HTTPError:
             return False
 
-    wait_until(answers, 30, "neutrino-server to answer")
+    wait_until(answers, 30, message="neutrino-server to answer")
     return url, proc
 
 
@@ -193,7 +180,7 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
         assert columns == ["alias", "name"]  # the seed prints alias first, too
         assert {"agent", "agent_scheduler", "binding", "provider"} <= {r["alias"] for r in rows}
 
-        agents = wait_until(lambda: four_agents_alive(seed), 30, "four live agents")
+        agents = wait_until(lambda: four_agents_alive(seed), 30, message="four live agents")
         assert isinstance(agents, dict)
         dhcp_a = agents[("DHCP agent", "HostA")]["id"]
         dhcp_b = agents[("DHCP agent", "HostB")]["id"]
@@ -240,8 +227,8 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
         assert wanted_ip.startswith("9.0.1.")
         for host in ("HostA", "HostB"):
             wait_until(lambda h=host: seed.dnsmasq_serving(h, "net2"), 30,
-                       f"dnsmasq for net2 on {host}")
-        assert wait_until(lambda: seed.dhcp("myserver4") == wanted_ip, 20, "a lease")
+                       message=f"dnsmasq for net2 on {host}")
+        assert wait_until(lambda: seed.dhcp("myserver4") == wanted_ip, 20, message="a lease")
 
         assert seed.lab("agent", "stop", "HostA", "--with-dnsmasq")[0] == 0
         assert not seed.dnsmasq_serving("HostA", "net2")
@@ -252,12 +239,12 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
 
         assert seed.lab("agent", "start", "HostB")[0] == 0
         assert wait_until(lambda: seed.dhcp("myserver4", timeout=2) == wanted_ip, 30,
-                          "a lease from HostB again")
+                          message="a lease from HostB again")
 
         # Disable A: new networks never go to it.
         assert seed.lab("agent", "start", "HostA")[0] == 0
         wait_until(lambda: seed.agents()[("DHCP agent", "HostA")]["alive"] == ":-)", 20,
-                   "HostA's DHCP agent back")
+                   message="HostA's DHCP agent back")
         seed.neutron("agent-update", "--admin-state-up", "False", dhcp_a)
         assert seed.agents()[("DHCP agent", "HostA")]["admin_state_up"] == "False"
         for name in ("net3", "net4"):
@@ -273,20 +260,20 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
         assert len(seed.agents()) == 3
         assert seed.lab("agent", "start", "HostA")[0] == 0
         back = wait_until(lambda: seed.agents().get(("DHCP agent", "HostA")), 20,
-                          "HostA's DHCP agent to register again")
+                          message="HostA's DHCP agent to register again")
         assert isinstance(back, dict) and back["id"] != dhcp_a
 
 
 def test_two_agents_per_network_host_every_new_network() -> None:
     with running_seed("dhcp_agents_per_network = 2\n") as seed:
-        wait_until(lambda: four_agents_alive(seed), 30, "four live agents")
+        wait_until(lambda: four_agents_alive(seed), 30, message="four live agents")
         seed.neutron("net-create", "net2")
         seed.neutron("subnet-create", "net2", "9.0.1.0/24", "--name", "subnet2")
         assert wait_until(lambda: seed.hosting("net2") == ["HostA", "HostB"], 10,
-                          "net2 on both agents")
+                          message="net2 on both agents")
         for host in ("HostA", "HostB"):
             wait_until(lambda h=host: seed.dnsmasq_serving(h, "net2"), 30,
-                       f"dnsmasq for net2 on {host}")
+                       message=f"dnsmasq for net2 on {host}")
 
         # Port status follows wiring (issue 11): a VM port bound to HostA is DOWN until
         # HostA's L2 agent has plugged its tap and both DHCP agents have loaded it, and
@@ -305,11 +292,11 @@ def test_two_agents_per_network_host_every_new_network() -> None:
             start = time.monotonic()
             wiring.make_vm(plan.host("HostA"), namespace, tap_name(port["id"]),
                            port["mac_address"])
-            wait_until(lambda: status() == "ACTIVE", 30, "the VM port ACTIVE")
+            wait_until(lambda: status() == "ACTIVE", 30, message="the VM port ACTIVE")
             to_active = time.monotonic() - start
             start = time.monotonic()
             wiring.delete_namespace(namespace)  # the VM is gone, its tap with it
-            wait_until(lambda: status() == "DOWN", 30, "the VM port DOWN again")
+            wait_until(lambda: status() == "DOWN", 30, message="the VM port DOWN again")
             to_down = time.monotonic() - start
         finally:
             wiring.delete_namespace(namespace)

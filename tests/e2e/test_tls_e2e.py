@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import secrets
 import shutil
 import sys
@@ -22,13 +21,10 @@ from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
 from neutrino.lab.topology import HostPlan, agent_configs, choose_subnet, plan_lab
 from tests.support.certs import make_ca
-from tests.support.server import wait_until
-from tests.support.server_process import (
-    ADMIN_PASSWORD,
-    AGENT_PASSWORD,
-    AGENT_USER,
-    server_process,
-)
+from tests.support.needs import require
+from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
+from tests.support.server_process import server_process
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 
@@ -36,14 +32,7 @@ NEEDS = ("/usr/sbin/udhcpc", "dnsmasq", "ip")
 
 
 def require_root_and_tools() -> None:
-    missing = [] if os.geteuid() == 0 else ["root"]
-    missing += [tool for tool in NEEDS if not shutil.which(tool)]
-    if missing:
-        reason = (f"!!! NOT RUN: the TLS end-to-end test needs {', '.join(missing)} "
-                  "(namespaces, dnsmasq, udhcpc) !!!")
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require("the TLS end-to-end test", NEEDS)
 
 
 class Operator:

@@ -18,7 +18,8 @@ from neutrino.services import quarantine
 from neutrino.services.clock import utcnow
 from neutrino.transport.http_client import HttpAgentClient
 from tests.support.agents import agent_client, dhcp_state
-from tests.support.server import RunningServer, running_server, settings_for, wait_until
+from tests.support.server import RunningServer, running_server, settings_for
+from tests.support.waiting import wait_until
 
 # Pool 10.x.0.2 - 10.x.0.6: five addresses, so exhaustion is a few ports away.
 SHORT = 3  # seconds of quarantine for the expiry test

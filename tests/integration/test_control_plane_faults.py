@@ -23,7 +23,8 @@ from tests.support.agents import agent_client, dhcp_state
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
 from tests.support.databases import fresh_database
 from tests.support.relay import CuttableRelay, cuttable_relay
-from tests.support.server import USERS, RunningServer, running_server, settings_for, wait_until
+from tests.support.server import USERS, RunningServer, running_server, settings_for
+from tests.support.waiting import wait_until
 
 # The longest a request may take while the database refuses connections (docs/operations.md).
 BOUND_503 = CONNECT_TIMEOUT + RETRY_BUDGET + 1.0
@@ -38,6 +39,7 @@ class Reporter:
         self.client = client
         self.intervals = dict(intervals)
         self.failures = 0
+        self.reported: dict[str, int] = {}  # host -> reports the server answered
         self._next: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -60,6 +62,12 @@ class Reporter:
                     self.client.report_state(dhcp_state(host))
                 except TransportError:
                     self.failures += 1  # the control plane is away: keep trying
+                else:
+                    self.reported[host] = self.reported.get(host, 0) + 1
+
+    def each_reported(self, times: int) -> bool:
+        """Every host's reports have been answered at least `times` times."""
+        return all(self.reported.get(host, 0) >= times for host in list(self.intervals))
 
     def __enter__(self) -> Reporter:
         self._thread.start()
@@ -126,8 +134,9 @@ def test_a_server_restart_moves_nothing_and_fails_over_only_after_hearing_grace(
                 for i in range(3)]
         placed = {hosts_of(first, n)[0]: n for n in nets}
         assert sorted(placed) == sorted([a, b, c])
-        with Reporter(client, {a: 0.5, b: 0.5, c: 0.5}):
-            time.sleep(1)  # steady reporting, as before any restart
+        with Reporter(client, {a: 0.5, b: 0.5, c: 0.5}) as reporter:
+            # steady reporting, as before any restart
+            wait_until(lambda: reporter.each_reported(2), 10, message="two reports each")
     # The scenario, not a synchronisation: no server runs for three agent_down_times, so
     # every heartbeat is long stale when the next one starts.
     time.sleep(3 * RESTART_DOWN)
@@ -206,7 +215,8 @@ def test_a_database_outage_answers_503_moves_nothing_and_is_logged_once(
                 base_url=server.url, timeout=30) as http:
             admin = {"X-Auth-Token": server.tokens["admin"]}
             agent = {"X-Auth-Token": server.tokens["agent"]}
-            time.sleep(1)  # steady state before the fault
+            wait_until(lambda: reporter.each_reported(2), 10,
+                       message="steady reporting before the fault")
             # (Another test run may stop the database server itself for a while.)
             wait_until(lambda: server.db.reachable and
                        server.app.state.services.hearing.since() is not None, 30,

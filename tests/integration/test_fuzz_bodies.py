@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neutrino.api import attributes
+from tests.support.agents import agent_client, dhcp_state
 from tests.support.databases import fresh_database
 from tests.support.server import RunningServer, running_server, settings_for
 
@@ -68,12 +70,63 @@ def test_port_bodies_never_fail_the_server(server: RunningServer, body: Any) -> 
         check(c.post("/v2.0/ports", json=body))
 
 
+@pytest.fixture(scope="module")
+def agent_id(server: RunningServer) -> str:
+    """A real DHCP agent, registered the way agents register: by reporting its state."""
+    client = agent_client(server)
+    try:
+        return client.report_state(dhcp_state("HostFuzz", start=True)).agent_id
+    finally:
+        client.close()
+
+
+def _agent_row(c: httpx.Client, agent_id: str) -> dict[str, Any]:
+    response = c.get(f"/v2.0/agents/{agent_id}")
+    assert response.status_code == 200, response.text
+    row = dict(response.json()["agent"])
+    row.pop("alive")  # a matter of the clock, not of the update
+    return row
+
+
+AGENT_QUERY_KEYS = ["limit", "marker", "sort_key", "sort_dir", "fields", "host", "id",
+                    "agent_type", "binary", "topic", "admin_state_up", "alive",
+                    "availability_zone", "description"]
+
+
+# Random bodies are nearly all refused; well-formed ones too, so that accepted updates are
+# checked against what is stored.
+AGENT_UPDATES = st.builds(lambda d: {"agent": d}, st.fixed_dictionaries({}, optional={
+    "admin_state_up": st.booleans(), "description": st.none() | st.text(max_size=300)}))
+
+
 @FUZZ
-@given(body=body_for("agent", attributes.AGENT_ATTRS), query=st.dictionaries(
-    st.sampled_from(["limit", "marker", "sort_key", "sort_dir", "fields", "host"]),
-    st.text(max_size=8), max_size=3))
-def test_agent_updates_and_queries_never_fail_the_server(server: RunningServer, body: Any,
-                                                         query: dict[str, str]) -> None:
+@given(body=body_for("agent", attributes.AGENT_ATTRS) | AGENT_UPDATES)
+def test_agent_updates_never_fail_the_server_and_a_refused_one_changes_nothing(
+        server: RunningServer, agent_id: str, body: Any) -> None:
     with server.client() as c:
-        check(c.get("/v2.0/networks", params=query))
-        check(c.put("/v2.0/agents/00000000-0000-0000-0000-000000000000", json=body))
+        before = _agent_row(c, agent_id)
+        response = c.put(f"/v2.0/agents/{agent_id}", json=body)
+        check(response)
+        after = _agent_row(c, agent_id)
+    if response.status_code >= 400:
+        assert after == before
+    else:  # what the update answered is what is stored, and only what it may change moved
+        shown = dict(response.json()["agent"])
+        shown.pop("alive")
+        assert after == shown
+        assert {k for k in after if after[k] != before[k]} <= set(attributes.AGENT_ATTRS)
+
+
+@FUZZ
+@given(query=st.lists(st.tuples(st.sampled_from(AGENT_QUERY_KEYS),
+                                st.text(max_size=8) | st.sampled_from(
+                                    ["HostFuzz", "true", "false", "DHCP agent", "id", "-1",
+                                     "asc", "desc", "host"])),
+                      max_size=4))
+def test_agent_queries_never_fail_the_server(server: RunningServer, agent_id: str,
+                                             query: list[tuple[str, str]]) -> None:
+    with server.client() as c:
+        response = c.get("/v2.0/agents", params=query)
+        check(response)
+        if response.status_code == 200:
+            assert isinstance(response.json()["agents"], list)

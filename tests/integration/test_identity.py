@@ -1,7 +1,6 @@
 """The identity API against real keystoneauth1 clients, over a real socket and real SQLite."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +21,8 @@ from neutrino.db.session import Database
 from neutrino.identity.errors import TokenExpired
 from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
-
-ADMIN_PASSWORD = "adminpassword"
+from tests.support.server import ADMIN_PASSWORD, free_port
+from tests.support.waiting import wait_until
 
 
 class ShiftedClock:
@@ -42,20 +41,6 @@ class Server:
     tokens: TokenService
     store: IdentityStore
     clock: ShiftedClock
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until(condition: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +64,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     def neutron_v2(request: Request) -> dict[str, object]:
         return {"resources": [{"name": "network", "collection": "networks", "links": []}]}
 
-    port = _free_port()
+    port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
     try:
-        _wait_until(lambda: uv.started, timeout=10)
+        wait_until(lambda: uv.started, 10, message="uvicorn to start")
         yield Server(f"http://127.0.0.1:{port}/", tokens, store, clock)
     finally:
         uv.should_exit = True
@@ -244,17 +229,6 @@ def test_auth_projects_lists_the_callers_projects(server: Server) -> None:
     response = httpx.get(server.base + "v3/auth/projects",
                          headers={"X-Auth-Token": _v3_token(server)})
     assert sorted(p["name"] for p in response.json()["projects"]) == ["admin", "demo"]
-
-
-def test_validate_speed_printout(server: Server) -> None:
-    token = _v3_token(server)
-    server.tokens.validate(token)
-    rounds = 20000
-    start = time.perf_counter()
-    for _ in range(rounds):
-        server.tokens.validate(token)
-    per_call = (time.perf_counter() - start) / rounds
-    print(f"\nTokenService.validate: {per_call * 1e6:.1f} µs per call ({rounds} calls)")
 
 
 # ---- who may read or revoke a token; revoked tokens ----------------------------------------

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from tests.support.databases import fresh_database
-from tests.support.server import free_port, wait_until
-from tests.support.server_replicas import (
+from tests.support.server import free_port
+from tests.support.server_process import (
     ReplicaClient,
     ServerProcess,
     bootstrap_users,
@@ -27,6 +27,7 @@ from tests.support.server_replicas import (
     running,
     server_conf,
 )
+from tests.support.waiting import wait_until
 
 CACHE_TIME = 1  # [revoke] cache_time, the default
 LOCKOUT_ATTEMPTS = 3

@@ -20,7 +20,8 @@ from neutrino.transport.factory import make_agent_client
 from tests.support.agents import dhcp_state
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
 from tests.support.databases import fresh_database
-from tests.support.server import USERS, free_port, wait_until
+from tests.support.server import USERS, free_port
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = USERS["admin"]

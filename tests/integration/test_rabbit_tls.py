@@ -17,8 +17,9 @@ from neutrino.transport.factory import make_agent_client
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
 from tests.support.certs import CertAuthority, make_ca
 from tests.support.databases import fresh_database
-from tests.support.server import free_port, running_server, settings_for, wait_until
+from tests.support.server import free_port, running_server, settings_for
 from tests.support.tls_relay import tls_broker_on
+from tests.support.waiting import wait_until
 
 
 @dataclass

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.support.databases import fresh_database
-from tests.support.server import RunningServer, free_port, running_server, settings_for, wait_until
+from tests.support.server import RunningServer, free_port, running_server, settings_for
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 MB = 1 << 20

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.support.agents import agent_client, dhcp_state, register
-from tests.support.server import RunningServer, running_server, settings_for, wait_until
+from tests.support.server import RunningServer, running_server, settings_for
+from tests.support.waiting import wait_until
 
 DOWN_TIME = 2
 

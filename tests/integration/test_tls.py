@@ -19,13 +19,8 @@ from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentServerClient, TransportError
 from neutrino.transport.factory import make_agent_client
 from tests.support.certs import CertAuthority, Issued, make_ca
-from tests.support.server_process import (
-    ADMIN_PASSWORD,
-    AGENT_PASSWORD,
-    AGENT_USER,
-    ServerProcess,
-    server_process,
-)
+from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
+from tests.support.server_process import ServerProcess, server_process
 
 REPO = Path(__file__).resolve().parents[2]
 

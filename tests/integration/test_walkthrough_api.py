@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 
 from tests.support.agents import agent_client, dhcp_state, register
-from tests.support.server import RunningServer, wait_until
+from tests.support.server import RunningServer
+from tests.support.waiting import wait_until
 
 
 def _hosts(server: RunningServer, network_id: str) -> list[str]:
@@ -218,16 +219,20 @@ def test_long_poll_wakes_promptly_on_a_change(server: RunningServer) -> None:
     client = agent_client(server)
     cursor = client.wait_events(host, -1, 0).latest_revision
     result: dict[str, float] = {}
+    calling = threading.Event()
 
     def poll() -> None:
         start = time.monotonic()
+        calling.set()
         batch = client.wait_events(host, cursor, 20)
         result["waited"] = time.monotonic() - start
         result["events"] = len(batch.events)
 
     thread = threading.Thread(target=poll)
     thread.start()
-    wait_until(lambda: True, 1)
+    # The change follows the poller's call, so it (nearly always) finds it waiting; either
+    # way it must be answered well before its 20 s.
+    assert calling.wait(10)
     with server.client() as c:
         c.post("/v2.0/networks", json={"network": {"name": "wake"}})
     thread.join(25)

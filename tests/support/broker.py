@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import selectors
-import shutil
 import socket
 import socketserver
 import subprocess
@@ -16,7 +15,7 @@ from kombu import Connection
 from kombu.exceptions import OperationalError
 
 from neutrino.transport.rabbit_topology import Topology, parse_rabbit_url
-from tests.support.databases import _unavailable
+from tests.support.needs import require, unreachable
 
 RABBIT_URL = os.environ.get("NEUTRINO_TEST_RABBIT", "rabbit://guest:guest@127.0.0.1:5672/")
 
@@ -29,7 +28,7 @@ def require_rabbit() -> str:
     try:
         conn.ensure_connection(max_retries=1)
     except (OSError, OperationalError, *conn.connection_errors) as exc:
-        _unavailable("RabbitMQ", exc)
+        unreachable("RabbitMQ", exc)
     finally:
         conn.release()
     return RABBIT_URL
@@ -42,8 +41,7 @@ def unique_exchange() -> str:
 
 def restart_broker() -> None:
     """Stop and start the RabbitMQ application (root); every connection drops."""
-    if os.geteuid() != 0 or shutil.which("rabbitmqctl") is None:
-        _unavailable("rabbitmqctl as root", RuntimeError("cannot restart the broker"))
+    require("restarting the broker", ("rabbitmqctl",))
     try:
         subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True,
                        timeout=60)

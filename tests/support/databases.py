@@ -6,21 +6,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+
+from tests.support.needs import unreachable
 
 PG_ADMIN = os.environ.get("NEUTRINO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_ADMIN = os.environ.get("NEUTRINO_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/")
 ENGINES = ("sqlite", "postgresql", "mariadb")
-
-
-def _unavailable(kind: str, exc: Exception) -> None:
-    message = (f"{kind} is not reachable ({exc}); start it (see DEVELOPERS.md) — "
-               "CI must never skip this")
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @contextmanager
@@ -36,8 +29,7 @@ def fresh_database(kind: str, tmp_dir: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}"))
     except OperationalError as exc:
-        _unavailable(kind, exc)
-        raise
+        unreachable(kind, exc)
     base = admin_url.rsplit("/", 1)[0]
     url = f"{base}/{name}"
     try:

@@ -30,17 +30,15 @@ from tests.support.admin_api import admin_client, login
 from tests.support.databases import fresh_database
 from tests.support.dhcp_loops import Answer, DhcpLoop, ask_once, write_script
 from tests.support.lab_env import (
-    ADMIN_PASSWORD,
-    AGENT_PASSWORD,
-    AGENT_USER,
     agent_transport,
     bootstrap_identities,
     free_port,
     require_root_and_tools,
 )
 from tests.support.outages import require_outage_tools
-from tests.support.server import wait_until
-from tests.support.server_replicas import ServerProcess, server_conf
+from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
+from tests.support.server_process import ServerProcess, server_conf
+from tests.support.waiting import wait_until
 
 HOSTS = ("HostA", "HostB")
 AGENT_KINDS = {"DHCP agent": runtime.DHCP, "Linux bridge agent": runtime.L2}

@@ -3,52 +3,31 @@ a fresh server database, free ports, and the agents' transport (HTTP or RabbitMQ
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from neutrino.lab.topology import RabbitAccess
 from neutrino.transport.rabbit_topology import parse_rabbit_url
+from tests.support import server
 from tests.support.broker import broker_on, delete_topology, require_rabbit, unique_exchange
-
-ADMIN_PASSWORD = "adminpassword"
-AGENT_USER, AGENT_PASSWORD = "neutrino-agent", "agentpassword"
-NEEDS = ("/usr/sbin/udhcpc", "dnsmasq", "ip")
+from tests.support.needs import ROOT_TOOLS, require
+from tests.support.server_process import bootstrap_users
 
 
-def require_root_and_tools(needs: tuple[str, ...] = NEEDS, what: str = "the seed walk-through"
-                           ) -> None:
+def require_root_and_tools(needs: tuple[str, ...] = ROOT_TOOLS,
+                           what: str = "the seed walk-through") -> None:
     """Skip loudly without root or one of `needs`; under CI, fail instead."""
-    missing = [] if os.geteuid() == 0 else ["root"]
-    missing += [tool for tool in needs if not shutil.which(tool)]
-    if missing:
-        reason = (f"!!! NOT RUN: {what} needs {', '.join(missing)} "
-                  "(namespaces, dnsmasq, udhcpc) !!!")
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(what, needs)
 
 
 def free_port() -> int:
     """A port free on every address: the lab's hosts reach servers on the switch address."""
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        return int(sock.getsockname()[1])
+    return server.free_port("0.0.0.0")
 
 
 def bootstrap_identities(conf: Path) -> None:
-    """neutrino-manage as an operator runs it: schema, admin, and the agents' service user."""
-    manage = [sys.executable, "-m", "neutrino.manage", "--config-file", str(conf)]
-    for args in (["db", "upgrade"], ["bootstrap", "--admin-password", ADMIN_PASSWORD],
-                 ["user-create", AGENT_USER, "--password", AGENT_PASSWORD, "--project",
-                  "service", "--role", "service"]):
-        subprocess.run([*manage, *args], check=True, capture_output=True)
+    """neutrino-manage as an operator runs it: schema, admin, and the standard users."""
+    bootstrap_users(conf)
 
 
 @contextlib.contextmanager

@@ -3,8 +3,6 @@ route to the controller cut. Each is a context manager that restores what it bro
 way out, whatever happened inside (the tests that follow need the services)."""
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -13,8 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tests.support.broker import start_broker
-from tests.support.databases import _unavailable
-from tests.support.server import wait_until
+from tests.support.needs import require
+from tests.support.waiting import wait_until
 
 MARIADBD = "/usr/sbin/mariadbd"
 MARIADB_ADDRESS = ("127.0.0.1", 3306)
@@ -44,11 +42,7 @@ def port_open(address: tuple[str, int]) -> bool:
 
 def require_outage_tools() -> None:
     """Stopping services needs root, rabbitmqctl and the MariaDB daemon at its Debian path."""
-    missing = [] if os.geteuid() == 0 else ["root"]
-    missing += [t for t in ("rabbitmqctl", "start-stop-daemon") if shutil.which(t) is None]
-    missing += [] if os.access(MARIADBD, os.X_OK) else [MARIADBD]
-    if missing:
-        _unavailable("outage tooling", RuntimeError(f"missing {', '.join(missing)}"))
+    require("stopping the machine's services", ("rabbitmqctl", "start-stop-daemon", MARIADBD))
 
 
 def start_mariadb() -> None:

@@ -21,9 +21,11 @@ from neutrino.identity.errors import AlreadyExists
 from tests.support.waiting import wait_until
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port on `host` ("0.0.0.0": free on every address, for servers the lab's
+    hosts reach on the switch address)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
@@ -63,6 +65,8 @@ USERS = {
     "other": ("alice", "alicepassword", "alice"),
     "agent": ("neutrino-agent", "agentpassword", "service"),
 }
+ADMIN_PASSWORD = USERS["admin"][1]
+AGENT_USER, AGENT_PASSWORD = USERS["agent"][:2]
 
 
 @contextmanager

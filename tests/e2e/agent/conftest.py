@@ -8,51 +8,23 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-# The fake server lives with the unit tests; e2e tests drive the agent with it until they
-# run against the real server.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit"))
-
-from agent.fakes import FakeServer
-
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
+from tests.support.fake_server import FakeServer
+from tests.support.needs import require
+from tests.support.waiting import wait_until
 
 UDHCPC = "/usr/sbin/udhcpc"
 DNSMASQ = "/usr/sbin/dnsmasq"
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if os.geteuid() == 0:
-        return
-    skip = pytest.mark.skip(
-        reason="!!! NOT RUN: tests/e2e/agent need root (namespaces, veth, dnsmasq) !!!")
-    for item in items:
-        if "root" in item.keywords:
-            item.add_marker(skip)
-
-
-def wait_until(cond: Callable[[], object], timeout: float = 10.0,
-               interval: float = 0.05) -> object:
-    """Poll cond until it returns something truthy; fail with the deadline otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
 
 _CLONE_NEWNET = 0x40000000
 
@@ -196,8 +168,7 @@ def module_lab() -> Iterator[Lab]:
 
 @contextlib.contextmanager
 def lab_for_test() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        pytest.skip("!!! NOT RUN: needs root (namespaces, veth, dnsmasq) !!!")
+    require("the agent end-to-end lab (namespaces, veth, dnsmasq)")
     prefix = "nt" + secrets.token_hex(2)
     # Not pytest's tmp_path: it is mode 0700 and dnsmasq, once it drops root for nobody,
     # could not reread its hosts file there.

@@ -7,8 +7,7 @@ import json
 import threading
 
 import pytest
-from agent.fakes import make_network
-from conftest import Lab, Vm, sh, thread_in_netns, wait_until
+from conftest import Lab, Vm, sh, thread_in_netns
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
@@ -18,6 +17,8 @@ from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import TunnelEndpoint
+from tests.support.fake_server import make_network
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 

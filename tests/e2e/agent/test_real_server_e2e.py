@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lab, sh, wait_until
+from conftest import Lab, sh
 
 from neutrino.agent import namespaces
 from neutrino.agent.dhcp_agent import DhcpAgent
@@ -20,6 +20,7 @@ from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import AgentState
 from neutrino.transport.http_client import HttpAgentClient
 from tests.support.server import USERS, RunningServer, running_server, settings_for
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 

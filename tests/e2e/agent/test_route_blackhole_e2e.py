@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Lab, sh, thread_in_netns, wait_until
+from conftest import Lab, sh, thread_in_netns
 
 from neutrino.agent.changes import Applied
 from neutrino.agent.dhcp_agent import DhcpAgent
@@ -29,6 +29,7 @@ from neutrino.transport.factory import make_agent_client
 from tests.support.broker import broker_on, delete_topology, require_rabbit, unique_exchange
 from tests.support.relay import cuttable_relay
 from tests.support.server import USERS, RunningServer, running_server, settings_for
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 

@@ -1,22 +1,14 @@
 """The DHCP agent's confirmations to the server: batched, kept while the server is away."""
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from neutrino.agent.applied_reporter import AppliedReporter
 from neutrino.agent_protocol.messages import NetworkApplied
+from tests.support.fake_server import FakeServer, make_network
+from tests.support.waiting import wait_until
 
-from .fakes import FakeServer, make_network
 from .test_dhcp_agent import HOST, agent_for, drain
-
-
-def wait_until(condition: Callable[[], object], timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {message}"
-        time.sleep(0.01)
 
 
 def sent(server: FakeServer) -> list[tuple[str, str, int, bool]]:
@@ -54,7 +46,7 @@ def test_reporter_thread_resends_once_the_server_is_back() -> None:
     reporter.start()
     try:
         reporter.note("net-1", 5, serving=True)
-        wait_until(lambda: reporter.failed_sends >= 2, 5, "two failed attempts")
+        wait_until(lambda: reporter.failed_sends >= 2, 5, message="two failed attempts")
         assert reporter.pending() and server.applied == []
         server.reachable = True
         reporter.kick()

@@ -5,8 +5,7 @@ from neutrino.agent.device_reporter import DeviceReporter, changes
 from neutrino.agent.reachability import Reachability
 from neutrino.agent_protocol.messages import BoundDevice, L2HostState
 from neutrino.transport.client import AgentRefused, TransportError
-
-from .fakes import FakeServer, FlakyClient, make_network
+from tests.support.fake_server import FakeServer, FlakyClient, make_network
 
 HOST = "HostA"
 

@@ -17,9 +17,8 @@ from neutrino.agent.dnsmasq_config import DnsmasqFiles
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import Event, EventBatch, NetworkInfo, PortInfo
 from neutrino.transport.client import AgentServerClient, TransportError
+from tests.support.fake_server import FakeServer, FlakyClient, make_network
 from tests.support.waiting import wait_until
-
-from .fakes import FakeServer, FlakyClient, make_network
 
 HOST = "HostA"
 

@@ -11,9 +11,8 @@ from neutrino.agent.heartbeat import FAILING_TIMEOUT, Heartbeat
 from neutrino.agent.reachability import Reachability
 from neutrino.agent_protocol.messages import AgentState
 from neutrino.transport.client import TransportError
+from tests.support.fake_server import FakeServer, FlakyClient
 from tests.support.waiting import wait_until
-
-from .fakes import FakeServer, FlakyClient
 
 
 def state() -> AgentState:

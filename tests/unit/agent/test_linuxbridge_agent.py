@@ -15,9 +15,8 @@ from neutrino.agent.naming import tap_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import PortInfo
 from neutrino.transport.client import TransportError
+from tests.support.fake_server import FakeServer, FlakyClient, make_network
 from tests.support.waiting import wait_until
-
-from .fakes import FakeServer, FlakyClient, make_network
 
 HOST = "HostA"
 

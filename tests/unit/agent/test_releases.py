@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from neutrino.agent.releases import Lease, parse_leases_file, served_leases, stale_leases
 from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
-
-from .fakes import make_network
+from tests.support.fake_server import make_network
 
 NET = "net-r"
 SUB = f"{NET}-sub"

@@ -23,8 +23,8 @@ from neutrino.agent_protocol.messages import (
     SubnetInfo,
     TunnelEndpoint,
 )
-from neutrino.neutron_names import DEVICE_OWNER_DHCP
-from neutrino.transport.client import TransportError
+from neutrino.neutron_names import AGENT_TYPE_DHCP, DEVICE_OWNER_DHCP
+from neutrino.transport.client import AgentRefused, TransportError
 
 
 def make_network(network_id: str, cidr: str = "10.0.1.0/24", gateway: str | None = "",
@@ -40,14 +40,23 @@ def make_network(network_id: str, cidr: str = "10.0.1.0/24", gateway: str | None
         "provider:network_type": network_type, "provider:segmentation_id": segmentation_id})
 
 
+def fake_agent_id(host: str, agent_type: str = AGENT_TYPE_DHCP) -> str:
+    """The id the fake gives the agent of `agent_type` on `host`: stable across reports."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, host + agent_type))
+
+
 class FakeServer:
-    """Holds networks, hosting and an event log; thread-safe like the real server."""
+    """Holds networks, hosting and an event log; thread-safe like the real server.
+
+    tests/contract runs it through the same agent-protocol contract as the real server
+    (FakeDeployment there): what it answers an agent must stay what the server answers."""
 
     def __init__(self) -> None:
         self.networks: dict[str, NetworkInfo] = {}
         self.hosting: dict[str, set[str]] = {}
         self.events: list[Event] = []
         self.reports: list[AgentState] = []
+        self.agents: dict[str, AgentState] = {}  # agent id -> its last report
         self.released: list[tuple[str, str, str]] = []
         self.ready: list[str] = []
         # (host, confirmation) in the order networks_applied delivered them.
@@ -92,7 +101,7 @@ class FakeServer:
         with self._cond:
             net = self.networks[network_id]
             subnet = net.subnets[0]
-            more = [{"subnet_id": s.id, "ip_address": self._free_ip(net, s)}
+            more = [{"subnet_id": s.id, "ip_address": self._free_ip(net, s.id)}
                     for s in net.subnets[1:]] if all_subnets else []
             port = PortInfo.model_validate({
                 "id": port_id, "network_id": network_id, "mac_address": mac or self.new_mac(),
@@ -112,24 +121,53 @@ class FakeServer:
         self._event("port.delete", "port", port_id, network_id)
 
     def update_network(self, network: NetworkInfo) -> None:
+        """Replace the network; as the real server, an update bumps its revision (to at
+        least the revision `network` names, which tests use to order versions)."""
         with self._cond:
+            old = self.networks.get(network.id)
+            if old is not None:
+                network.revision_number = max(network.revision_number,
+                                               old.revision_number + 1)
             self.networks[network.id] = network
         self._event("network.update", "network", network.id, network.id)
+
+    def host(self, network_id: str, host: str) -> None:
+        """Schedule the network to the DHCP agent on `host`, telling only that host."""
+        with self._cond:
+            self.hosting.setdefault(host, set()).add(network_id)
+        self._event("agent.network_added", "agent", fake_agent_id(host), network_id, host)
 
     def unhost(self, network_id: str, host: str) -> None:
         with self._cond:
             self.hosting.get(host, set()).discard(network_id)
-        self._event("agent.network_removed", "agent", "agent-" + host, network_id, host)
+        self._event("agent.network_removed", "agent", fake_agent_id(host), network_id, host)
 
-    def _free_ip(self, net: NetworkInfo, subnet_info: SubnetInfo | None = None) -> str:
-        subnet_info = subnet_info or net.subnets[0]
-        subnet = ipaddress.ip_network(subnet_info.cidr)
+    def _free_ip(self, net: NetworkInfo, subnet_id: str | None = None) -> str:
+        subnet = next((s for s in net.subnets if s.id == subnet_id), net.subnets[0])
         used = {f.ip_address for p in net.ports for f in p.fixed_ips}
-        used.add(subnet_info.gateway_ip or "")
-        for addr in subnet.hosts():
+        used.add(subnet.gateway_ip or "")
+        for addr in ipaddress.ip_network(subnet.cidr).hosts():
             if str(addr) not in used:
                 return str(addr)
         raise RuntimeError("subnet full")
+
+    def _network(self, network_id: str) -> NetworkInfo:
+        net = self.networks.get(network_id)
+        if net is None:  # the real server answers 404, which every driver raises as this
+            raise AgentRefused(f"network {network_id} not found")
+        return net
+
+    def _fixed_ips(self, net: NetworkInfo, subnet_ids: list[str],
+                   keep: list[FixedIp]) -> list[FixedIp]:
+        """One address on each of `subnet_ids` (default: every DHCP subnet), reusing `keep`'s."""
+        known = {s.id for s in net.subnets}
+        unknown = [sid for sid in subnet_ids if sid not in known]
+        if unknown:  # the real server refuses a subnet of another network
+            raise AgentRefused(f"subnets {unknown} are not on network {net.id}")
+        wanted = subnet_ids or [s.id for s in net.subnets if s.enable_dhcp]
+        kept = {f.subnet_id: f for f in keep}
+        return [kept.get(sid) or FixedIp(subnet_id=sid, ip_address=self._free_ip(net, sid))
+                for sid in wanted]
 
     def _next_port(self) -> int:
         self._ports_made += 1
@@ -143,10 +181,11 @@ class FakeServer:
 
     def report_state(self, state: AgentState, timeout: float | None = None) -> ReportResult:
         self._check()
+        agent_id = fake_agent_id(state.host, state.agent_type)
         with self._cond:
             self.reports.append(state)
-        return ReportResult(agent_id=str(uuid.uuid5(uuid.NAMESPACE_DNS,
-                                                    state.host + state.agent_type)))
+            self.agents[agent_id] = state
+        return ReportResult(agent_id=agent_id)
 
     def get_active_networks(self, host: str) -> list[NetworkRef]:
         self._check()
@@ -163,39 +202,62 @@ class FakeServer:
             return self.networks[network_id].model_copy(deep=True)
 
     def create_dhcp_port(self, request: DhcpPortRequest) -> PortInfo:
+        """As the server: the device's port if it has one (rebound to the host), else a new
+        port with an address on each requested subnet; a change bumps the network."""
         self._check()
         with self._cond:
-            net = self.networks[request.network_id]
+            net = self._network(request.network_id)
             for port in net.ports:
                 if port.device_id == request.device_id:
-                    return port
-            # An address on each subnet the agent asks for, as the real server gives.
-            wanted = [s for s in net.subnets if s.id in request.subnet_ids] or net.subnets[:1]
+                    if port.binding_host_id != request.host:
+                        port.binding_host_id = request.host
+                        port.revision_number += 1
+                        net.revision_number += 1
+                        self._event("port.update", "port", port.id, net.id)
+                    return port.model_copy(deep=True)
+            fixed_ips = self._fixed_ips(net, request.subnet_ids, [])
             port = PortInfo.model_validate({
                 # Network ids in tests start with the run's prefix; keeping it in the port id
                 # keeps it in the tap name, and a counter keeps tap names unique.
                 "id": f"{request.network_id[:6]}d{self._next_port():04x}-{uuid.uuid4().hex}",
-                "network_id": net.id, "mac_address": self.new_mac(),
-                "fixed_ips": [FixedIp(subnet_id=s.id, ip_address=self._free_ip(net, s))
-                              .model_dump() for s in wanted],
+                "network_id": net.id, "mac_address": request.mac_address or self.new_mac(),
+                "fixed_ips": [f.model_dump() for f in fixed_ips],
                 "device_owner": DEVICE_OWNER_DHCP, "device_id": request.device_id,
                 "binding:host_id": request.host})
             net.ports.append(port)
-            return port
+            net.revision_number += 1
+            self._event("port.create", "port", port.id, net.id)
+            return port.model_copy(deep=True)
 
     def update_dhcp_port(self, port_id: str, request: DhcpPortRequest) -> PortInfo:
+        """As the server: rebind the port to the request's host and, when it names subnets,
+        move its addresses onto them (keeping those it already has there)."""
         self._check()
         with self._cond:
-            net = self.networks[request.network_id]
-            return next(p for p in net.ports if p.id == port_id)
+            net = self._network(request.network_id)
+            port = next((p for p in net.ports if p.id == port_id), None)
+            if port is None:
+                raise AgentRefused(f"port {port_id} not found")
+            port.binding_host_id = request.host
+            if request.subnet_ids:
+                port.fixed_ips = self._fixed_ips(net, request.subnet_ids, port.fixed_ips)
+            port.revision_number += 1
+            net.revision_number += 1
+            self._event("port.update", "port", port.id, net.id)
+            return port.model_copy(deep=True)
 
     def release_dhcp_port(self, network_id: str, device_id: str, host: str) -> None:
         self._check()
         with self._cond:
             self.released.append((network_id, device_id, host))
             net = self.networks.get(network_id)
-            if net is not None:
-                net.ports = [p for p in net.ports if p.device_id != device_id]
+            gone = [p for p in net.ports if p.device_id == device_id] if net else []
+            if net is None or not gone:
+                return
+            net.ports = [p for p in net.ports if p.device_id != device_id]
+            net.revision_number += 1
+        for port in gone:
+            self._event("port.delete", "port", port.id, network_id)
 
     def dhcp_ready_on_ports(self, port_ids: list[str]) -> None:
         self._check()
