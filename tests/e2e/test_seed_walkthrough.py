@@ -31,6 +31,7 @@ from tests.support.lab_env import (
     free_port,
     require_root_and_tools,
 )
+from tests.support.waiting import SERVER_START_S
 
 pytestmark = pytest.mark.root
 
@@ -132,7 +133,7 @@ def start_server(tmp: Path, extra_conf: str) -> tuple[str, subprocess.Popen[byte
         except httpx.HTTPError:
             return False
 
-    wait_until(answers, 30, "neutrino-server to answer")
+    wait_until(answers, SERVER_START_S, "neutrino-server to answer")
     return url, proc
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from neutrino.manage import main as manage
 from tests.support.server import wait_until
+from tests.support.waiting import SERVER_START_S
 
 ADMIN_PASSWORD = "adminpassword"
 AGENT_USER, AGENT_PASSWORD = "neutrino-agent", "agentpassword"
@@ -77,7 +78,7 @@ def server_process(tmp: Path, extra_default: str = "", extra_sections: str = "",
             return False
 
     try:
-        wait_until(answers, 30, 0.1, "neutrino-server to answer")
+        wait_until(answers, SERVER_START_S, 0.1, "neutrino-server to answer")
         yield running
     finally:
         proc.terminate()
