@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from neutrino import dns_names
 from neutrino.tls import ClientTls, TlsFileError, check_server_files, parse_tls_version
 
 LOG = logging.getLogger(__name__)
@@ -114,6 +115,13 @@ def one_of(*choices: str, aliases: dict[str, str] | None = None) -> Callable[[st
 
 def parse_str(raw: str) -> str:
     return raw.strip()
+
+
+def parse_dns_domain(raw: str) -> str:
+    try:
+        return dns_names.check_domain(raw.strip())
+    except dns_names.BadDnsName as exc:
+        raise ValueError(f"a domain name such as example.org ({exc})") from None
 
 
 def parse_list(raw: str) -> list[str]:
@@ -329,6 +337,8 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     # lease time, which bounds how long a client that heard nothing may keep the address.
     Opt("ip_reuse_quarantine", "DEFAULT", "ip_reuse_quarantine", int_in(0), None),
     Opt("global_physnet_mtu", "DEFAULT", "global_physnet_mtu", int_in(68, 65535), 1500),
+    # dns-integration: the domain of ports' dns_assignment (Neutron's key and default).
+    Opt("dns_domain", "DEFAULT", "dns_domain", parse_dns_domain, dns_names.DEFAULT_DOMAIN),
     Opt("auth_strategy", "DEFAULT", "auth_strategy", one_of("keystone", "noauth"), "keystone"),
     Opt("event_log_size", "DEFAULT", "event_log_size", int_in(100), 100000),
     Opt("db_connection", "database", "connection", parse_db_url, None),
@@ -422,6 +432,7 @@ class ServerSettings:
     client_header_timeout: int = 30
     client_body_timeout: int = 60
     max_connections: int = 2048
+    dns_domain: str = dns_names.DEFAULT_DOMAIN
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)

@@ -50,7 +50,9 @@ class DhcpAgent:
                             namespace_prefix=settings.namespace_prefix,
                             lease_duration=settings.dhcp_lease_duration,
                             dns_servers=settings.dnsmasq_dns_servers,
-                            dnsmasq_path=settings.dnsmasq_path)
+                            dnsmasq_path=settings.dnsmasq_path,
+                            dns_domain=settings.dns_domain,
+                            dns_local_resolv=settings.dnsmasq_local_resolv)
         self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip))
         self.applied: dict[str, Applied] = {}
         self.reach = Reachability(settings.server.url, clock)

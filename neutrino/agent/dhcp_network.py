@@ -19,8 +19,10 @@ from neutrino.agent.changes import (
     wants_dhcp,
 )
 from neutrino.agent.dnsmasq_config import (
+    DOMAIN,
     ConfPaths,
     DnsmasqFiles,
+    DnsService,
     dhcp_subnets,
     dnsmasq_argv,
     render_files,
@@ -46,6 +48,8 @@ class DhcpLayout:
     lease_duration: int
     dns_servers: list[str] = field(default_factory=list)
     dnsmasq_path: str = "dnsmasq"
+    dns_domain: str = DOMAIN
+    dns_local_resolv: bool = False
     dhcp_release_path: str = "dhcp_release"
 
 
@@ -80,7 +84,7 @@ class NetworkDhcp:
         ports = [p for p in network.ports if p.id != port.id] + [port]
         # A DHCP port created just now is not in what the server sent; count it as served.
         network = network.model_copy(update={"ports": ports})
-        files = render_files(network, ports, self.layout.dns_servers)
+        files = render_files(network, ports, port, self.layout.dns_domain)
         action = classify(applied, network, port, files)
         paths = self.paths(network_id)
         running = dnsmasq.running_pid(paths)
@@ -164,8 +168,10 @@ class NetworkDhcp:
         return False
 
     def _argv(self, network: NetworkInfo, port: PortInfo) -> list[str]:
+        dns = DnsService(self.layout.dns_domain, tuple(self.layout.dns_servers),
+                         self.layout.dns_local_resolv)
         return dnsmasq_argv(network, self.paths(network.id), ns_device_name(port.id),
-                            self.layout.lease_duration, self.layout.dnsmasq_path)
+                            self.layout.lease_duration, self.layout.dnsmasq_path, dns)
 
     def _plug(self, network: NetworkInfo, port: PortInfo, flush: bool) -> None:
         self.interface.plug(self.namespace(network.id), port.id, port.mac_address,

@@ -5,9 +5,10 @@ import ipaddress
 import os
 from dataclasses import dataclass
 
+from neutrino.dns_names import DEFAULT_DOMAIN, hostname_for
 from neutrino.transport.messages import NetworkInfo, PortInfo, SubnetInfo
 
-DOMAIN = "openstacklocal"
+DOMAIN = DEFAULT_DOMAIN
 # dnsmasq's own cap; Neutron uses the same bound on --dhcp-lease-max.
 MAX_LEASES = 2**24
 
@@ -44,6 +45,17 @@ class ConfPaths:
 
 
 @dataclass(frozen=True)
+class DnsService:
+    """What dnsmasq's DNS answers and forwards (agent settings dns_domain,
+    dnsmasq_dns_servers, dnsmasq_local_resolv)."""
+
+    domain: str = DOMAIN
+    servers: tuple[str, ...] = ()
+    # False: nothing goes to the host's resolv.conf servers (Neutron's default).
+    local_resolv: bool = False
+
+
+@dataclass(frozen=True)
 class DnsmasqFiles:
     hosts: str
     addn_hosts: str
@@ -53,11 +65,6 @@ class DnsmasqFiles:
 def dhcp_subnets(network: NetworkInfo) -> list[SubnetInfo]:
     """Subnets dnsmasq serves: IPv4 with enable_dhcp (IPv6 is not served yet)."""
     return [s for s in network.subnets if s.enable_dhcp and s.ip_version == 4]
-
-
-def hostname_for(ip: str) -> str:
-    """Neutron's generated name: host-10-0-1-3 for 10.0.1.3."""
-    return "host-" + ip.replace(".", "-").replace(":", "-")
 
 
 def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[PortInfo, str]]:
@@ -73,17 +80,30 @@ def served_addresses(network: NetworkInfo, ports: list[PortInfo]) -> list[tuple[
     return pairs
 
 
-def render_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
+def names_for(port: PortInfo, ip: str, domain: str) -> tuple[str, str]:
+    """(hostname, FQDN without its final dot) of one address: the server's dns_assignment
+    when it sent one (dns_name), else Neutron's host-<ip> in the agent's dns_domain."""
+    for name in port.dns_assignment:
+        if name.ip_address == ip:
+            return name.hostname.rstrip("."), name.fqdn.rstrip(".")
+    host = hostname_for(ip)
+    return host, (f"{host}.{domain.rstrip('.')}" if domain else host)
+
+
+def render_hosts(network: NetworkInfo, ports: list[PortInfo], domain: str = DOMAIN) -> str:
     """--dhcp-hostsfile: `MAC,host-<ip>.openstacklocal,IP` per served address, DHCP port too."""
-    lines = [f"{port.mac_address},{hostname_for(ip)}.{DOMAIN},{ip}"
+    lines = [f"{port.mac_address},{names_for(port, ip, domain)[1]},{ip}"
              for port, ip in served_addresses(network, ports)]
     return "".join(line + "\n" for line in sorted(lines, key=_line_order))
 
 
-def render_addn_hosts(network: NetworkInfo, ports: list[PortInfo]) -> str:
-    """--addn-hosts: `IP fqdn shortname`, for when dnsmasq answers DNS."""
-    lines = [f"{ip}\t{hostname_for(ip)}.{DOMAIN} {hostname_for(ip)}"
-             for _port, ip in served_addresses(network, ports)]
+def render_addn_hosts(network: NetworkInfo, ports: list[PortInfo], domain: str = DOMAIN
+                      ) -> str:
+    """--addn-hosts: `IP fqdn hostname`: the names dnsmasq's DNS answers for."""
+    lines = []
+    for port, ip in served_addresses(network, ports):
+        host, fqdn = names_for(port, ip, domain)
+        lines.append(f"{ip}\t{fqdn} {host}" if host != fqdn else f"{ip}\t{fqdn}")
     return "".join(line + "\n" for line in sorted(lines))
 
 
@@ -92,8 +112,9 @@ def _line_order(line: str) -> tuple[str, str]:
     return (rest, mac)
 
 
-def render_opts(network: NetworkInfo, dns_servers_default: list[str]) -> str:
+def render_opts(network: NetworkInfo, dhcp_port: PortInfo | None) -> str:
     """--dhcp-optsfile: router, dns-server, mtu and classless routes, tagged per subnet."""
+    own = {f.subnet_id: f.ip_address for f in dhcp_port.fixed_ips} if dhcp_port else {}
     lines = []
     for subnet in sorted(dhcp_subnets(network), key=lambda s: s.id):
         tag = f"tag:subnet-{subnet.id}"
@@ -101,9 +122,14 @@ def render_opts(network: NetworkInfo, dns_servers_default: list[str]) -> str:
         # option:router makes it send no router at all (subnet without gateway_ip).
         lines.append(f"{tag},option:router" + (f",{subnet.gateway_ip}"
                                                if subnet.gateway_ip else ""))
-        dns = subnet.dns_nameservers or dns_servers_default
-        if dns:
-            lines.append(f"{tag},option:dns-server," + ",".join(dns))
+        if subnet.dns_nameservers == ["0.0.0.0"]:
+            # Neutron's way of saying "announce no DNS server at all".
+            lines.append(f"{tag},option:dns-server")
+        elif subnet.dns_nameservers:
+            lines.append(f"{tag},option:dns-server," + ",".join(subnet.dns_nameservers))
+        elif subnet.id in own:
+            # No servers of its own: this dnsmasq answers (internal DNS, forwards the rest).
+            lines.append(f"{tag},option:dns-server,{own[subnet.id]}")
         lines.append(f"{tag},option:mtu,{network.mtu}")
         routes = [(r.destination, r.nexthop) for r in subnet.host_routes]
         if routes:
@@ -118,11 +144,13 @@ def render_opts(network: NetworkInfo, dns_servers_default: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def render_files(network: NetworkInfo, ports: list[PortInfo],
-                 dns_servers_default: list[str]) -> DnsmasqFiles:
-    return DnsmasqFiles(hosts=render_hosts(network, ports),
-                        addn_hosts=render_addn_hosts(network, ports),
-                        opts=render_opts(network, dns_servers_default))
+def render_files(network: NetworkInfo, ports: list[PortInfo], dhcp_port: PortInfo | None,
+                 domain: str = DOMAIN) -> DnsmasqFiles:
+    """Every file of one network; `dhcp_port` is this agent's own (its address is the DNS
+    server handed out), `domain` the agent's dns_domain."""
+    return DnsmasqFiles(hosts=render_hosts(network, ports, domain),
+                        addn_hosts=render_addn_hosts(network, ports, domain),
+                        opts=render_opts(network, dhcp_port))
 
 
 def render_leases(network: NetworkInfo, ports: list[PortInfo], now: int,
@@ -139,13 +167,16 @@ def lease_text(lease_duration: int) -> str:
 
 
 def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
-                 lease_duration: int, dnsmasq_path: str = "dnsmasq") -> list[str]:
-    """The dnsmasq command line: static DHCP only (no DNS), bound to the namespace's port."""
+                 lease_duration: int, dnsmasq_path: str = "dnsmasq",
+                 dns: DnsService = DnsService()) -> list[str]:
+    """The dnsmasq command line: static DHCP and the network's DNS, bound to the namespace's
+    port only (--interface + --bind-interfaces: port 53 of that address, nowhere else)."""
     subnets = sorted(dhcp_subnets(network), key=lambda s: s.id)
     argv = [
         dnsmasq_path,
         "--no-hosts",
-        "--no-resolv",
+        *(() if dns.local_resolv else ("--no-resolv",)),
+        *(f"--server={server}" for server in dns.servers),
         f"--pid-file={paths.pid}",
         f"--dhcp-hostsfile={paths.hosts}",
         f"--addn-hosts={paths.addn_hosts}",
@@ -164,8 +195,6 @@ def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
         "--bind-interfaces",
         "--except-interface=lo",
         "--conf-file=/dev/null",
-        f"--domain={DOMAIN}",
-        # DHCP only: DNS for instances is out of scope, and port 53 would clash.
-        "--port=0",
+        *((f"--domain={dns.domain.rstrip('.')}",) if dns.domain else ()),
     ]
     return argv

@@ -168,3 +168,17 @@ def link_commands(plan: LinkPlan, local: LocalLinks, config: L2Config
         bridge_lines += [f"fdb del {FLOOD_MAC} dev {device} dst {ip}"
                          for ip in sorted(have - set(remotes))]
     return ip_lines, bridge_lines
+
+
+def wired_ports(state: L2HostState, plan: LinkPlan) -> frozenset[str]:
+    """The bound ports whose tap the applied plan put into a bridge that reaches their
+    segment; a network this host cannot carry (no uplink for it) wires nothing."""
+    bridges = {b.network_id: b for b in plan.bridges}
+    wired = set()
+    for device in state.devices:
+        bridge = bridges.get(device.network_id)
+        if bridge is None or tap_name(device.port_id) not in bridge.taps:
+            continue
+        if bridge.uplink is not None or device.network_type == "local":
+            wired.add(device.port_id)
+    return frozenset(wired)

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable
 
 from neutrino.agent.bridges import BridgeDevices
+from neutrino.agent.device_reporter import DeviceReporter
 from neutrino.agent.heartbeat import Heartbeat
 from neutrino.agent.ip_command import CommandError, IpCommand
-from neutrino.agent.l2_plan import L2Config, LinkPlan, plan_links
+from neutrino.agent.l2_plan import L2Config, LinkPlan, plan_links, wired_ports
 from neutrino.agent.reachability import Reachability
 from neutrino.agent.settings import L2AgentSettings
 from neutrino.transport.client import AgentServerClient
@@ -53,6 +54,9 @@ class LinuxBridgeAgent:
         self.reach = Reachability(settings.server.url, clock)
         self.events = self.reach.channel("event stream")
         self.l2_state = self.reach.channel("L2 state", decisive=False)
+        # Which ports are wired here, for their status on the server (port_status.py).
+        self.reporter = DeviceReporter(client, settings.host,
+                                       self.reach.channel("device reports", decisive=False))
         self.heartbeat = Heartbeat(client, self.agent_state, settings.report_interval,
                                    self.reach)
         self.converged = threading.Event()  # set after the first successful convergence
@@ -83,7 +87,9 @@ class LinuxBridgeAgent:
     def refresh(self) -> bool:
         # On failure keep what is wired: VMs and DHCP keep talking while the server is away.
         with self.l2_state.attempt() as call:
-            self.state = self.client.get_l2_state(self.settings.host)
+            state = self.client.get_l2_state(self.settings.host)
+            self.state = state
+            self.reporter.state_refreshed(state)
         return call.ok
 
     def converge(self) -> None:
@@ -105,6 +111,8 @@ class LinuxBridgeAgent:
                      plan.devices, ", ".join(plan.delete_bridges) or "none")
         self.plan = plan
         self.converged.set()
+        if self.reach.reachable is not False:  # else sent once the server answers again
+            self.reporter.report(self.state, wired_ports(self.state, plan))
 
     def _watch_events(self, stop: threading.Event) -> None:
         while not stop.is_set():

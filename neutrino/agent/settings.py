@@ -21,6 +21,7 @@ from neutrino.config import (
     load_options,
     one_of,
     parse_bool,
+    parse_dns_domain,
     parse_ip,
     parse_list,
     parse_mappings,
@@ -29,6 +30,7 @@ from neutrino.config import (
     rabbit_tls,
     report_unused,
 )
+from neutrino.dns_names import DEFAULT_DOMAIN
 from neutrino.tls import ClientTls, TlsFileError
 from neutrino.transport.rabbit_topology import RABBIT_SCHEMES, parse_rabbit_url
 
@@ -74,6 +76,11 @@ DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
     Opt("dhcp_confs", "DEFAULT", "dhcp_confs", parse_str, None),
     Opt("dhcp_lease_duration", "DEFAULT", "dhcp_lease_duration", int_in(-1), 86400),
     Opt("dnsmasq_dns_servers", "DEFAULT", "dnsmasq_dns_servers", parse_list, []),
+    # True: dnsmasq also forwards to the servers of the host's /etc/resolv.conf (Neutron's).
+    Opt("dnsmasq_local_resolv", "DEFAULT", "dnsmasq_local_resolv", parse_bool, False),
+    # The domain dnsmasq answers for; dhcp_domain is Neutron's older name of the same key.
+    Opt("dns_domain", "DEFAULT", "dns_domain", parse_dns_domain, DEFAULT_DOMAIN,
+        (("DEFAULT", "dhcp_domain"),)),
     Opt("num_sync_threads", "DEFAULT", "num_sync_threads", int_in(1, 256), 8),
     Opt("resync_interval", "DEFAULT", "resync_interval", int_in(1), 60),
     Opt("namespace_prefix", "DEFAULT", "namespace_prefix", parse_str, "qdhcp-"),
@@ -129,6 +136,8 @@ class DhcpAgentSettings:
     namespace_prefix: str
     kill_dnsmasq_on_exit: bool
     dnsmasq_path: str
+    dnsmasq_local_resolv: bool = False
+    dns_domain: str = DEFAULT_DOMAIN
 
     # What make_agent_client builds the client from (http:// or rabbit://).
     transport_url: str = ""

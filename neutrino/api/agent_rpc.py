@@ -19,7 +19,13 @@ from neutrino.services import events
 from neutrino.services.agent_rpc import MAX_READY_PORTS, AgentRpc, ready_port_ids
 from neutrino.services.agents import Agents
 from neutrino.transport.bounds import MAX_TEXT
-from neutrino.transport.messages import AgentState, DhcpPortRequest, EventBatch, NetworkApplied
+from neutrino.transport.messages import (
+    AgentState,
+    DeviceList,
+    DhcpPortRequest,
+    EventBatch,
+    NetworkApplied,
+)
 from neutrino.transport.signal import ChangeSignal
 
 PREFIX = "/agent-rpc/v1"
@@ -164,6 +170,14 @@ def agent_rpc_router(db: Database, agents: Agents, rpc: AgentRpc, signal: Change
             # Cursor moved past events for other hosts: resume from there.
             after = batch.latest_revision
             await signal.wait(min(left, DB_POLL_INTERVAL))
+
+    @router.post("/l2/{host}/devices", status_code=204,
+                 openapi_extra=openapi.model_body(DeviceList))
+    async def update_device_list(request: Request, host: str = _host_path(),
+                                 _: RequestContext = Depends(agent)) -> Response:
+        devices = parse_message(DeviceList, await json_body(request))
+        await run_in_threadpool(rpc.update_device_list, host, devices)
+        return Response(status_code=204)
 
     @router.get("/l2/{host}")
     async def l2_state(host: str = _host_path(), _: RequestContext = Depends(agent)) -> Any:

@@ -162,7 +162,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     for resource in (
         Resource("network", "networks", attributes.NETWORK_ATTRS, services.networks),
         Resource("subnet", "subnets", attributes.SUBNET_ATTRS, services.subnets),
-        Resource("port", "ports", attributes.PORT_ATTRS, services.ports),
+        Resource("port", "ports", attributes.PORT_ATTRS, services.ports,
+                 pushed_filters=("fixed_ips",), filtered_list=services.ports.list_filtered),
     ):
         app.include_router(resource_router(resource, auth))
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))

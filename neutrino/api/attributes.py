@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from neutrino import dns_names
 from neutrino.errors import InvalidInput, PolicyNotAuthorized, shown
 
 NAME_MAX = 255
@@ -189,6 +190,35 @@ def _fixed_ip(name: str, value: Any) -> dict[str, str]:
     return dict(item)
 
 
+def _dns_name(name: str, value: Any) -> str:
+    text = string(dns_names.FQDN_MAX)(name, value)
+    try:
+        return dns_names.check_name(text)
+    except dns_names.BadDnsName as exc:
+        raise InvalidInput(f"Invalid input for {name}. Reason: {exc}") from None
+
+
+def _dns_domain(name: str, value: Any) -> str:
+    text = string(dns_names.FQDN_MAX)(name, value)
+    try:
+        domain = dns_names.check_domain(text)
+    except dns_names.BadDnsName as exc:
+        raise InvalidInput(f"Invalid input for {name}. Reason: {exc}") from None
+    if domain and not domain.endswith("."):
+        # Neutron's rule: a network's dns_domain is a fully qualified name.
+        raise InvalidInput(f"Invalid input for {name}. Reason: '{shown(domain)}' is not a "
+                           "FQDN; end it with a dot, as in example.org.")
+    return domain
+
+
+dns_domain = Validator(_dns_domain, {"type": "string", "maxLength": dns_names.FQDN_MAX,
+                                     "pattern": "^[A-Za-z0-9.-]*$"})
+
+
+dns_name = Validator(_dns_name, {"type": "string", "maxLength": dns_names.FQDN_MAX,
+                                 "pattern": "^[A-Za-z0-9.-]*$"})
+
+
 fixed_ip = Validator(_fixed_ip, {"type": "object", "additionalProperties": False,
                                  "properties": {"subnet_id": uuid_str.schema,
                                                 "ip_address": ip_text.schema}})
@@ -221,6 +251,7 @@ NETWORK_ATTRS: dict[str, Attr] = {
                                      admin_only=True),
     "router:external": Attr(boolean, admin_only=True),
     "availability_zone_hints": Attr(list_of(string()), allow_put=False),
+    "dns_domain": Attr(dns_domain),  # dns-integration; not used by the internal DNS
 }
 
 SUBNET_ATTRS: dict[str, Attr] = {
@@ -245,6 +276,7 @@ PORT_ATTRS: dict[str, Attr] = {
     "device_owner": Attr(string()),
     "binding:host_id": Attr(string(), admin_only=True),
     "security_groups": Attr(list_of(string()), ),
+    "dns_name": Attr(dns_name),  # dns-integration
 }
 
 AGENT_ATTRS: dict[str, Attr] = {

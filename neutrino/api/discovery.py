@@ -23,6 +23,10 @@ EXTENSIONS: list[dict[str, str]] = [
      "description": "Expose mapping of virtual networks to physical networks."},
     {"alias": "binding", "name": "Port Binding",
      "description": "Expose port bindings of a virtual port to external application."},
+    {"alias": "dns-integration", "name": "DNS Integration",
+     "description": "Provides integration with DNS."},
+    {"alias": "ip-substring-filtering", "name": "IP address substring filtering",
+     "description": "Provides IP address substring filtering when listing ports"},
 ]
 
 

@@ -22,7 +22,7 @@ from neutrino.scheduler.liveness import Channel
 from neutrino.services import events
 from neutrino.services.agent_rpc import ready_port_ids
 from neutrino.services.clock import utcnow
-from neutrino.transport.messages import AgentState, DhcpPortRequest, Event
+from neutrino.transport.messages import AgentState, DeviceList, DhcpPortRequest, Event
 from neutrino.transport.rabbit_server import RabbitRpcServer
 from neutrino.transport.rabbit_topology import RpcError, broker_params, is_rabbit_url
 
@@ -63,6 +63,8 @@ def dispatch_table(services: Any) -> dict[str, Call]:
         "dhcp_ready_on_ports": ports_ready,
         "networks_applied": lambda a: rpc.networks_applied(str(a["host"]),
                                                            parse_networks_applied(a)),
+        "update_device_list": lambda a: rpc.update_device_list(str(a["host"]),
+                                                               _parse(DeviceList, a)),
         "fetch_events": fetch_events,
         "get_l2_state": lambda a: rpc.l2_state(a["host"]).model_dump(),
     }

@@ -1,6 +1,7 @@
 """Networks, subnets and ports: the Neutron v2.0 core resources."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,11 @@ class Resource:
     plural: str
     attrs: dict[str, Attr]
     service: ResourceService
+    # Filters the service applies in its database query (ports: fixed_ips), and the call
+    # that takes them: (project scope, {filter name: values}) -> items.
+    pushed_filters: tuple[str, ...] = ()
+    filtered_list: Callable[[str | None, dict[str, list[str]]], list[dict[str, Any]]] | None \
+        = None
 
 
 def _visible(item: dict[str, Any], resource: Resource, ctx: RequestContext) -> dict[str, Any]:
@@ -52,9 +58,16 @@ def resource_router(resource: Resource, auth: Authenticator) -> APIRouter:
 
     @router.get(f"/v2.0/{many}", openapi_extra=openapi.list_parameters(listed))
     async def list_items(request: Request, ctx: RequestContext = Depends(auth)) -> Any:
-        items = await run_in_threadpool(resource.service.list, scope(ctx))
+        pushed = {k: request.query_params.getlist(k) for k in resource.pushed_filters
+                  if k in request.query_params}
+        if pushed and resource.filtered_list is not None:
+            items = await run_in_threadpool(resource.filtered_list, scope(ctx), pushed)
+        else:
+            items = await run_in_threadpool(resource.service.list, scope(ctx))
         known = set(items[0]) if items else set(resource.attrs) | {"id"}
         query = listing.parse_query(request.query_params.multi_items(), known)
+        for key in pushed:
+            query.filters.pop(key, None)
         result, more = listing.apply([_visible(i, resource, ctx) for i in items], query)
         body: dict[str, Any] = {many: result}
         if query.limit and more and items:

@@ -42,6 +42,8 @@ class Network(Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
+    # dns-integration: shown and stored; Neutron's internal DNS does not use it either.
+    dns_domain: Mapped[str] = mapped_column(String(255), default="", server_default="")
     revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
@@ -114,6 +116,13 @@ class Port(Base):
     device_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     device_owner: Mapped[str] = mapped_column(String(255), default="")
     binding_host_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    # Port status (neutrino/port_status.py): the host whose L2 agent last reported the port
+    # wired ("" when none), and the network revision at which its MAC/IPs were last written
+    # (a DHCP agent that confirmed at least that revision has loaded it).
+    wired_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    dhcp_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # dns-integration: lowercased, '' for none; FQDN_FIELD_SIZE long as in Neutron.
+    dns_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
     revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)

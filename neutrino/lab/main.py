@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--net", required=True, help="network name or id")
     p.add_argument("--host", required=True, help="HostA or HostB")
     p.add_argument("name", help="VM name (also the port's name)")
+    p.add_argument("--timeout", type=float, default=vms.ACTIVE_TIMEOUT,
+                   help="seconds to wait for the port to turn ACTIVE (default: %(default)s)")
     vm.add_parser("list", parents=[auth], help="the VMs, like `nova list`")
     p = vm.add_parser("dhcp", help="run udhcpc in the VM and print the address it got",
                       description="Exits 1 when no DHCP server answered within the timeout.")
@@ -161,13 +163,19 @@ def run(args: argparse.Namespace) -> int:
 
 def run_vm(args: argparse.Namespace, lab_dir: Path) -> int:
     if args.vm_command == "boot":
-        vm = vms.boot(connect(args), lab_dir, args.net, args.host, args.name)
+        client = connect(args)
+        vm = vms.boot(client, lab_dir, args.net, args.host, args.name)
         plan = runtime.load(lab_dir).plan
         plugged = vms.wait_plugged(vm, plan.host(vm.host).namespace)
         print(f"{vm.name} ({vm.id}) booted on {vm.host}: {vm.network}={vm.ip}, "
               f"MAC {vm.mac}, port {vm.port_id}" + (
                   "" if plugged else "; its tap is not plugged yet: is the host's Linux "
                   "bridge agent running?"))
+        status = vms.wait_active(client, vm, args.timeout)
+        if status != "ACTIVE":
+            print(vms.not_active_message(vm, status, args.timeout), file=sys.stderr)
+            return 1
+        print(f"port {vm.port_id} is ACTIVE")
     elif args.vm_command == "list":
         table = PrettyTable(["ID", "Name", "Status", "Networks"])
         table.align = "l"

@@ -21,6 +21,8 @@ DEVICE_OWNER = "compute:nova"
 # udhcpc calls this with "bound" once the server ACKed; it only reports, it configures nothing.
 UDHCPC_SCRIPT = '#!/bin/sh\n[ "$1" = bound ] && echo "BOUND $ip"\nexit 0\n'
 PLUG_TIMEOUT = 15.0
+# Nova's vif_plugging_timeout is 300 s; the lab's agents answer within seconds.
+ACTIVE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,26 @@ def wait_plugged(vm: Vm, host_namespace: str, timeout: float = PLUG_TIMEOUT) -> 
             return True
         time.sleep(0.1)
     return False
+
+
+def wait_active(client: NeutronClient, vm: Vm, timeout: float = ACTIVE_TIMEOUT) -> str:
+    """Wait, as nova does for network-vif-plugged, until the VM's port is ACTIVE (wired on
+    its host and loaded by the network's DHCP agents); its last status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(client.show("port", vm.port_id).get("status", ""))
+        if status == "ACTIVE" or time.monotonic() >= deadline:
+            return status
+        time.sleep(0.2)
+
+
+def not_active_message(vm: Vm, status: str, timeout: float) -> str:
+    """What an operator reads when the port did not turn ACTIVE in time."""
+    return (f"{vm.name}: port {vm.port_id} is still {status or 'without a status'} after "
+            f"{timeout:g} s. It turns ACTIVE once {vm.host}'s Linux bridge agent has wired "
+            f"its tap and every DHCP agent hosting {vm.network} has loaded it: see "
+            f"`neutrino-lab status` and `neutrino dhcp-agent-list-hosting-net {vm.network}`. "
+            f"The VM is left in place (`neutrino-lab vm delete {vm.name}`).")
 
 
 def boot(client: NeutronClient, lab_dir: Path, network: str, host_name: str,

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput, NetworkNotFound
-from neutrino.services import events, quarantine
+from neutrino.port_status import COMPUTE_PREFIX
+from neutrino.services import events, quarantine, statuses
 from neutrino.services.networks import bump, load_network
 from neutrino.services.ports import Ports
 from neutrino.services.views import port_view, subnet_view
@@ -18,6 +19,7 @@ from neutrino.transport.messages import (
     AGENT_TYPE_LINUXBRIDGE,
     DEVICE_OWNER_DHCP,
     BoundDevice,
+    DeviceList,
     DhcpPortRequest,
     L2HostState,
     NetworkApplied,
@@ -28,7 +30,7 @@ from neutrino.transport.messages import (
 )
 
 
-def _network_info(net: Network, ports: list[Port]) -> NetworkInfo:
+def _network_info(net: Network, ports: list[Port], dns_domain: str) -> NetworkInfo:
     seg = net.segment
     return NetworkInfo.model_validate({
         "id": net.id, "name": net.name, "project_id": net.project_id,
@@ -38,7 +40,7 @@ def _network_info(net: Network, ports: list[Port]) -> NetworkInfo:
         "provider:physical_network": seg.physical_network if seg else None,
         "provider:segmentation_id": (seg.segmentation_id or None) if seg else None,
         "subnets": [subnet_view(s) for s in net.subnets],
-        "ports": [port_view(p) for p in ports],
+        "ports": [port_view(p, dns_domain) for p in ports],
     })
 
 
@@ -89,7 +91,7 @@ class AgentRpc:
             ports = list(session.scalars(select(Port).where(Port.network_id == network_id)
                                          .options(selectinload(Port.fixed_ips))
                                          .order_by(Port.created_at)))
-            return _network_info(net, ports)
+            return _network_info(net, ports, self.ports.settings.dns_domain)
 
     def create_dhcp_port(self, request: DhcpPortRequest) -> PortInfo:
         def work(session: Session) -> dict[str, Any]:
@@ -104,7 +106,7 @@ class AgentRpc:
                     events.record(session, "port.update", "port", existing.id, net.id)
                 session.flush()
                 session.refresh(existing)
-                return port_view(existing)
+                return port_view(existing, self.ports.settings.dns_domain)
             wanted = request.subnet_ids or [s.id for s in net.subnets if s.enable_dhcp]
             fixed_ips = [{"subnet_id": sid} for sid in wanted]
             attrs = {"network_id": net.id, "device_id": request.device_id,
@@ -150,12 +152,24 @@ class AgentRpc:
             agent_id = self._dhcp_agent_id(session, host)
             if agent_id is not None:  # an unknown agent is waited for by nothing
                 quarantine.settle(session, agent_id, networks)
+                # What it loaded may be what a compute port waited for to turn ACTIVE.
+                statuses.refresh_networks(session, [n.network_id for n in networks])
 
         self.db.run(work)
 
+    def update_device_list(self, host: str, devices: DeviceList) -> None:
+        """An L2 agent's report of the ports it wired and unplugged (Neutron's
+        update_device_list)."""
+        if devices.devices_up or devices.devices_down:
+            self.db.run(lambda session: statuses.devices_wired(
+                session, host, devices.devices_up, devices.devices_down))
+
     def ports_ready(self, port_ids: list[str]) -> None:
         def work(session: Session) -> None:
-            for port in session.scalars(select(Port).where(Port.id.in_(port_ids))):
+            # Compute ports follow wiring and the agents' confirmations instead
+            # (services/statuses.py): one DHCP agent's word is not all of it.
+            for port in session.scalars(select(Port).where(
+                    Port.id.in_(port_ids), ~Port.device_owner.startswith(COMPUTE_PREFIX))):
                 port.status = "ACTIVE"
 
         if port_ids:
@@ -177,6 +191,7 @@ class AgentRpc:
                 devices.append(BoundDevice(
                     port_id=port.id, network_id=net.id, mac_address=port.mac_address,
                     device_owner=port.device_owner,
+                    wired=bool(port.wired_host) and port.wired_host == host,
                     network_type=seg.network_type if seg else "local",
                     physical_network=seg.physical_network if seg else None,
                     segmentation_id=(seg.segmentation_id or None) if seg else None,

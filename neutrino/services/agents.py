@@ -14,7 +14,7 @@ from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound
 from neutrino.scheduler.liveness import is_alive
-from neutrino.services import events
+from neutrino.services import events, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.heartbeats import HeartbeatBuffer
@@ -131,10 +131,14 @@ class Agents:
             if agent is None:
                 raise AgentNotFound(agent_id)
             # Tell a still-running agent to let go of its networks before the rows vanish.
-            for network_id in self.bindings.networks_hosted_by(session, agent_id):
+            hosted = self.bindings.networks_hosted_by(session, agent_id)
+            for network_id in hosted:
                 events.record(session, "agent.network_removed", "agent", agent_id, network_id,
                               host=agent.host)
             session.delete(agent)
+            session.flush()  # the bindings go with it (ON DELETE CASCADE)
+            # Ports that waited for this agent alone to load them wait no more.
+            statuses.refresh_networks(session, hosted)
 
         self.db.run(work)
         self.heartbeats.forget(agent_id)

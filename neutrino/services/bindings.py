@@ -24,7 +24,7 @@ from neutrino.errors import (
 )
 from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead
 from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
-from neutrino.services import events, quarantine
+from neutrino.services import events, quarantine, statuses
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
 from neutrino.transport.messages import AGENT_TYPE_DHCP
@@ -100,6 +100,7 @@ class Bindings:
         for agent_id in chosen:
             hosts[agent_id] = self._bind(session, network_id, agent_id, now)
         if chosen:
+            statuses.refresh_networks(session, [network_id])
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
         return chosen
@@ -167,6 +168,7 @@ class Bindings:
             if agent_id in self.hosting(session, network_id):
                 raise _already_hosted(network_id, agent_id)
             self._bind(session, network_id, agent_id, utcnow())
+            statuses.refresh_networks(session, [network_id])
             return agent.host
 
         try:
@@ -198,6 +200,8 @@ class Bindings:
             for port in ports:
                 events.record(session, "port.delete", "port", port.id, network_id)
                 session.delete(port)
+            # Ports that waited for this agent alone to load them wait no more.
+            statuses.refresh_networks(session, [network_id])
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
                      agent_id, agent.host)
 
@@ -276,6 +280,8 @@ class Bindings:
                     return False
                 self._unbind(session, move.network_id, dead_agent)
                 self._bind(session, move.network_id, move.to_agent, utcnow())
+                # Both at once: the newcomer holds back the ports the dead agent held back.
+                statuses.refresh_networks(session, [move.network_id])
                 return True
             if self.db.run(work):
                 LOG.warning("network %s moved from dead DHCP agent %s to %s (failover)",

@@ -12,7 +12,7 @@ from neutrino.config import ServerSettings
 from neutrino.db.models import Network, Port
 from neutrino.db.session import Database
 from neutrino.errors import NetworkInUse, NetworkNotFound
-from neutrino.services import events, segments
+from neutrino.services import events, segments, statuses
 from neutrino.services.clock import utcnow
 from neutrino.services.views import network_view
 from neutrino.transport.messages import DEVICE_OWNER_DHCP
@@ -54,7 +54,7 @@ class Networks:
                 id=str(uuid.uuid4()), project_id=attrs.get("project_id") or project_id,
                 name=attrs.get("name", ""), description=attrs.get("description", ""),
                 admin_state_up=attrs.get("admin_state_up", True),
-                shared=attrs.get("shared", False),
+                shared=attrs.get("shared", False), dns_domain=attrs.get("dns_domain", ""),
                 mtu=self._mtu(request.network_type or self.settings.tenant_network_types[0]),
                 revision_number=1, created_at=now, updated_at=now)
             if "mtu" in attrs:
@@ -91,10 +91,12 @@ class Networks:
                ) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:
             net = load_network(session, network_id, project_id, lock=True)
-            for key in ("name", "description", "admin_state_up", "shared", "mtu"):
+            for key in ("name", "description", "admin_state_up", "shared", "mtu", "dns_domain"):
                 if key in attrs:
                     setattr(net, key, attrs[key])
             bump(net)
+            if "admin_state_up" in attrs:
+                statuses.refresh_networks(session, [net.id])
             events.record(session, "network.update", "network", net.id, net.id)
             session.flush()
             return network_view(net)

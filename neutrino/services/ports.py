@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from neutrino import ipam
+from neutrino import dns_names, ipam
 from neutrino.config import ServerSettings
 from neutrino.db.models import IpAllocation, Network, Port, Subnet
 from neutrino.db.session import Database
@@ -22,7 +22,8 @@ from neutrino.errors import (
     MacAddressInUse,
     PortNotFound,
 )
-from neutrino.services import events, quarantine
+from neutrino.port_status import follows_wiring
+from neutrino.services import events, port_filters, quarantine, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
@@ -39,6 +40,14 @@ def load_port(session: Session, port_id: str, project_id: str | None) -> Port:
     return port
 
 
+def _initial_status(device_owner: str, binding_host_id: str) -> str:
+    """A compute port starts DOWN (services/statuses.py takes it on from there); any other
+    port is ACTIVE once bound to a host, as before port status followed wiring."""
+    if follows_wiring(device_owner):
+        return "DOWN"
+    return "ACTIVE" if binding_host_id else "DOWN"
+
+
 class Ports:
     def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings,
                  rng: random.Random) -> None:
@@ -46,6 +55,18 @@ class Ports:
         self.settings = settings
         self.bindings = bindings
         self.rng = rng
+
+    def _view(self, port: Port) -> dict[str, Any]:
+        return port_view(port, self.settings.dns_domain)
+
+    def _dns_name(self, attrs: dict[str, Any]) -> str:
+        """The dns_name asked for ('' if none), checked against [DEFAULT] dns_domain."""
+        name: str = attrs.get("dns_name", "")
+        try:
+            dns_names.check_name_in_domain(name, self.settings.dns_domain)
+        except dns_names.BadDnsName as exc:
+            raise InvalidInput(f"Invalid input for dns_name. Reason: {exc}") from None
+        return name
 
     def create(self, project_id: str | None, attrs: dict[str, Any]) -> dict[str, Any]:
         return self.db.run(lambda session: self.create_in(session, project_id, attrs))
@@ -56,24 +77,27 @@ class Ports:
         now = utcnow()
         first_port = session.scalar(select(Port.id).where(Port.network_id == net.id)
                                     .limit(1)) is None
+        owner = attrs.get("device_owner", "")
         port = Port(
             id=str(uuid.uuid4()), network_id=net.id,
             project_id=attrs.get("project_id") or project_id or net.project_id,
             name=attrs.get("name", ""), description=attrs.get("description", ""),
             admin_state_up=attrs.get("admin_state_up", True),
-            device_id=attrs.get("device_id", ""), device_owner=attrs.get("device_owner", ""),
+            device_id=attrs.get("device_id", ""), device_owner=owner,
             binding_host_id=attrs.get("binding:host_id", ""),
-            status="ACTIVE" if attrs.get("binding:host_id") else "DOWN",
+            dns_name=self._dns_name(attrs),
+            status=_initial_status(owner, attrs.get("binding:host_id", "")),
             revision_number=1, created_at=now, updated_at=now, mac_address="")
         self._insert_with_mac(session, port, attrs.get("mac_address"))
         self._allocate(session, net, port, attrs.get("fixed_ips"))
         bump(net)
+        port.dhcp_revision = net.revision_number  # what a DHCP agent must confirm
         events.record(session, "port.create", "port", port.id, net.id)
         if first_port:
             self.bindings.schedule(session, net.id)
         session.flush()
         session.refresh(port)
-        return port_view(port)
+        return self._view(port)
 
     def _insert_with_mac(self, session: Session, port: Port, mac: str | None) -> None:
         if mac is not None:
@@ -183,16 +207,25 @@ class Ports:
 
     def get(self, port_id: str, project_id: str | None) -> dict[str, Any]:
         with self.db.session() as session:
-            return port_view(load_port(session, port_id, project_id))
+            return self._view(load_port(session, port_id, project_id))
 
-    def list(self, project_id: str | None) -> list[dict[str, Any]]:
+    def list_filtered(self, project_id: str | None, filters: dict[str, list[str]]
+                      ) -> list[dict[str, Any]]:
+        """list() narrowed in the query by the filters it knows (fixed_ips)."""
+        return self.list(project_id, port_filters.parse(filters.get("fixed_ips", [])))
+
+    def list(self, project_id: str | None,
+             fixed_ips: port_filters.FixedIpFilter | None = None) -> list[dict[str, Any]]:
         with self.db.session() as session:
             query = select(Port).options(selectinload(Port.fixed_ips)).order_by(Port.created_at)
+            where = port_filters.condition(fixed_ips) if fixed_ips else None
+            if where is not None:
+                query = query.where(where)
             if project_id is not None:
                 shared = select(Network.id).where(Network.shared.is_(True))
                 query = query.where(or_(Port.project_id == project_id,
                                         Port.network_id.in_(shared)))
-            return [port_view(p) for p in session.scalars(query)]
+            return [self._view(p) for p in session.scalars(query)]
 
     def update(self, port_id: str, project_id: str | None, attrs: dict[str, Any]
                ) -> dict[str, Any]:
@@ -202,9 +235,15 @@ class Ports:
             for key in ("name", "description", "admin_state_up", "device_id", "device_owner"):
                 if key in attrs:
                     setattr(port, key, attrs[key])
-            if "binding:host_id" in attrs:
+            if "dns_name" in attrs:
+                port.dns_name = self._dns_name(attrs)
+            rebound = "binding:host_id" in attrs
+            if rebound and attrs["binding:host_id"] != port.binding_host_id:
                 port.binding_host_id = attrs["binding:host_id"]
-                port.status = "ACTIVE" if port.binding_host_id else "DOWN"
+                # The new host's L2 agent must wire it; the old one's report no longer counts.
+                port.wired_host = ""
+            written = "fixed_ips" in attrs or attrs.get("mac_address", port.mac_address) \
+                != port.mac_address
             if "mac_address" in attrs and attrs["mac_address"] != port.mac_address:
                 mac = ipam.validate_mac(attrs["mac_address"])
                 try:
@@ -231,11 +270,17 @@ class Ports:
             port.revision_number += 1
             port.updated_at = utcnow()
             bump(net)
+            if written:
+                port.dhcp_revision = net.revision_number
+            if follows_wiring(port.device_owner):
+                statuses.refresh_port(session, port)
+            elif rebound:
+                port.status = _initial_status(port.device_owner, port.binding_host_id)
             self.release_addresses(session, net, released)
             events.record(session, "port.update", "port", port.id, net.id)
             session.flush()
             session.refresh(port)
-            return port_view(port)
+            return self._view(port)
 
         return self.db.run(work)
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from neutrino import dns_names
 from neutrino.db.models import Agent, Network, Port, Subnet
 from neutrino.services.clock import api_time, isoformat
 
@@ -21,6 +22,7 @@ def network_view(net: Network) -> dict[str, Any]:
         "shared": net.shared,
         "status": net.status,
         "mtu": net.mtu,
+        "dns_domain": net.dns_domain,
         "subnets": [s.id for s in net.subnets],
         "router:external": False,
         "availability_zone_hints": [],
@@ -62,7 +64,9 @@ def subnet_view(sub: Subnet) -> dict[str, Any]:
     }
 
 
-def port_view(port: Port) -> dict[str, Any]:
+def port_view(port: Port, dns_domain: str) -> dict[str, Any]:
+    """The port as the API shows it; `dns_domain` is the server's [DEFAULT] dns_domain."""
+    ips = [a.ip_address for a in port.fixed_ips]
     return {
         "id": port.id,
         "name": port.name,
@@ -84,6 +88,8 @@ def port_view(port: Port) -> dict[str, Any]:
         "binding:profile": {},
         "allowed_address_pairs": [],
         "extra_dhcp_opts": [],
+        "dns_name": port.dns_name,
+        "dns_assignment": dns_names.assignment(ips, port.dns_name, dns_domain),
         "security_groups": [],
         "revision_number": port.revision_number,
         "tags": [],

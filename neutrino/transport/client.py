@@ -5,6 +5,7 @@ from typing import Protocol
 
 from neutrino.transport.messages import (
     AgentState,
+    DeviceList,
     DhcpPortRequest,
     EventBatch,
     L2HostState,
@@ -47,6 +48,10 @@ class AgentServerClient(Protocol):
 
     def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
         """Confirm which network revisions `host`'s DHCP agent now serves (or tore down)."""
+        ...
+
+    def update_device_list(self, host: str, devices: DeviceList) -> None:
+        """Tell the server which ports bound to `host` its L2 agent wired or unplugged."""
         ...
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:

@@ -13,6 +13,7 @@ from neutrino.transport.client import AgentRefused, TransportError
 from neutrino.transport.http_tls import https_transport
 from neutrino.transport.messages import (
     AgentState,
+    DeviceList,
     DhcpPortRequest,
     EventBatch,
     L2HostState,
@@ -161,6 +162,9 @@ class HttpAgentClient:
     def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
         self._ok(self._call("POST", f"/dhcp/{host}/applied",
                             json={"networks": [n.model_dump() for n in networks]}))
+
+    def update_device_list(self, host: str, devices: DeviceList) -> None:
+        self._ok(self._call("POST", f"/l2/{host}/devices", json=devices.model_dump()))
 
     def wait_events(self, host: str, after: int, timeout: float) -> EventBatch:
         response = self._call("GET", "/events",

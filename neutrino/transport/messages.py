@@ -18,6 +18,8 @@ AGENT_TYPE_LINUXBRIDGE = "Linux bridge agent"
 TOPIC_DHCP_AGENT = "dhcp_agent"
 TOPIC_L2_AGENT = "N/A"
 DEVICE_OWNER_DHCP = "network:dhcp"
+# Port ids per update_device_list list (the L2 agent sends at most 500: 36 bytes each).
+MAX_DEVICES = 1000
 
 
 class Message(BaseModel):
@@ -48,6 +50,14 @@ class FixedIp(Message):
     ip_address: str
 
 
+class DnsAssignment(Message):
+    """One name of a port's address (dns-integration): what its network's dnsmasq answers."""
+
+    hostname: str
+    ip_address: str
+    fqdn: str
+
+
 class PortInfo(Message):
     id: str
     network_id: str
@@ -60,6 +70,8 @@ class PortInfo(Message):
     binding_host_id: str = Field("", alias="binding:host_id")
     revision_number: int = 0
     extra_dhcp_opts: list[dict[str, Any]] = Field(default_factory=list)
+    dns_name: str = ""
+    dns_assignment: list[DnsAssignment] = Field(default_factory=list)
 
 
 class HostRoute(Message):
@@ -132,6 +144,14 @@ class NetworkApplied(Message):
     serving: bool = True  # False: the agent tore this network down
 
 
+class DeviceList(Message):
+    """Ports an L2 agent wired (tap in its network's bridge) or unplugged since it last said
+    (Neutron's update_device_list); a port bound to another host now is ignored."""
+
+    devices_up: list[Identifier] = Field(default_factory=list, max_length=MAX_DEVICES)
+    devices_down: list[Identifier] = Field(default_factory=list, max_length=MAX_DEVICES)
+
+
 class Event(Message):
     """A change notice: what changed, never the new state (DESIGN.md)."""
 
@@ -157,6 +177,8 @@ class BoundDevice(Message):
     network_id: str
     mac_address: str
     device_owner: str = ""
+    # The server's view: this host's L2 agent reported the port wired (update_device_list).
+    wired: bool = False
     network_type: str
     physical_network: str | None = None
     segmentation_id: int | None = None

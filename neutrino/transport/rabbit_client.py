@@ -24,6 +24,7 @@ from neutrino.tls import ClientTls
 from neutrino.transport.client import AgentRefused, TransportError
 from neutrino.transport.messages import (
     AgentState,
+    DeviceList,
     DhcpPortRequest,
     Event,
     EventBatch,
@@ -216,6 +217,9 @@ class RabbitAgentClient:
     def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
         self._call("networks_applied",
                    {"host": host, "networks": [n.model_dump() for n in networks]})
+
+    def update_device_list(self, host: str, devices: DeviceList) -> None:
+        self._call("update_device_list", {"host": host, **devices.model_dump()})
 
     def get_l2_state(self, host: str) -> L2HostState:
         return L2HostState.model_validate(self._call("get_l2_state", {"host": host}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import secrets
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from neutrino.agent.naming import tap_name
 from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
@@ -285,3 +287,31 @@ def test_two_agents_per_network_host_every_new_network() -> None:
         for host in ("HostA", "HostB"):
             wait_until(lambda h=host: seed.dnsmasq_serving(h, "net2"), 30,
                        f"dnsmasq for net2 on {host}")
+
+        # Port status follows wiring (issue 11): a VM port bound to HostA is DOWN until
+        # HostA's L2 agent has plugged its tap and both DHCP agents have loaded it, and
+        # DOWN again once the VM (and with it the tap) is gone.
+        port = json.loads(seed.neutron(
+            "port-create", "net2", "--name", "statusvm", "--device-owner", "compute:nova",
+            "--device-id", "statusvm", "--binding:host_id", "HostA", "-f", "json"))
+        assert port["status"] == "DOWN"
+
+        def status() -> str:
+            return str(json.loads(seed.neutron("port-show", port["id"], "-f", "json"))["status"])
+
+        plan = runtime.load(seed.lab_dir).plan
+        namespace = plan.vm_namespace("statusvm")
+        try:
+            start = time.monotonic()
+            wiring.make_vm(plan.host("HostA"), namespace, tap_name(port["id"]),
+                           port["mac_address"])
+            wait_until(lambda: status() == "ACTIVE", 30, "the VM port ACTIVE")
+            to_active = time.monotonic() - start
+            start = time.monotonic()
+            wiring.delete_namespace(namespace)  # the VM is gone, its tap with it
+            wait_until(lambda: status() == "DOWN", 30, "the VM port DOWN again")
+            to_down = time.monotonic() - start
+        finally:
+            wiring.delete_namespace(namespace)
+        print(f"port status: DOWN at create, ACTIVE {to_active:.1f} s after the tap "
+              f"appeared, DOWN {to_down:.1f} s after it went")

@@ -116,6 +116,15 @@ def send(client: httpx.Client, method: str, path: str, body: Any) -> httpx.Respo
 
 
 NETWORK_CASES = [
+    # dns-integration: a network's dns_domain is an FQDN of valid labels.
+    case("POST", "/v2.0/networks", {"network": {"dns_domain": "example.org"}}, 400,
+         "dns_domain", "FQDN"),
+    case("POST", "/v2.0/networks", {"network": {"dns_domain": "exa_mple.org."}}, 400,
+         "dns_domain", "exa_mple"),
+    case("POST", "/v2.0/networks", {"network": {"dns_domain": "a" * 64 + ".org."}}, 400,
+         "dns_domain", "63"),
+    case("PUT", "/v2.0/networks/@net", {"network": {"dns_domain": ["x."]}}, 400,
+         "dns_domain", "list"),
     case("POST", "/v2.0/networks", {"network": {"name": 5}}, 400, "name", "5", "not a string"),
     case("POST", "/v2.0/networks", {"network": {"name": ["a"]}}, 400, "name", "list"),
     case("POST", "/v2.0/networks", {"network": {"name": LONG}}, 400, "name",
@@ -370,6 +379,23 @@ PORT_CASES = [
     case("PUT", "/v2.0/ports/@port1", {"port": {"admin_state_up": None}}, 400,
          "admin_state_up"),
     case("PUT", "/v2.0/ports/@missing", {"port": {"name": "x"}}, 404, MISSING),
+    # dns-integration: dns_name is a DNS name, checked before anything is stored.
+    case("POST", PORTS, port(dns_name="-web"), 400, "dns_name", "'-web'", "hyphen"),
+    case("POST", PORTS, port(dns_name="web_1"), 400, "dns_name", "web_1"),
+    case("POST", PORTS, port(dns_name="a..b"), 400, "dns_name", "empty label"),
+    case("POST", PORTS, port(dns_name="x" * 64), 400, "dns_name", "63"),
+    case("POST", PORTS, port(dns_name="a." * 128), 400, "dns_name", "255"),
+    case("POST", PORTS, port(dns_name=5), 400, "dns_name", "not a string"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"dns_name": "vm 1"}}, 400, "dns_name",
+         "'vm 1'"),
+    case("PUT", "/v2.0/ports/@port1", {"port": {"dns_assignment": []}}, 400,
+         "Unrecognized attribute", "dns_assignment"),
+    case("GET", "/v2.0/ports?fixed_ips=10.20.0.10", None, 400, "fixed_ips", "<key>=",
+         name="fixed_ips filter without key"),
+    case("GET", "/v2.0/ports?fixed_ips=mac_address%3Dfa:16:3e:aa:00:01", None, 400,
+         "fixed_ips", "mac_address", name="fixed_ips filter unknown key"),
+    case("GET", "/v2.0/ports?fixed_ips=subnet_id%3D" + "a" * 65, None, 400, "fixed_ips",
+         "64 characters", name="fixed_ips filter too long"),
 ]
 
 AGENT_CASES = [

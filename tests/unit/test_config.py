@@ -174,6 +174,7 @@ def test_database_urls(raw: str, expected: str) -> None:
     ("ml2_type_vxlan", "vni_ranges", "1:2:3", "<vni_min>:<vni_max>"),
     ("ml2_type_vxlan", "vni_ranges", "0:10", "1 <= min <= max"),
     ("token", "expiration", "10", "an integer >= 60"),
+    ("DEFAULT", "dns_domain", "-corp.example.org", "a domain name"),
 ])
 def test_bad_values_name_file_section_key_and_allowed(tmp_path: Path, section: str, key: str,
                                                       value: str, allowed: str) -> None:

@@ -20,7 +20,7 @@ BODY_ROUTES = {
     ("post", "/v3/auth/tokens"), ("post", "/v2.0/tokens"),
     ("post", "/agent-rpc/v1/report_state"), ("post", "/agent-rpc/v1/dhcp/ports"),
     ("put", "/agent-rpc/v1/dhcp/ports/{port_id}"), ("post", "/agent-rpc/v1/dhcp/ports_ready"),
-    ("post", "/agent-rpc/v1/dhcp/{host}/applied"),
+    ("post", "/agent-rpc/v1/dhcp/{host}/applied"), ("post", "/agent-rpc/v1/l2/{host}/devices"),
 }
 
 

@@ -11,6 +11,7 @@ from neutrino.transport.messages import (
     DEVICE_OWNER_DHCP,
     AgentState,
     BoundDevice,
+    DeviceList,
     DhcpPortRequest,
     Event,
     EventBatch,
@@ -52,6 +53,9 @@ class FakeServer:
         # (host, confirmation) in the order networks_applied delivered them.
         self.applied: list[tuple[str, NetworkApplied]] = []
         self.tunnel_endpoints: list[TunnelEndpoint] = []
+        # port id -> the host whose L2 agent reported it wired (update_device_list).
+        self.wired: dict[str, str] = {}
+        self.device_reports: list[tuple[str, DeviceList]] = []
         self.reachable = True
         self.info_calls = 0
         self._cond = threading.Condition()
@@ -217,12 +221,25 @@ class FakeServer:
             self._check()
             return EventBatch(events=pending(), latest_revision=len(self.events))
 
+    def update_device_list(self, host: str, devices: DeviceList) -> None:
+        self._check()
+        with self._cond:
+            self.device_reports.append((host, devices.model_copy()))
+            bound = {p.id: p.binding_host_id for n in self.networks.values() for p in n.ports}
+            for port_id in devices.devices_up:
+                if bound.get(port_id) == host:
+                    self.wired[port_id] = host
+            for port_id in devices.devices_down:
+                if self.wired.get(port_id) == host:
+                    del self.wired[port_id]
+
     def get_l2_state(self, host: str) -> L2HostState:
         self._check()
         with self._cond:
             devices = [
                 BoundDevice(port_id=p.id, network_id=n.id, mac_address=p.mac_address,
-                            device_owner=p.device_owner, network_type=n.network_type,
+                            device_owner=p.device_owner, wired=self.wired.get(p.id) == host,
+                            network_type=n.network_type,
                             physical_network=n.physical_network,
                             segmentation_id=n.segmentation_id, mtu=n.mtu)
                 for n in self.networks.values() for p in n.ports

@@ -38,11 +38,11 @@ VM = port("vm", "10.0.1.3", mac="fa:16:3e:00:00:03")
 
 
 def applied(net: NetworkInfo, dhcp_port: PortInfo = DHCP) -> Applied:
-    return Applied(net, dhcp_port, render_files(net, net.ports + [dhcp_port], []))
+    return Applied(net, dhcp_port, render_files(net, net.ports + [dhcp_port], dhcp_port))
 
 
 def decide(old: Applied | None, new: NetworkInfo | None, dhcp_port: PortInfo = DHCP) -> Action:
-    files = render_files(new, new.ports + [dhcp_port], []) if new else None
+    files = render_files(new, new.ports + [dhcp_port], dhcp_port) if new else None
     return classify(old, new, dhcp_port, files)
 
 

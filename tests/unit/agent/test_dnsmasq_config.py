@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from neutrino.agent.dhcp_network import unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import (
     ConfPaths,
+    DnsService,
     dnsmasq_argv,
     hostname_for,
     render_addn_hosts,
@@ -67,9 +68,32 @@ def test_opts_carry_router_dns_and_mtu_per_subnet() -> None:
 
 
 def test_opts_without_gateway_suppress_dnsmasqs_default_router() -> None:
-    opts = render_opts(network(gateway_ip=None), ["9.9.9.9"])
+    opts = render_opts(network(gateway_ip=None), None)
     assert f"tag:subnet-{SUB},option:router\n" in opts
+
+
+def test_a_subnet_without_dns_nameservers_gets_the_dhcp_port_as_dns_server() -> None:
+    # PORTS[2] is this agent's DHCP port: its address answers DNS (internal DNS).
+    opts = render_opts(network(), PORTS[2])
+    assert f"tag:subnet-{SUB},option:dns-server,10.0.1.2\n" in opts
+    # The subnet's own servers win; 0.0.0.0 alone means "announce none" (Neutron's rule).
+    opts = render_opts(network(dns_nameservers=["9.9.9.9"]), PORTS[2])
     assert f"tag:subnet-{SUB},option:dns-server,9.9.9.9\n" in opts
+    opts = render_opts(network(dns_nameservers=["0.0.0.0"]), PORTS[2])
+    assert f"tag:subnet-{SUB},option:dns-server\n" in opts
+
+
+def test_dns_names_come_from_dns_assignment_else_host_ip_in_the_agents_domain() -> None:
+    named = PortInfo.model_validate({
+        "id": "pn", "network_id": NET, "mac_address": "fa:16:3e:00:00:09",
+        "fixed_ips": [{"subnet_id": SUB, "ip_address": "10.0.1.9"}],
+        "dns_name": "web", "dns_assignment": [
+            {"hostname": "web", "ip_address": "10.0.1.9", "fqdn": "web.example.org."}]})
+    addn = render_addn_hosts(network(), [named, PORTS[1]], "example.org")
+    assert addn == ("10.0.1.3\thost-10-0-1-3.example.org host-10-0-1-3\n"
+                    "10.0.1.9\tweb.example.org web\n")
+    hosts = render_hosts(network(), [named], "example.org")
+    assert hosts == "fa:16:3e:00:00:09,web.example.org,10.0.1.9\n"
 
 
 def test_opts_host_routes_become_classless_routes_with_the_default_route() -> None:
@@ -90,7 +114,7 @@ def test_hostname_dashes_the_address() -> None:
     assert hostname_for("9.0.1.2") == "host-9-0-1-2"
 
 
-def test_command_line_is_static_dhcp_only_on_the_namespace_port() -> None:
+def test_command_line_is_dhcp_and_dns_on_the_namespace_port_only() -> None:
     paths = ConfPaths("/s/dhcp/" + NET)
     argv = dnsmasq_argv(network(), paths, "ns-abc", 120)
     assert argv == [
@@ -99,8 +123,19 @@ def test_command_line_is_static_dhcp_only_on_the_namespace_port() -> None:
         f"--dhcp-optsfile=/s/dhcp/{NET}/opts", f"--dhcp-leasefile=/s/dhcp/{NET}/leases",
         f"--dhcp-range=set:subnet-{SUB},10.0.1.0,static,255.255.255.0,120s",
         "--dhcp-lease-max=256", "--interface=ns-abc", "--bind-interfaces",
-        "--except-interface=lo", "--conf-file=/dev/null", "--domain=openstacklocal",
-        "--port=0"]
+        "--except-interface=lo", "--conf-file=/dev/null", "--domain=openstacklocal"]
+
+
+def test_command_line_forwards_only_to_configured_servers() -> None:
+    argv = dnsmasq_argv(network(), ConfPaths("/x"), "ns-a", 60, "dnsmasq",
+                        DnsService("example.org.", ("192.0.2.53", "192.0.2.54"), False))
+    assert "--no-resolv" in argv and "--port=0" not in argv
+    assert [a for a in argv if a.startswith("--server=")] == [
+        "--server=192.0.2.53", "--server=192.0.2.54"]
+    assert "--domain=example.org" in argv
+    local = dnsmasq_argv(network(), ConfPaths("/x"), "ns-a", 60, "dnsmasq",
+                         DnsService(local_resolv=True))
+    assert "--no-resolv" not in local and not any(a.startswith("--server") for a in local)
 
 
 def test_command_line_infinite_lease_and_no_range_for_disabled_subnet() -> None:

@@ -7,6 +7,7 @@ from neutrino.agent.l2_plan import (
     Uplink,
     link_commands,
     plan_links,
+    wired_ports,
 )
 from neutrino.transport.messages import BoundDevice, L2HostState, TunnelEndpoint
 
@@ -123,3 +124,14 @@ def test_bridge_left_with_only_uplinks_is_deleted_with_them() -> None:
     ip_lines, _ = link_commands(plan, local, VLAN)
     assert ip_lines == ["link delete vxlan-1001", "link delete eth0.7",
                         f"link delete {BR_A}", "link delete brqcccccccc-1"]
+
+
+def test_wired_ports_are_those_whose_tap_reaches_their_segment() -> None:
+    state = L2HostState(devices=[
+        device("port1xxxxxxxx"),                        # tap present, VLAN mapped
+        device("port2xxxxxxxx"),                        # no tap on this host (yet)
+        device("port3xxxxxxxx", net=NET_B, physnet="physnet9"),  # physnet not mapped
+        device("port4xxxxxxxx", net="cccccccc-1", kind="local", seg=None, physnet=None)])
+    local = LocalLinks(kinds=links("tapport1xxxxxx", "tapport3xxxxxx", "tapport4xxxxxx"))
+    plan = plan_links(state, VLAN, local)
+    assert wired_ports(state, plan) == {"port1xxxxxxxx", "port4xxxxxxxx"}

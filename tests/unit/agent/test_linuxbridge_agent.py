@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError
 
 from neutrino.agent.l2_plan import L2Config, LinkPlan, LocalLinks
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
+from neutrino.agent.naming import tap_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.transport.client import TransportError
 from neutrino.transport.messages import PortInfo
@@ -132,3 +133,39 @@ def test_the_state_is_refreshed_as_soon_as_the_server_answers_again(
     wait_until(lambda: agent.state is not None
                and port.id in {d.port_id for d in agent.state.devices}, 5,
                message="the refresh on recovery")
+
+
+class TapsDevices(StubDevices):
+    """The host has the taps named in `taps`; what is applied counts as done."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taps: set[str] = set()
+
+    def read(self) -> LocalLinks:
+        return LocalLinks(kinds={t: "veth" for t in self.taps})
+
+
+def test_wired_and_unplugged_ports_are_reported_to_the_server() -> None:
+    server = FakeServer()
+    server.add_network(make_network("net-1"), [HOST])
+    port = server.add_port("net-1", "vm-port-1", host=HOST)
+    flaky = FlakyClient(server)
+    agent = LinuxBridgeAgent(l2_settings(), flaky, long_poll_timeout=0.2)
+    devices = TapsDevices()
+    agent.devices = devices  # type: ignore[assignment]
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,), name="l2-agent-test")
+    thread.start()
+    try:
+        wait_until(agent.converged.is_set, 5, message="the first convergence")
+        assert server.wired == {}  # bound, but no tap on the host yet
+        devices.taps.add(tap_name(port.id))  # the VM is plugged in
+        wait_until(lambda: server.wired == {port.id: HOST}, 5, message="the port reported up")
+        devices.taps.clear()  # the VM is gone
+        wait_until(lambda: server.wired == {}, 5, message="the port reported down")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert [(r.devices_up, r.devices_down) for _, r in server.device_reports] == [
+        ([port.id], []), ([], [port.id])]

@@ -67,6 +67,8 @@ def test_no_server_at_all_is_refused(tmp_path: Path) -> None:
     ("dhcp_lease_duration", "soon", "an integer >= -1"),
     ("num_sync_threads", "0", "an integer from 1 to 256"),
     ("kill_dnsmasq_on_exit", "maybe", "a boolean"),
+    ("dns_domain", "exa_mple.org", "a domain name"),
+    ("dnsmasq_local_resolv", "sometimes", "a boolean"),
 ])
 def test_bad_values_name_file_key_and_allowed(tmp_path: Path, key: str, value: str,
                                               allowed: str) -> None:
@@ -75,6 +77,17 @@ def test_bad_values_name_file_key_and_allowed(tmp_path: Path, key: str, value: s
         load_dhcp_agent_settings([conf])
     assert conf in str(err.value) and f"[DEFAULT] {key}" in str(err.value)
     assert allowed in str(err.value)
+
+
+def test_dns_options_and_the_older_dhcp_domain_key(tmp_path: Path) -> None:
+    s = load_dhcp_agent_settings([write(tmp_path, "d.ini", f"[DEFAULT]\n{URL}")])
+    assert (s.dns_domain, s.dnsmasq_dns_servers, s.dnsmasq_local_resolv) == (
+        "openstacklocal", [], False)
+    s = load_dhcp_agent_settings([write(tmp_path, "e.ini", (
+        f"[DEFAULT]\n{URL}dhcp_domain = Example.ORG\n"
+        "dnsmasq_dns_servers = 192.0.2.53, 192.0.2.54\ndnsmasq_local_resolv = True\n"))])
+    assert (s.dns_domain, s.dnsmasq_dns_servers, s.dnsmasq_local_resolv) == (
+        "example.org", ["192.0.2.53", "192.0.2.54"], True)
 
 
 def test_long_report_interval_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
