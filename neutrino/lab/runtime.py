@@ -151,15 +151,18 @@ def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
     require_root()
     lab_dir = lab_dir.resolve()
     down(lab_dir, prefix=prefix)
-    if subnet == "auto":
-        subnet = choose_subnet(wiring.networks_in_use())
-    state = LabState(prefix, subnet, server_url, HOSTS)
-    plan = state.plan
     lab_dir.mkdir(parents=True, exist_ok=True)
     lab_dir.chmod(0o755)
-    (lab_dir / STATE_FILE).write_text(json.dumps(asdict(state), indent=2) + "\n")
     try:
-        wiring.make_switch(plan)
+        # From choosing the subnet until the switch holds its address: labs coming up side
+        # by side (parallel tests, two operators) must not both pick the same free subnet.
+        with wiring.subnet_lock():
+            if subnet == "auto":
+                subnet = choose_subnet(wiring.networks_in_use())
+            state = LabState(prefix, subnet, server_url, HOSTS)
+            plan = state.plan
+            (lab_dir / STATE_FILE).write_text(json.dumps(asdict(state), indent=2) + "\n")
+            wiring.make_switch(plan)
         for host in plan.hosts:
             wiring.make_host(plan, host)
             write_configs(lab_dir, plan, host, server_url, agent_user, agent_password, rabbit,

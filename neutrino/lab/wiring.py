@@ -2,12 +2,18 @@
 finding everything with the lab's prefix again (after a crash too)."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from neutrino.agent import namespaces
 from neutrino.agent.ip_command import CommandError, IpCommand, SubprocessRunner
 from neutrino.lab.topology import HostPlan, LabError, LabPlan
+
+SUBNET_LOCK = "/run/neutrino-lab-subnet.lock"
 
 
 def ip(*args: str, check: bool = True) -> str:
@@ -55,6 +61,18 @@ def networks_in_use() -> list[str]:
     return [r["dst"] for r in routes
             if r.get("dst") not in (None, "default") and r.get("type") != "broadcast"
             and not r["dst"].startswith("127.")]
+
+
+@contextmanager
+def subnet_lock() -> Iterator[None]:
+    """One lab at a time between reading the routes in use and adding its switch address
+    (a cross-process flock; the lab needs root, and so does /run)."""
+    fd = os.open(SUBNET_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the file releases the lock
 
 
 def make_switch(plan: LabPlan) -> None:

@@ -32,7 +32,7 @@ from tests.support.lab_env import (
     require_root_and_tools,
 )
 from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
-from tests.support.waiting import wait_until
+from tests.support.waiting import SERVER_START_S, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -122,7 +122,7 @@ def start_server(tmp: Path, extra_conf: str) -> tuple[str, subprocess.Popen[byte
         except httpx.HTTPError:
             return False
 
-    wait_until(answers, 30, message="neutrino-server to answer")
+    wait_until(answers, SERVER_START_S, message="neutrino-server to answer")
     return url, proc
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 import secrets
 import shutil
 import sys
@@ -19,7 +20,13 @@ from neutrino.agent.pids import read_pid
 from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import processes, runtime, vms, wiring
 from neutrino.lab.main import main as lab_cli
-from neutrino.lab.topology import HostPlan, agent_configs, choose_subnet, plan_lab
+from neutrino.lab.topology import (
+    AUTO_PREFIXLEN,
+    CANDIDATE_NETWORKS,
+    HostPlan,
+    agent_configs,
+    plan_lab,
+)
 from tests.support.certs import make_ca
 from tests.support.needs import require
 from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER
@@ -90,19 +97,23 @@ def test_lab_agents_over_https_serve_dhcp_and_an_agent_with_the_wrong_ca_refuses
     tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}tls-"))
     tmp.chmod(0o755)
     lab_dir = tmp / "lab"
-    # The agents reach the server on the switch address: its certificate must name it.
-    subnet = choose_subnet(wiring.networks_in_use())
-    plan = plan_lab(prefix, subnet)
+    # The agents reach the server on the switch address: its certificate must name it. The
+    # lab picks its subnet when it comes up (under its lock, as labs of other tests may come
+    # up meanwhile), after the server has its certificate: so it names every switch address
+    # the lab could pick.
+    switch_ips = [plan_lab(prefix, str(subnet)).switch_ip for network in CANDIDATE_NETWORKS
+                  for subnet in ipaddress.ip_network(network).subnets(new_prefix=AUTO_PREFIXLEN)]
     ca = make_ca(tmp / "pki")
     other = make_ca(tmp / "pki-other", "Unrelated CA")
-    cert = ca.issue("server", ["127.0.0.1", plan.switch_ip])
+    cert = ca.issue("server", ["127.0.0.1", *switch_ips])
     try:
         with server_process(tmp, "use_ssl = True\n",
                             f"[ssl]\ncert_file = {cert.cert_file}\nkey_file = {cert.key_file}\n",
                             bind_host="0.0.0.0") as server:
             op = Operator(server.url, ca.ca_file, lab_dir)
             runtime.up(lab_dir, server.url, AGENT_USER, AGENT_PASSWORD, prefix=prefix,
-                       subnet=subnet, ca_file=ca.ca_file)
+                       ca_file=ca.ca_file)
+            plan = runtime.load(lab_dir).plan
             conf = (lab_dir / "HostA" / "neutron.conf").read_text()
             assert f"transport_url = https://{AGENT_USER}:" in conf
             assert f"@{plan.switch_ip}:{server.port}/" in conf

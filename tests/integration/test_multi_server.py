@@ -21,7 +21,7 @@ from tests.support.agents import dhcp_state
 from tests.support.broker import delete_topology, require_rabbit, unique_exchange
 from tests.support.databases import fresh_database
 from tests.support.server import USERS, free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import SERVER_START_S, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = USERS["admin"]
@@ -45,7 +45,8 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "neutrino.server", "--config-file", str(self.conf)],
                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
-        wait_until(self._up, 30, interval=0.1, message=f"server on {self.port} ({self.log})")
+        wait_until(self._up, SERVER_START_S, interval=0.1,
+                   message=f"server on {self.port} ({self.log})")
         return self
 
     def _up(self) -> bool:

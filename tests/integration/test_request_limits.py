@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.databases import fresh_database
 from tests.support.server import RunningServer, free_port, running_server, settings_for
-from tests.support.waiting import wait_until
+from tests.support.waiting import SERVER_START_S, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 MB = 1 << 20
@@ -51,7 +51,7 @@ def server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             return False
 
     try:
-        wait_until(up, 30, interval=0.1, message="neutrino-server to answer")
+        wait_until(up, SERVER_START_S, interval=0.1, message="neutrino-server to answer")
         yield url, proc.pid
     finally:
         proc.terminate()

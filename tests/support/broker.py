@@ -16,12 +16,15 @@ from kombu.exceptions import OperationalError
 
 from neutrino.transport.rabbit_topology import Topology, parse_rabbit_url
 from tests.support.needs import require, unreachable
+from tests.support.service_lock import services_exclusive, services_for_this_module
 
 RABBIT_URL = os.environ.get("NEUTRINO_TEST_RABBIT", "rabbit://guest:guest@127.0.0.1:5672/")
 
 
 def require_rabbit() -> str:
-    """The broker URL; skips (fails under CI) when RabbitMQ is not reachable."""
+    """The broker URL; skips (fails under CI) when RabbitMQ is not reachable. No other
+    process's test stops the broker until the calling test module ends."""
+    services_for_this_module()
     b = parse_rabbit_url(RABBIT_URL)
     conn = Connection(hostname=b.host, port=b.port, userid=b.userid, password=b.password,
                       virtual_host=b.virtual_host, connect_timeout=3)
@@ -42,11 +45,12 @@ def unique_exchange() -> str:
 def restart_broker() -> None:
     """Stop and start the RabbitMQ application (root); every connection drops."""
     require("restarting the broker", ("rabbitmqctl",))
-    try:
-        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True,
-                       timeout=60)
-    finally:
-        start_broker()  # never leave RabbitMQ stopped for the tests that follow
+    with services_exclusive():
+        try:
+            subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True,
+                           timeout=60)
+        finally:
+            start_broker()  # never leave RabbitMQ stopped for the tests that follow
 
 
 def start_broker() -> None:
@@ -104,6 +108,7 @@ def broker_on(address: str, port: int = 5672) -> Iterator[str]:
     RabbitMQ sees these connections come from 127.0.0.1, so `guest` (loopback-only by
     default) works through it, as it does for the server.
     """
+    services_for_this_module()
     b = parse_rabbit_url(RABBIT_URL)
     handler = type("Relay", (_Relay,), {"target": (b.host, b.port)})
     server = socketserver.ThreadingTCPServer((address, port), handler)

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from tests.support.needs import unreachable
+from tests.support.service_lock import services_shared
 
 PG_ADMIN = os.environ.get("NEUTRINO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_ADMIN = os.environ.get("NEUTRINO_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/")
@@ -23,7 +24,17 @@ def fresh_database(kind: str, tmp_dir: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{os.path.join(tmp_dir, name)}.db"
         return
-    admin_url = PG_ADMIN if kind == "postgresql" else MYSQL_ADMIN
+    if kind == "mariadb":
+        # Another process's outage test stops MariaDB: not while this database is in use.
+        with services_shared(), _server_database(MYSQL_ADMIN, kind, name) as url:
+            yield url
+        return
+    with _server_database(PG_ADMIN, kind, name) as url:
+        yield url
+
+
+@contextmanager
+def _server_database(admin_url: str, kind: str, name: str) -> Iterator[str]:
     try:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as conn:

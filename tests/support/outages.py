@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tests.support.broker import start_broker
 from tests.support.needs import require
+from tests.support.service_lock import services_exclusive
 from tests.support.waiting import wait_until
 
 MARIADBD = "/usr/sbin/mariadbd"
@@ -53,32 +54,36 @@ def start_mariadb() -> None:
 
 @contextmanager
 def mariadb_stopped() -> Iterator[Outage]:
-    """MariaDB's daemon stopped (port closed) for the body; started again however it ends."""
+    """MariaDB's daemon stopped (port closed) for the body; started again however it ends.
+    Other processes' tests that use MariaDB wait (the service lock) until it is back."""
     outage = Outage("MariaDB")
-    try:
-        subprocess.run(["start-stop-daemon", "--stop", "--oknodo", "--exec", MARIADBD],
-                       check=True, capture_output=True, timeout=30)
-        wait_until(lambda: not port_open(MARIADB_ADDRESS), 60, 0.1, "MariaDB to stop")
-        outage.began = time.monotonic()
-        yield outage
-    finally:
-        start_mariadb()
-        outage.ended = time.monotonic()
+    with services_exclusive():
+        try:
+            subprocess.run(["start-stop-daemon", "--stop", "--oknodo", "--exec", MARIADBD],
+                           check=True, capture_output=True, timeout=30)
+            wait_until(lambda: not port_open(MARIADB_ADDRESS), 60, 0.1, "MariaDB to stop")
+            outage.began = time.monotonic()
+            yield outage
+        finally:
+            start_mariadb()
+            outage.ended = time.monotonic()
 
 
 @contextmanager
 def broker_stopped() -> Iterator[Outage]:
     """The RabbitMQ application stopped (every connection drops) for the body; started and
-    awaited again however it ends."""
+    awaited again however it ends. Other processes' tests that use RabbitMQ wait (the
+    service lock) until it is back."""
     outage = Outage("RabbitMQ")
-    try:
-        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True,
-                       timeout=60)
-        outage.began = time.monotonic()
-        yield outage
-    finally:
-        start_broker()
-        outage.ended = time.monotonic()
+    with services_exclusive():
+        try:
+            subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True,
+                           timeout=60)
+            outage.began = time.monotonic()
+            yield outage
+        finally:
+            start_broker()
+            outage.ended = time.monotonic()
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import httpx
 from neutrino.manage import main as manage_main
 from tests.support.admin_api import login
 from tests.support.server import USERS, free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import SERVER_START_S, wait_until
 
 
 def server_conf(*, port: int, state_path: Path, db_url: str, agent_down_time: int = 75,
@@ -112,7 +112,7 @@ class ServerProcess:
         except httpx.HTTPError:
             return False
 
-    def wait_answering(self, timeout: float = 30.0) -> float:
+    def wait_answering(self, timeout: float = SERVER_START_S) -> float:
         """Block until the API answers; seconds since the last start."""
         wait_until(self.answers, timeout, 0.05, f"{self.name} to answer on {self.url}")
         return time.monotonic() - self.starts[-1]
@@ -143,7 +143,7 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running(servers: Sequence[ServerProcess], timeout: float = 30.0) -> Iterator[None]:
+def running(servers: Sequence[ServerProcess], timeout: float = SERVER_START_S) -> Iterator[None]:
     """Start the replicas side by side and wait until each answers; stop every one of them
     afterwards, also when a start or the caller's code failed."""
     try:

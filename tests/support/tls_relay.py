@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from neutrino.transport.rabbit_topology import parse_rabbit_url
 from tests.support.broker import RABBIT_URL
+from tests.support.service_lock import services_for_this_module
 
 
 class _TlsRelay(socketserver.BaseRequestHandler):
@@ -61,6 +62,7 @@ def tls_broker_on(port: int, cert_file: str, key_file: str, client_ca: str | Non
                   ) -> Iterator[list[str]]:
     """Serve the loopback broker over TLS on 127.0.0.1:`port`; yields the handshake
     failures seen (client_ca: require client certificates signed by it)."""
+    services_for_this_module()
     b = parse_rabbit_url(RABBIT_URL)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)

@@ -5,6 +5,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+# How long a neutrino-server process may take to answer after its start. Its Python start-up
+# is most of it: seconds on a quiet machine, far longer on a loaded two-core one running
+# several test workers (and other runs) at once. Only a deadline: no test measures it.
+SERVER_START_S = 90.0
+
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
                message: str = "condition") -> Any:
