@@ -53,6 +53,9 @@ BLANK_ALLOWED = frozenset({"router", "classless-static-route", "3", "121"})
 # logged and the line dropped, so the API refuses it instead.
 _IPV4_LIST_CODES = frozenset({1, 3, 6, 7, 9, 16, 41, 42, 44, 45, 48, 49, 65, 68, 69, 70, 71,
                               74, 150, 255})
+# DHCPv6 options whose value dnsmasq parses as IPv6 addresses, each written `[addr]`
+# (sip-server, dns-server, nis-server, nis+-server, sntp-server).
+_IPV6_LIST_CODES = frozenset({22, 23, 27, 28, 31})
 _CODE_RANGE = {4: (1, 254), 6: (1, 65535)}
 # An optional extra tag before the option, as Ironic sends for iPXE: `tag:ipxe,67` or
 # `tag:!ipxe,bootfile-name` (dnsmasq sets such tags through dhcp-match in
@@ -129,7 +132,21 @@ def check_value(name: OptionName, opt_value: str, ip_version: int) -> str:
                 raise InvalidDhcpOption(
                     f"{name.option} takes IPv4 addresses separated by commas; "
                     f"{shown(part.strip())!r} is not one.") from None
+    if ip_version == 6 and name.code in _IPV6_LIST_CODES:
+        return ",".join(f"[{_ipv6(name, part)}]" for part in opt_value.split(","))
     return opt_value
+
+
+def _ipv6(name: OptionName, part: str) -> str:
+    """One address of a DHCPv6 address option, given bare or as dnsmasq's `[addr]`."""
+    bare = part.strip()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]
+    try:
+        return str(ipaddress.IPv6Address(bare))
+    except ValueError:
+        raise InvalidDhcpOption(f"{name.option} takes IPv6 addresses separated by commas; "
+                                f"{shown(part.strip())!r} is not one.") from None
 
 
 def port_tag(port_id: str) -> str:

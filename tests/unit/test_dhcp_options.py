@@ -99,3 +99,22 @@ def test_update_merges_by_name_and_version_and_null_deletes() -> None:
 def test_empty_list_clears_and_create_drops_nulls() -> None:
     assert apply_request({("mtu", 4): "1400"}, []) == {}
     assert apply_request({}, [{"opt_name": "mtu", "opt_value": None, "ip_version": 4}]) == {}
+
+
+@pytest.mark.parametrize(("opt_name", "value", "rendered"), [
+    ("dns-server", "2001:db8::53", "[2001:db8::53]"),
+    ("dns-server", "[2001:db8::53], 2001:DB8::54", "[2001:db8::53],[2001:db8::54]"),
+    ("23", "2001:db8::1", "[2001:db8::1]"),
+    ("sntp-server", "[fd00::7]", "[fd00::7]"),
+    ("bootfile-url", "tftp://[2001:db8::9]/boot.ipxe", "tftp://[2001:db8::9]/boot.ipxe"),
+])
+def test_dhcpv6_address_options_are_written_as_dnsmasq_wants_them(opt_name: str, value: str,
+                                                                    rendered: str) -> None:
+    # dnsmasq reads a DHCPv6 address only in brackets; a bare one would be dropped.
+    assert check_value(parse_name(opt_name, 6), value, 6) == rendered
+
+
+@pytest.mark.parametrize("value", ["10.0.0.1", "not-an-address", "[2001:db8::1", "2001:db8::1,x"])
+def test_dhcpv6_address_options_refuse_what_is_not_ipv6(value: str) -> None:
+    with pytest.raises(InvalidDhcpOption, match="IPv6 addresses"):
+        check_value(parse_name("dns-server", 6), value, 6)
