@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import Lab, Vm, sh, thread_in_netns
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
@@ -25,6 +24,7 @@ from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import PortInfo, TunnelEndpoint
+from tests.support.agent_lab import Lab, Vm, sh, thread_in_netns
 from tests.support.fake_server import make_network
 from tests.support.waiting import wait_until
 

@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Lab, links_with
 
 from neutrino.agent import dnsmasq, namespaces
 from neutrino.agent.dnsmasq_config import ConfPaths
+from tests.support.agent_lab import Lab, links_with
 from tests.support.fake_server import make_network
 from tests.support.waiting import wait_until
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import UDHCPC, Lab, purge, sh
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
@@ -25,6 +24,7 @@ from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name
 from neutrino.transport.http_client import HttpAgentClient
+from tests.support.agent_lab import UDHCPC, Lab, purge, sh
 from tests.support.server import USERS, RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until
 

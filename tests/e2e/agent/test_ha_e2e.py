@@ -7,7 +7,6 @@ import json
 import threading
 
 import pytest
-from conftest import Lab, Vm, sh, thread_in_netns
 
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
@@ -17,6 +16,7 @@ from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import TunnelEndpoint
+from tests.support.agent_lab import Lab, Vm, sh, thread_in_netns
 from tests.support.fake_server import make_network
 from tests.support.waiting import wait_until
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import Lab, sh
 
 from neutrino.agent import namespaces
+from tests.support.agent_lab import Lab, sh
 
 pytestmark = pytest.mark.root
 

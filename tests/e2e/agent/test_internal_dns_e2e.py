@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lab, sh
 
 from neutrino.agent import dnsmasq, pids
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.naming import bridge_name
 from neutrino.transport.http_client import HttpAgentClient
+from tests.support.agent_lab import Lab, sh
 from tests.support.server import USERS, RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until
 

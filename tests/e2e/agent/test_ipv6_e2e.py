@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Lab, sh, wait_until
 
 from neutrino import ipv6
 from neutrino.agent import dnsmasq
@@ -21,8 +20,10 @@ from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name
 from neutrino.transport.http_client import HttpAgentClient
+from tests.support.agent_lab import Lab, sh
 from tests.support.dhcpv6 import dhclient6
 from tests.support.server import USERS, running_server, settings_for
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 

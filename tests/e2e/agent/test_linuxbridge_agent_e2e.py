@@ -7,12 +7,12 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import Lab, sh
 
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
 from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import TunnelEndpoint
+from tests.support.agent_lab import Lab, sh
 from tests.support.fake_server import FakeServer, make_network
 from tests.support.waiting import wait_until
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lab, sh
 
 from neutrino.agent import namespaces
 from neutrino.agent.dhcp_agent import DhcpAgent
@@ -19,6 +18,7 @@ from neutrino.agent.naming import bridge_name, tap_name, vxlan_name
 from neutrino.agent.settings import L2AgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import AgentState
 from neutrino.transport.http_client import HttpAgentClient
+from tests.support.agent_lab import Lab, sh
 from tests.support.server import USERS, RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Lab, sh, thread_in_netns
 
 from neutrino.agent.changes import Applied
 from neutrino.agent.dhcp_agent import DhcpAgent
@@ -26,6 +25,7 @@ from neutrino.agent.dnsmasq_config import ConfPaths, DnsmasqFiles
 from neutrino.agent.settings import server_access
 from neutrino.agent_protocol.messages import NetworkInfo, PortInfo
 from neutrino.transport.factory import make_agent_client
+from tests.support.agent_lab import Lab, sh, thread_in_netns
 from tests.support.broker import broker_on, delete_topology, require_rabbit, unique_exchange
 from tests.support.relay import cuttable_relay
 from tests.support.server import USERS, RunningServer, running_server, settings_for
