@@ -11,9 +11,7 @@ import logging
 import logging.handlers
 import os
 import re
-import sys
 from dataclasses import dataclass
-from typing import TextIO
 
 # Neutron's (oslo.log's) shape: time, pid, level, logger; the pid tells API workers apart.
 FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s: %(message)s"
@@ -28,20 +26,7 @@ SYSLOG_FORMAT = "{program}[%(process)d]: %(levelname)s %(name)s: %(message)s"
 SYSLOG_SOCKET = "/dev/log"
 DEFAULT_FACILITY = "LOG_USER"
 # Marks the handlers configure() installed, so that a second call replaces exactly those.
-_OURS = "_neutrino_log_handler"
-
-
-class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """stderr as it is when a line is written, not when the handler was made (a process
-    or test that redirects stderr later still sees the lines)."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass
+OWNED_MARK = "_neutrino_log_handler"
 
 
 class LogSetupError(Exception):
@@ -116,7 +101,7 @@ def handlers(log_plan: LogPlan, program: str) -> list[logging.Handler]:
             raise LogSetupError(f"cannot open the log file {log_plan.file}: "
                                 f"{exc.strerror or exc}") from None
     if log_plan.stderr:
-        made.append(CurrentStderr())
+        made.append(logging.StreamHandler())
     for handler in made:
         handler.setFormatter(formatter)
     if log_plan.syslog_facility is not None:
@@ -140,11 +125,11 @@ def configure(options: LogOptions, program: str) -> LogPlan:
     new = handlers(log_plan, program)
     root = logging.getLogger()
     for old in root.handlers[:]:
-        if getattr(old, _OURS, False):
+        if getattr(old, OWNED_MARK, False):
             root.removeHandler(old)
             old.close()
     for handler in new:
-        setattr(handler, _OURS, True)
+        setattr(handler, OWNED_MARK, True)
         root.addHandler(handler)
     root.setLevel(log_plan.level)
     # Per-request access lines drown the events operators care about.

@@ -58,7 +58,9 @@ def test_unknown_syslog_facility_is_refused_naming_the_key() -> None:
 def test_configure_writes_formatted_lines_to_the_file_and_replaces_its_own_handlers(
         tmp_path: Path) -> None:
     root = logging.getLogger()
-    level, before = root.level, list(root.handlers)
+    # A host's (pytest's) handlers; an earlier in-process main may have left ours too.
+    before = [h for h in root.handlers if not getattr(h, logs.OWNED_MARK, False)]
+    level = root.level
     try:
         logs.configure(LogOptions(log_file=str(tmp_path / "a.log")), "t")
         logs.configure(LogOptions(log_file=str(tmp_path / "b.log"), debug=True), "t")
@@ -69,6 +71,7 @@ def test_configure_writes_formatted_lines_to_the_file_and_replaces_its_own_handl
         assert all(h in root.handlers for h in before)
     finally:
         for handler in [h for h in root.handlers if h not in before]:
+            # Left behind, it would write into later tests' captured stderr.
             root.removeHandler(handler)
             handler.close()
         root.setLevel(level)
