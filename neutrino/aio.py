@@ -87,8 +87,12 @@ def manage(conf: Path, *args: str) -> str:
     """Run a neutrino-manage command in this process (a Python start-up less each, and no
     child for a Ctrl-C to cut short mid-migration); its output, or AioError."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = manage_main(["--config-file", str(conf), *args])
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = manage_main(["--config-file", str(conf), *args])
+    except Exception as exc:  # noqa: BLE001 - said as the all-in-one's error, not a traceback
+        raise AioError(f"`neutrino-manage {' '.join(args[:2])}` failed: "
+                       f"{type(exc).__name__}: {exc}\n{out.getvalue().strip()}") from exc
     if code != 0:
         raise AioError(f"`neutrino-manage {' '.join(args[:2])}` failed: "
                        f"{out.getvalue().strip()}")
@@ -181,6 +185,15 @@ def run(args: argparse.Namespace, console: Console, stop: StopRequest,
     check_port_free(bind_host, args.port)
     conf = write_config(state, args.port, args.agent_down_time, agent_password, bind_host)
     manage(conf, "db", "upgrade")
+    # The users first, then the server: with both writing one SQLite file at once, a loaded
+    # machine could keep the server's start-up transactions long enough for these to fail.
+    manage(conf, "bootstrap", "--admin-password", ADMIN_PASSWORD)
+    try:
+        manage(conf, "user-create", AGENT_USER, "--password", agent_password,
+               "--project", "service", "--role", "service")
+    except AioError as exc:
+        if "already exists" not in str(exc):
+            raise  # an earlier run created it; anything else is a real failure
     if stop.requested:
         return 0
     url = f"http://127.0.0.1:{args.port}"
@@ -190,15 +203,6 @@ def run(args: argparse.Namespace, console: Console, stop: StopRequest,
                 "machine (see docs/tls.md to serve HTTPS between hosts)")
     server = start_server(conf, log)
     teardown.add("stopping neutrino-server", lambda: stop_server(server))
-    # While the server starts up (seconds of imports): nothing asks it for a token before
-    # the lab's agents, started once these users exist.
-    manage(conf, "bootstrap", "--admin-password", ADMIN_PASSWORD)
-    try:
-        manage(conf, "user-create", AGENT_USER, "--password", agent_password,
-               "--project", "service", "--role", "service")
-    except AioError as exc:
-        if "already exists" not in str(exc):
-            raise  # an earlier run created it; anything else is a real failure
     wait_for_server(url, server, log, stop)
     lab_dir = state / "lab"
     if stop.requested:
