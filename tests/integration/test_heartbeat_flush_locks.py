@@ -71,14 +71,14 @@ def test_overlapping_flushes_neither_deadlock_nor_lose_heartbeats(
                 assert buffer.offer(st, utcnow()) is not None
         gate = threading.Barrier(2)
 
-        def flush(buffer: HeartbeatBuffer) -> None:
+        def flush(buffer: HeartbeatBuffer, gate: threading.Barrier) -> None:
             try:
-                gate.wait(timeout=30)
+                gate.wait(timeout=30)  # both flushes start together
                 buffer.flush()
             except BaseException as exc:  # noqa: BLE001 - reported by the main thread
                 failures.append(exc)
 
-        threads = [threading.Thread(target=flush, args=(b,)) for b in buffers]
+        threads = [threading.Thread(target=flush, args=(b, gate)) for b in buffers]
         for t in threads:
             t.start()
         for t in threads:
