@@ -107,7 +107,8 @@ class Agents:
         more = False
         with self.db.connect() as conn:
             if page is None:
-                rows = list(conn.execute(query.order_by(Agent.host, Agent.agent_type)))
+                rows = list(conn.execute(query.order_by(
+                    *agent_listing.order_by(list(agent_listing.DEFAULT_ORDER)))))
             else:
                 order = page.full_order()
                 if page.marker is not None:
