@@ -82,7 +82,10 @@ class Server:
 
 
 @contextmanager
-def server(db_url: str, extra: str = "", workers: int = 1) -> Iterator[Server]:
+def server(db_url: str, extra: str = "", workers: int = 1, code_dir: str | None = None
+           ) -> Iterator[Server]:
+    """A neutrino-server on `db_url`; with `code_dir`, that tree's code (e.g. an older
+    commit's `git archive`): `-m` finds the package in the working directory first."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         conf = os.path.join(tmp, "neutron.conf")
@@ -93,15 +96,15 @@ def server(db_url: str, extra: str = "", workers: int = 1) -> Iterator[Server]:
                     "[ml2]\ntenant_network_types = vxlan\n"
                     "[ml2_type_vxlan]\nvni_ranges = 1:100000\n")
         manage = [sys.executable, "-m", "neutrino.manage", "--config-file", conf]
-        subprocess.run([*manage, "db", "upgrade"], check=True, capture_output=True)
+        subprocess.run([*manage, "db", "upgrade"], check=True, capture_output=True, cwd=code_dir)
         subprocess.run([*manage, "bootstrap", "--admin-password", ADMIN[1]], check=True,
-                       capture_output=True)
+                       capture_output=True, cwd=code_dir)
         subprocess.run([*manage, "user-create", AGENT[0], "--password", AGENT[1],
                         "--project", AGENT[2], "--role", "service"], check=True,
-                       capture_output=True)
+                       capture_output=True, cwd=code_dir)
         log = open(os.path.join(tmp, "log"), "w")  # noqa: SIM115 - lives as long as the server
         proc = subprocess.Popen([sys.executable, "-m", "neutrino.server", "--config-file", conf],
-                                stdout=subprocess.DEVNULL, stderr=log)
+                                stdout=subprocess.DEVNULL, stderr=log, cwd=code_dir)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:

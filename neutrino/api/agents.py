@@ -1,6 +1,7 @@
 """The `agent` and `agent_scheduler` extensions: admin-only agent management."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -13,9 +14,26 @@ from neutrino.api.errors import neutron_error
 from neutrino.api.responses import json_response
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
+from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, PageRequest
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.views import network_view
+
+# What an agent shows, so what its list filters and sorts on.
+AGENT_FIELDS = {*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY, "resources_synced"}
+
+
+def _keyset_page(query: listing.ListQuery, page_reverse: str | None,
+                 python_filters: dict[str, list[str]]) -> PageRequest | None:
+    """The SQL keyset page for a `limit` query, when SQL orders and filters as the API does."""
+    if not query.limit or python_filters or \
+            not set(query.sort_keys) <= KEYSET_SORT_KEYS:
+        return None
+    dirs = query.sort_dirs or ["asc"] * len(query.sort_keys)
+    return PageRequest(order=tuple(zip(query.sort_keys, dirs, strict=True)),
+                       limit=query.limit, marker=query.marker,
+                       reverse=(page_reverse or "").lower() == "true")
+
 
 NETWORK_ID_BODY = {"type": "object", "additionalProperties": False, "required": ["network_id"],
                    "properties": {"network_id": attributes.uuid_str.schema}}
@@ -28,11 +46,28 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
         [*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY]))
     async def list_agents(request: Request, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_agent")
-        items = await run_in_threadpool(agents.list)
-        known = set(items[0]) if items else {"id", "host", "agent_type"}
-        query = listing.parse_query(request.query_params.multi_items(), known)
-        result, _ = listing.apply(items, query)
-        return json_response({"agents": result})
+        query = listing.parse_query(request.query_params.multi_items(), AGENT_FIELDS)
+        pushed = {k: v for k, v in query.filters.items() if k in PUSHED_FILTERS}
+        rest = {k: v for k, v in query.filters.items() if k not in PUSHED_FILTERS}
+        page = _keyset_page(query, request.query_params.get("page_reverse"), rest)
+        if page is None:
+            # Filters or sort keys SQL cannot order like the API: filter what SQL can,
+            # then the rest (and the paging) over what it returned.
+            items, _ = await run_in_threadpool(agents.list, pushed)
+            result, more = listing.apply(items, replace(query, filters=rest))
+        else:
+            items, more = await run_in_threadpool(agents.list, pushed, page)
+            result, _ = listing.apply(items, listing.ListQuery(fields=query.fields))
+        body: dict[str, Any] = {"agents": result}
+        if page is not None:
+            # A reversed page runs backwards: the one after it ends where this one starts.
+            last = (items[0] if page.reverse else items[-1])["id"] if items else None
+        else:
+            last = result[-1].get("id") if result else None
+        if query.limit and more and last:
+            href = str(request.url.include_query_params(marker=last))
+            body["agents_links"] = [{"rel": "next", "href": href}]
+        return json_response(body)
 
     @router.get("/v2.0/agents/{agent_id}",
                 openapi_extra={"parameters": [openapi.fields_parameter()]})

@@ -13,10 +13,10 @@ from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
-from neutrino.errors import AgentNotFound
+from neutrino.errors import AgentNotFound, InvalidInput, shown
 from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import is_alive
-from neutrino.services import events, statuses
+from neutrino.services import agent_listing, events, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.heartbeats import HeartbeatBuffer
@@ -93,15 +93,38 @@ class Agents:
                          scheduled, state.host)
         return result
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self, filters: dict[str, list[str]] | None = None,
+             page: agent_listing.PageRequest | None = None
+             ) -> tuple[list[dict[str, Any]], bool]:
+        """Agents matching `filters` (those in agent_listing.PUSHED_FILTERS, in the query)
+        and, with `page`, one keyset page of them; and whether more rows follow the page."""
         now = utcnow()
         down = self.settings.agent_down_time
         # Plain rows, not ORM objects: this is the hot read of `agent-list` with many agents.
         columns = [Agent.__table__.c[name] for name in AGENT_COLUMNS]
+        query = select(*columns).where(
+            *agent_listing.filter_conditions(filters or {}, now, down))
+        more = False
         with self.db.connect() as conn:
-            rows = conn.execute(select(*columns).order_by(Agent.host, Agent.agent_type))
+            if page is None:
+                rows = list(conn.execute(query.order_by(
+                    *agent_listing.order_by(list(agent_listing.DEFAULT_ORDER)))))
+            else:
+                order = page.full_order()
+                if page.marker is not None:
+                    marker = conn.execute(select(*columns).where(
+                        Agent.id == page.marker)).first()
+                    if marker is None:
+                        raise InvalidInput(f"Marker {shown(page.marker)} could not be found.")
+                    query = query.where(agent_listing.after(order, marker._asdict()))
+                rows = list(conn.execute(query.order_by(*agent_listing.order_by(order))
+                                         .limit(page.limit + 1)))
+                more = len(rows) > page.limit
+                rows = rows[:page.limit]
+                if page.reverse:
+                    rows.reverse()
             return [agent_view(row._asdict(), is_alive(row.heartbeat_timestamp, now, down))
-                    for row in rows]
+                    for row in rows], more
 
     def get(self, agent_id: str) -> dict[str, Any]:
         with self.db.session() as session:

@@ -91,10 +91,12 @@ class HeartbeatBuffer:
             return 0
 
         def work(session: Session) -> tuple[set[str], dict[str, bool]]:
-            # One statement, executed for many rows: built and compiled once per flush.
+            # One statement, executed for many rows: built and compiled once per flush. The
+            # rows go in agent id order so every worker and replica takes the row locks in
+            # the same order: two overlapping flushes queue instead of deadlocking (1213).
             session.connection().execute(_UPDATE, [
                 {"b_id": agent_id, "b_ts": when, "b_conf": configurations}
-                for agent_id, (when, configurations) in pending.items()])
+                for agent_id, (when, configurations) in sorted(pending.items())])
             states = dict(session.execute(select(Agent.id, Agent.admin_state_up)
                                           .where(Agent.id.in_(list(pending)))).all())
             return set(pending) - set(states), states
