@@ -3,7 +3,8 @@
 A DHCP agent serves a network through the bridge its host's L2 agent wires, so it is only
 useful where a live Linux bridge agent can reach the network's segment: a mapping for the
 physical network (flat, vlan), or VXLAN among its tunnel types (vxlan). Local networks need
-nothing from the wire. The data comes from what the L2 agents report in `configurations`.
+nothing from the wire, but still a live L2 agent on the host (as in Neutron). The data
+comes from what the L2 agents report in `configurations`.
 """
 from __future__ import annotations
 

@@ -156,3 +156,35 @@ def test_a_dead_l2_agent_reaches_nothing(server: RunningServer) -> None:
             assert host not in _hosts_of(server, vx)
             r = c.post(f"/v2.0/agents/{agent_id}/dhcp-networks", json={"network_id": vx})
             assert r.status_code == 409, r.text
+
+
+@pytest.fixture(scope="module")
+def strict_forcing_server(db_url: str, tmp_path_factory: pytest.TempPathFactory
+                          ) -> Iterator[RunningServer]:
+    settings = settings_for(db_url, str(tmp_path_factory.mktemp("state")),
+                            agent_down_time=DOWN_TIME, dhcp_schedule_require_l2_reach="true",
+                            dhcp_force_unreachable_add=True)
+    with running_server(settings) as running:
+        yield running
+
+
+def test_strict_mode_without_l2_agents_and_a_forced_add(strict_forcing_server: RunningServer,
+                                                        caplog: pytest.LogCaptureFixture
+                                                        ) -> None:
+    """`true`: no L2 agent registered at all, so no DHCP agent is chosen (as Neutron);
+    dhcp_force_unreachable_add lets an operator's add through, with a warning."""
+    server = strict_forcing_server
+    host = f"{uuid.uuid4().hex[:6]}-nol2"
+    with Hosts(server) as hosts:
+        agent_id = hosts.start(host, None)
+        vx = _network(server, "vx-strict", "10.63.0.0/24")
+        # Even a local network needs a live L2 agent on the host (as in Neutron).
+        local = _network(server, "local-strict", "10.63.1.0/24",
+                         **{"provider:network_type": "local"})
+        assert _hosts_of(server, vx) == [] and _hosts_of(server, local) == []
+        with server.client() as c:
+            r = c.post(f"/v2.0/agents/{agent_id}/dhcp-networks", json={"network_id": vx})
+            assert r.status_code == 201, r.text
+        assert _hosts_of(server, vx) == [host]
+        assert any("dhcp_force_unreachable_add" in rec.getMessage() and vx in rec.getMessage()
+                   for rec in caplog.records if rec.levelname == "WARNING")
