@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neutrino import addresses, dns_names
+from neutrino.logs import DEFAULT_FACILITY, LogOptions, parse_facility
 from neutrino.tls import ClientTls, TlsFileError, check_server_files, parse_tls_version
 from neutrino.transport import urls
 
@@ -292,6 +293,12 @@ COMMON_OPTS: tuple[Opt, ...] = (
     Opt("host", "DEFAULT", "host", parse_str, None),
     Opt("state_path", "DEFAULT", "state_path", parse_str, None),
     Opt("debug", "DEFAULT", "debug", parse_bool, False),
+    # Where logs go: oslo.log's keys and defaults (docs/operations.md, "Logging").
+    Opt("log_file", "DEFAULT", "log_file", parse_str, ""),
+    Opt("log_dir", "DEFAULT", "log_dir", parse_str, ""),
+    Opt("use_syslog", "DEFAULT", "use_syslog", parse_bool, False),
+    Opt("syslog_log_facility", "DEFAULT", "syslog_log_facility", parse_facility,
+        DEFAULT_FACILITY),
     Opt("transport_url", "DEFAULT", "transport_url", parse_transport_url, ""),
     Opt("rabbit_host", "DEFAULT", "rabbit_host", parse_str, None,
         (("oslo_messaging_rabbit", "rabbit_host"),)),
@@ -447,6 +454,7 @@ class ServerSettings:
     client_body_timeout: int = 60
     max_connections: int = 2048
     dns_domain: str = dns_names.DEFAULT_DOMAIN
+    log: LogOptions = LogOptions()
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)
@@ -456,6 +464,13 @@ def default_state_path() -> str:
     return os.environ.get("NEUTRINO_STATE_PATH") or (
         "/var/lib/neutrino" if os.geteuid() == 0 else os.path.expanduser("~/.local/state/neutrino")
     )
+
+
+def log_options(values: dict[str, Any]) -> LogOptions:
+    """The [DEFAULT] logging keys of any process, as neutrino.logs takes them."""
+    return LogOptions(debug=values["debug"], log_file=values["log_file"],
+                      log_dir=values["log_dir"], use_syslog=values["use_syslog"],
+                      syslog_log_facility=values["syslog_log_facility"])
 
 
 def effective_transport_url(values: dict[str, Any]) -> str:
@@ -512,6 +527,7 @@ def load_server_settings(paths: Sequence[str], overrides: dict[str, Any] | None 
     values["host"] = values["host"] or _default_host()
     values["state_path"] = values["state_path"] or default_state_path()
     values["transport_url"] = effective_transport_url(values)
+    values["log"] = log_options(values)
     values["rabbit_tls"] = rabbit_tls(values)
     check_server_tls(values)
     if values["ip_reuse_quarantine"] is None:

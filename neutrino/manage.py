@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from neutrino import logs
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
@@ -186,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_server_settings(args.config_file)
-    except ConfigError as exc:
+        logs.configure(settings.log, "neutrino-manage")
+    except (ConfigError, logs.LogSetupError) as exc:
         print(f"neutrino-manage: {exc}", file=sys.stderr)
         return 2
     # No statement time limit: a migration may rightly run long on a big database.

@@ -70,10 +70,25 @@ def _redacted(url: str) -> str:
     return f"{scheme}{sep}{creds.split(':')[0]}:***{at}{host}" if at else url
 
 
+PROGRAM = "neutrino-server"
+
+
 def app_from_env() -> FastAPI:
-    """uvicorn factory for api_workers > 1: each worker rebuilds the app from the config."""
+    """uvicorn factory for api_workers > 1: each worker rebuilds the app from the config.
+
+    A worker is a fresh (spawned) interpreter: it sets up its own logging from the config,
+    or its lines would come out bare and below WARNING not at all."""
     paths = [p for p in os.environ.get(CONFIG_ENV, "").split(os.pathsep) if p]
-    settings = load_server_settings(paths)
+    root = logging.getLogger()
+    quiet = logging.NullHandler()
+    # The master has already reported what reading the config says (ignored keys, …).
+    root.addHandler(quiet)
+    try:
+        settings = load_server_settings(paths)
+    finally:
+        root.removeHandler(quiet)
+    logs.configure(settings.log, PROGRAM)
+    LOG.info("API worker %d started", os.getpid())
     return create_app(settings, open_database(settings))
 
 
@@ -97,14 +112,13 @@ def log_tls(settings: ServerSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logs.setup()  # before reading the config, so that ignored keys are reported
+    logs.setup_early(PROGRAM)  # before reading the config, so that ignored keys are reported
     try:
         settings = load_server_settings(args.config_file)
-    except ConfigError as exc:
+        logs.configure(settings.log, PROGRAM)
+    except (ConfigError, logs.LogSetupError) as exc:
         print(f"neutrino-server: {exc}", file=sys.stderr)
         return 2
-    if settings.debug:
-        logs.setup(debug=True)
     if settings.transport_url.startswith(("rabbit", "amqp")):
         LOG.info("agents are served over RabbitMQ (transport_url, control_exchange %s) and "
                  "over the HTTP agent endpoints", settings.control_exchange)

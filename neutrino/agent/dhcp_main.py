@@ -42,14 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Before anything else: the parent that started us may not stay around.
     namespaces.outer_mount_namespace()
-    logs.setup()  # before reading the config, so that ignored keys are reported
+    # Before reading the config, so that ignored keys are reported.
+    logs.setup_early("neutrino-dhcp-agent")
     try:
         settings = load_dhcp_agent_settings(args.config_files)
-    except ConfigError as exc:
+        logs.configure(settings.log, "neutrino-dhcp-agent")
+    except (ConfigError, logs.LogSetupError) as exc:
         print(f"neutrino-dhcp-agent: {exc}", file=sys.stderr)
         return 2
-    if settings.debug:
-        logs.setup(debug=True)
     if args.command == "cleanup":
         cleanup_dhcp(settings.dhcp_confs, settings.namespace_prefix)
         return 0

@@ -21,14 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Before anything else: the parent that started us may not stay around.
     namespaces.outer_mount_namespace()
-    logs.setup()  # before reading the config, so that ignored keys are reported
+    # Before reading the config, so that ignored keys are reported.
+    logs.setup_early("neutrino-linuxbridge-agent")
     try:
         settings = load_l2_agent_settings(args.config_files)
-    except ConfigError as exc:
+        logs.configure(settings.log, "neutrino-linuxbridge-agent")
+    except (ConfigError, logs.LogSetupError) as exc:
         print(f"neutrino-linuxbridge-agent: {exc}", file=sys.stderr)
         return 2
-    if settings.debug:
-        logs.setup(debug=True)
     from neutrino.transport.factory import make_agent_client  # wired here, nowhere else
 
     client = make_agent_client(settings.transport_url,

@@ -19,6 +19,7 @@ from neutrino.config import (
     effective_transport_url,
     int_in,
     load_options,
+    log_options,
     one_of,
     parse_bool,
     parse_dns_domain,
@@ -31,6 +32,7 @@ from neutrino.config import (
     report_unused,
 )
 from neutrino.dns_names import DEFAULT_DOMAIN
+from neutrino.logs import LogOptions
 from neutrino.tls import ClientTls, TlsFileError
 from neutrino.transport.rabbit_topology import parse_rabbit_url
 from neutrino.transport.urls import TransportUrlError, parse_transport_url
@@ -158,6 +160,7 @@ class DhcpAgentSettings:
     dhcp_rebinding_time: int = 0
     dnsmasq_config_file: str = ""
     dhcp_broadcast_reply: bool = False
+    log: LogOptions = LogOptions()
 
     def dnsmasq_options(self) -> DnsmasqOptions:
         """The part of these settings that goes on every dnsmasq command line."""
@@ -194,6 +197,7 @@ class L2AgentSettings:
     control_exchange: str = "neutron"
     # How to verify the server (https://) or the broker (rabbit:// with ssl = True).
     transport_tls: ClientTls | None = None
+    log: LogOptions = LogOptions()
 
     def replace(self, **changes: Any) -> L2AgentSettings:
         return dataclasses.replace(self, **changes)
@@ -251,6 +255,7 @@ def _common(values: dict[str, Any]) -> None:
     values["transport_url"] = effective_transport_url(values)
     values["server"] = server_access(values["transport_url"])
     values["transport_tls"] = transport_tls(values)
+    values["log"] = log_options(values)
     if values["report_interval"] > REPORT_INTERVAL_WARN_ABOVE:
         LOG.warning(
             "[agent] report_interval = %s s: the server declares an agent dead after "
