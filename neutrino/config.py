@@ -339,6 +339,14 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("allow_automatic_dhcp_failover", "DEFAULT", "allow_automatic_dhcp_failover",
         parse_bool, True),
     Opt("dhcp_failover_grace", "DEFAULT", "dhcp_failover_grace", int_in(0), 0),
+    # Choose only DHCP agents whose host's L2 agent reaches the segment (scheduler/reach.py):
+    # auto = when any L2 agent is registered; true = always (Neutron); false = never.
+    Opt("dhcp_schedule_require_l2_reach", "DEFAULT", "dhcp_schedule_require_l2_reach",
+        one_of("auto", "true", "false"), "auto"),
+    # A manual dhcp-agent-network-add to an agent that cannot reach the segment: refused
+    # (409) unless this is True, then done with a warning in the server log.
+    Opt("dhcp_force_unreachable_add", "DEFAULT", "dhcp_force_unreachable_add", parse_bool,
+        False),
     Opt("enable_new_agents", "DEFAULT", "enable_new_agents", parse_bool, True),
     Opt("allow_overlapping_ips", "DEFAULT", "allow_overlapping_ips", parse_bool, False),
     Opt("base_mac", "DEFAULT", "base_mac", parse_mac, "fa:16:3e:00:00:00"),
@@ -409,6 +417,8 @@ class ServerSettings:
     network_auto_schedule: bool
     allow_automatic_dhcp_failover: bool
     dhcp_failover_grace: int
+    dhcp_schedule_require_l2_reach: str
+    dhcp_force_unreachable_add: bool
     enable_new_agents: bool
     allow_overlapping_ips: bool
     base_mac: str

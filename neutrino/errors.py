@@ -108,6 +108,10 @@ class NetworkNotHosted(Conflict):
     pass
 
 
+class SegmentUnreachable(Conflict):
+    """A DHCP agent whose host has no live L2 agent able to carry the network's segment."""
+
+
 class SegmentsExhausted(NeutrinoError):
     """No free segmentation id in the configured ranges (503, as Neutron)."""
 

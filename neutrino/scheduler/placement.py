@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 LEAST_LOADED = "least_loaded"
@@ -64,8 +64,12 @@ def plan_failover(
     agents: Sequence[AgentSnapshot],
     dead_since_long_enough: set[str],
     rng: random.Random | None = None,
+    allowed: Mapping[str, set[str]] | None = None,
 ) -> list[Move]:
     """Move networks off agents dead beyond the grace period, to live agents, least loaded.
+
+    `allowed`: per network, the agents that may take it (scheduler/reach.py); a network
+    not in it may go to any agent.
 
     A binding stays where it is when no live agent can take it: the dead agent may come back,
     and dropping the binding would leave the network with nobody to return to.
@@ -79,8 +83,10 @@ def plan_failover(
     for network_id in sorted(by_network):
         hosts = by_network[network_id]
         for dead in sorted(hosts & dead_since_long_enough):
+            may = allowed.get(network_id) if allowed is not None else None
             snapshot = [AgentSnapshot(a.id, a.host, a.alive, a.admin_state_up, loads[a.id],
-                                      a.availability_zone) for a in agents]
+                                      a.availability_zone) for a in agents
+                        if may is None or a.id in may or a.id in hosts]
             chosen = choose_agents(snapshot, hosts, len(hosts) + 1, LEAST_LOADED, rng)
             if not chosen:
                 continue

@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Port, Subnet
+from neutrino.db.models import (
+    Agent,
+    Network,
+    NetworkDhcpAgentBinding,
+    NetworkSegment,
+    Port,
+    Subnet,
+)
 from neutrino.db.session import Database
 from neutrino.errors import (
     AgentDisabled,
@@ -21,10 +28,18 @@ from neutrino.errors import (
     NetworkAlreadyHosted,
     NetworkNotFound,
     NetworkNotHosted,
+    SegmentUnreachable,
 )
-from neutrino.neutron_names import AGENT_TYPE_DHCP, DEVICE_OWNER_DHCP
+from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead
 from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
+from neutrino.scheduler.reach import (
+    L2Reach,
+    SegmentView,
+    filter_applies,
+    reach_from,
+    reachable_agents,
+)
 from neutrino.services import events, quarantine, statuses
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
@@ -75,6 +90,26 @@ class Bindings:
                                            load, row[4]))
         return snapshots
 
+    def reach(self, session: Session, now: datetime, candidates: Sequence[AgentSnapshot],
+              network_ids: Sequence[str]) -> dict[str, set[str]] | None:
+        """Per network, the DHCP agents whose host can reach its segment; None when the
+        filter does not apply ([DEFAULT] dhcp_schedule_require_l2_reach). Two queries
+        whatever the number of agents and networks."""
+        rows = session.execute(select(Agent.host, Agent.heartbeat_timestamp,
+                                      Agent.configurations)
+                               .where(Agent.agent_type == AGENT_TYPE_LINUXBRIDGE)).all()
+        if not filter_applies(self.settings.dhcp_schedule_require_l2_reach, len(rows)):
+            return None
+        down = self.settings.agent_down_time
+        live: list[L2Reach] = [reach_from(host, conf) for host, beat, conf in rows
+                               if is_alive(beat, now, down)]
+        segments = {nid: SegmentView(kind, physnet) for nid, kind, physnet in session.execute(
+            select(NetworkSegment.network_id, NetworkSegment.network_type,
+                   NetworkSegment.physical_network)
+            .where(NetworkSegment.network_id.in_(list(network_ids))))}
+        return {nid: reachable_agents(candidates, live, segments.get(nid))
+                for nid in network_ids}
+
     def hosting(self, session: Session, network_id: str) -> list[str]:
         return list(session.scalars(select(NetworkDhcpAgentBinding.dhcp_agent_id)
                                     .where(NetworkDhcpAgentBinding.network_id == network_id)))
@@ -93,7 +128,12 @@ class Bindings:
         hosting = self.hosting(session, network_id)
         if len(hosting) >= self.settings.dhcp_agents_per_network:
             return []
-        chosen = choose_agents(self.snapshots(session, now), hosting,
+        candidates = self.snapshots(session, now)
+        reach = self.reach(session, now, candidates, [network_id])
+        if reach is not None:
+            may = reach[network_id]
+            candidates = [a for a in candidates if a.id in may or a.id in hosting]
+        chosen = choose_agents(candidates, hosting,
                                self.settings.dhcp_agents_per_network,
                                self.settings.network_scheduler_driver, self.rng)
         hosts = {}
@@ -167,6 +207,7 @@ class Bindings:
             load_network(session, network_id, lock=True)
             if agent_id in self.hosting(session, network_id):
                 raise _already_hosted(network_id, agent_id)
+            self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
             statuses.refresh_networks(session, [network_id])
             return agent.host
@@ -178,6 +219,20 @@ class Bindings:
             raise _already_hosted(network_id, agent_id) from None
         LOG.info("network %s added to DHCP agent %s on %s by request", network_id, agent_id,
                  host)
+
+    def _check_reach(self, session: Session, agent: Agent, network_id: str) -> None:
+        now = utcnow()
+        snapshot = AgentSnapshot(agent.id, agent.host, True, agent.admin_state_up)
+        reach = self.reach(session, now, [snapshot], [network_id])
+        if reach is None or agent.id in reach[network_id]:
+            return
+        message = (f"DHCP agent {agent.id} on host {agent.host} cannot serve network "
+                   f"{network_id}: no live L2 agent on that host reaches the network's "
+                   "segment (no mapping for its physical network, or no VXLAN).")
+        if not self.settings.dhcp_force_unreachable_add:
+            raise SegmentUnreachable(message + " Fix the L2 agent's mappings, or set "
+                                     "[DEFAULT] dhcp_force_unreachable_add = True.")
+        LOG.warning("%s Added anyway: dhcp_force_unreachable_add is True.", message)
 
     def remove(self, agent_id: str, network_id: str) -> None:
         def work(session: Session) -> None:
@@ -260,7 +315,9 @@ class Bindings:
             all_bindings = [(n, a) for n, a in session.execute(
                 select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
                 .where(NetworkDhcpAgentBinding.network_id.in_(network_ids)))]
-            moves = plan_failover(all_bindings, self.snapshots(session, now), dead, self.rng)
+            candidates = self.snapshots(session, now)
+            reach = self.reach(session, now, candidates, sorted(network_ids))
+            moves = plan_failover(all_bindings, candidates, dead, self.rng, reach)
         done = []
         for move in moves:
             def work(session: Session, move: Any = move) -> bool:

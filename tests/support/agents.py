@@ -22,12 +22,19 @@ def dhcp_state(host: str, start: bool = False, networks: int = 0) -> AgentState:
                         "use_namespaces": True, "dhcp_lease_time": 86400})
 
 
-def l2_state(host: str, start: bool = False) -> AgentState:
+def l2_state(host: str, start: bool = False, mappings: dict[str, str] | None = None,
+             vxlan: bool = True) -> AgentState:
+    """A Linux bridge agent's report; by default it reaches physnet1 and VXLAN, as the
+    seed's agents do, so that the DHCP agent on its host may be scheduled."""
+    mappings = {"physnet1": "eth0"} if mappings is None else mappings
+    configurations: dict[str, object] = {**mappings, "interface_mappings": mappings,
+                                         "devices": 0}
+    if vxlan:
+        configurations.update(tunneling_ip="192.0.2.10", tunnel_types=["vxlan"],
+                              l2_population=False)
     return AgentState(
         agent_type=AGENT_TYPE_LINUXBRIDGE, binary="neutrino-linuxbridge-agent", host=host,
-        topic="N/A", start_flag=start,
-        configurations={"interface_mappings": {"physnet1": "eth0"}, "physnet1": "eth0",
-                        "devices": 0})
+        topic="N/A", start_flag=start, configurations=configurations)
 
 
 def register(client: AgentServerClient, host: str) -> tuple[ReportResult, ReportResult]:
