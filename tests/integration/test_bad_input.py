@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.agents import agent_client, register
 from tests.support.databases import fresh_database
-from tests.support.server import RunningServer, running_server, settings_for
+from tests.support.server import RunningServer, body_of, running_server, settings_for
 
 MISSING = "6d1c4f3e-0000-4000-8000-00000000dead"
 LONG = "n" * 256
@@ -25,34 +25,28 @@ class World:
     ids: dict[str, str]
 
 
-def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 @pytest.fixture(scope="module")
 def world(server: RunningServer) -> World:
     l2, dhcp = register(agent_client(server), "bad-input-host")
     with server.client() as c:
-        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-net"}}))["network"]
-        sub = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        net = body_of(c.post("/v2.0/networks", json={"network": {"name": "bi-net"}}))["network"]
+        sub = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": "10.20.0.0/24", "name": "bi-sub"}}))["subnet"]
-        port1 = _ok(c.post("/v2.0/ports", json={"port": {
+        port1 = body_of(c.post("/v2.0/ports", json={"port": {
             "network_id": net["id"], "mac_address": "fa:16:3e:aa:00:01",
             "fixed_ips": [{"subnet_id": sub["id"], "ip_address": "10.20.0.10"}]}}))["port"]
-        port2 = _ok(c.post("/v2.0/ports", json={"port": {
+        port2 = body_of(c.post("/v2.0/ports", json={"port": {
             "network_id": net["id"], "mac_address": "fa:16:3e:aa:00:02",
             "extra_dhcp_opts": [{"opt_name": "bootfile-name", "opt_value": "pxelinux.0"}]}}
                            ))["port"]
-        net2 = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-net2"}}))["network"]
-        sub2 = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        net2 = body_of(c.post("/v2.0/networks", json={"network": {"name": "bi-net2"}}))["network"]
+        sub2 = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net2["id"], "cidr": "10.30.0.0/24"}}))["subnet"]
-        bare = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-bare"}}))["network"]
-        full = _ok(c.post("/v2.0/networks", json={"network": {"name": "bi-full"}}))["network"]
-        _ok(c.post("/v2.0/subnets", json={"subnet": {
+        bare = body_of(c.post("/v2.0/networks", json={"network": {"name": "bi-bare"}}))["network"]
+        full = body_of(c.post("/v2.0/networks", json={"network": {"name": "bi-full"}}))["network"]
+        body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": full["id"], "cidr": "10.40.0.0/30", "enable_dhcp": False}}))
-        _ok(c.post("/v2.0/ports", json={"port": {"network_id": full["id"]}}))
+        body_of(c.post("/v2.0/ports", json={"port": {"network_id": full["id"]}}))
         # Hosted on the DHCP agent by now: the network has a DHCP-enabled subnet.
         hosted = c.get(f"/v2.0/networks/{net['id']}/dhcp-agents").json()["agents"]
         assert [a["id"] for a in hosted] == [dhcp.agent_id]
@@ -739,8 +733,8 @@ def test_names_of_exactly_255_characters_and_any_unicode_are_kept(server: Runnin
 
 def test_subnet_update_moves_gateway_and_pools_together(server: RunningServer) -> None:
     with server.client() as c:
-        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "gw-move"}}))["network"]
-        sub = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        net = body_of(c.post("/v2.0/networks", json={"network": {"name": "gw-move"}}))["network"]
+        sub = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": "10.50.0.0/24", "enable_dhcp": False}}))["subnet"]
         # The new gateway sits in the old pool but outside the new one: judged together, fine.
         moved = c.put(f"/v2.0/subnets/{sub['id']}", json={"subnet": {

@@ -5,36 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from neutrino import ipv6
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, body_of
 
 SLAAC_CIDR, STATEFUL_CIDR, V4_CIDR = "2001:db8:71::/64", "2001:db8:72::/64", "10.71.0.0/24"
-
-
-def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @pytest.fixture(scope="module")
 def world(server: RunningServer) -> dict[str, Any]:
     """One network with a v4, a SLAAC and a DHCPv6-stateful subnet, and one with v4 only."""
     with server.client() as c:
-        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "v6-net"}}))["network"]
-        v4 = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        net = body_of(c.post("/v2.0/networks", json={"network": {"name": "v6-net"}}))["network"]
+        v4 = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": V4_CIDR, "ip_version": 4}}))["subnet"]
-        slaac = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        slaac = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": SLAAC_CIDR, "ip_version": 6,
             "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"}}))["subnet"]
-        stateful = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        stateful = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": STATEFUL_CIDR, "ip_version": "6",
             "ipv6_address_mode": "dhcpv6-stateful"}}))["subnet"]
-        other = _ok(c.post("/v2.0/networks", json={"network": {"name": "v4-net"}}))["network"]
-        _ok(c.post("/v2.0/subnets", json={"subnet": {
+        other = body_of(c.post("/v2.0/networks", json={"network": {"name": "v4-net"}}))["network"]
+        body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": other["id"], "cidr": "10.72.0.0/24"}}))
     return {"net": net, "v4": v4, "slaac": slaac, "stateful": stateful, "other": other}
 
@@ -55,9 +48,9 @@ def test_v6_subnet_defaults_gateway_to_1_and_pools_the_rest(world: dict[str, Any
 def test_port_gets_one_address_per_subnet_eui64_on_slaac(server: RunningServer,
                                                          world: dict[str, Any]) -> None:
     with server.client() as c:
-        port = _ok(c.post("/v2.0/ports", json={"port": {
+        port = body_of(c.post("/v2.0/ports", json={"port": {
             "network_id": world["net"]["id"], "mac_address": "fa:16:3e:71:00:01"}}))["port"]
-        shown = _ok(c.get(f"/v2.0/ports/{port['id']}"))["port"]
+        shown = body_of(c.get(f"/v2.0/ports/{port['id']}"))["port"]
     by_subnet = {f["subnet_id"]: f["ip_address"] for f in shown["fixed_ips"]}
     assert set(by_subnet) == {world["v4"]["id"], world["slaac"]["id"], world["stateful"]["id"]}
     assert by_subnet[world["slaac"]["id"]] == "2001:db8:71:0:f816:3eff:fe71:1"
@@ -70,12 +63,12 @@ def test_fixed_ips_choose_the_subnets_and_the_own_eui64_is_accepted(
     mac = "fa:16:3e:71:00:02"
     own = ipv6.eui64_address(SLAAC_CIDR, mac)
     with server.client() as c:
-        port = _ok(c.post("/v2.0/ports", json={"port": {
+        port = body_of(c.post("/v2.0/ports", json={"port": {
             "network_id": world["net"]["id"], "mac_address": mac,
             "fixed_ips": [{"subnet_id": world["slaac"]["id"], "ip_address": own}]}}))["port"]
         assert port["fixed_ips"] == [{"subnet_id": world["slaac"]["id"], "ip_address": own}]
         # An update that sends the addresses back unchanged (as clients do) is fine.
-        again = _ok(c.put(f"/v2.0/ports/{port['id']}", json={"port": {
+        again = body_of(c.put(f"/v2.0/ports/{port['id']}", json={"port": {
             "fixed_ips": port["fixed_ips"]}}))["port"]
         assert again["fixed_ips"] == port["fixed_ips"]
 
@@ -83,9 +76,9 @@ def test_fixed_ips_choose_the_subnets_and_the_own_eui64_is_accepted(
 def test_a_new_mac_moves_the_eui64_address(server: RunningServer,
                                            world: dict[str, Any]) -> None:
     with server.client() as c:
-        port = _ok(c.post("/v2.0/ports", json={"port": {
+        port = body_of(c.post("/v2.0/ports", json={"port": {
             "network_id": world["net"]["id"], "mac_address": "fa:16:3e:71:00:03"}}))["port"]
-        moved = _ok(c.put(f"/v2.0/ports/{port['id']}", json={"port": {
+        moved = body_of(c.put(f"/v2.0/ports/{port['id']}", json={"port": {
             "mac_address": "fa:16:3e:71:00:04"}}))["port"]
     before = {f["subnet_id"]: f["ip_address"] for f in port["fixed_ips"]}
     after = {f["subnet_id"]: f["ip_address"] for f in moved["fixed_ips"]}
@@ -98,14 +91,14 @@ def test_a_new_mac_moves_the_eui64_address(server: RunningServer,
 def test_a_new_slaac_subnet_addresses_the_existing_ports(server: RunningServer) -> None:
     cidr = "2001:db8:73::/64"
     with server.client() as c:
-        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "later"}}))["network"]
-        _ok(c.post("/v2.0/subnets", json={"subnet": {
+        net = body_of(c.post("/v2.0/networks", json={"network": {"name": "later"}}))["network"]
+        body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": "10.73.0.0/24"}}))
-        port = _ok(c.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}))["port"]
-        slaac = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        port = body_of(c.post("/v2.0/ports", json={"port": {"network_id": net["id"]}}))["port"]
+        slaac = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": cidr, "ip_version": 6,
             "ipv6_address_mode": "slaac"}}))["subnet"]
-        shown = _ok(c.get(f"/v2.0/ports/{port['id']}"))["port"]
+        shown = body_of(c.get(f"/v2.0/ports/{port['id']}"))["port"]
     assert {"subnet_id": slaac["id"],
             "ip_address": ipv6.eui64_address(cidr, port["mac_address"])} in shown["fixed_ips"]
     assert len(shown["fixed_ips"]) == 2
@@ -114,7 +107,7 @@ def test_a_new_slaac_subnet_addresses_the_existing_ports(server: RunningServer) 
 
 def snapshot(server: RunningServer) -> dict[str, Any]:
     with server.client() as c:
-        return {plural: _ok(c.get(f"/v2.0/{plural}"))[plural]
+        return {plural: body_of(c.get(f"/v2.0/{plural}"))[plural]
                 for plural in ("networks", "subnets", "ports")}
 
 

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.needs import not_run
-from tests.support.server import USERS, RunningServer, running_server, settings_for
+from tests.support.server import USERS, RunningServer, body_of, running_server, settings_for
 
 DOMAIN = "example.org."
 
@@ -28,26 +27,20 @@ def server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
         yield running
 
 
-def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 @pytest.fixture(scope="module")
 def world(server: RunningServer) -> dict[str, Any]:
     """A network with two subnets and three ports at known addresses."""
     with server.client() as c:
-        net = _ok(c.post("/v2.0/networks", json={"network": {"name": "fx"}}))["network"]
-        a = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        net = body_of(c.post("/v2.0/networks", json={"network": {"name": "fx"}}))["network"]
+        a = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": "9.0.7.0/24"}}))["subnet"]
-        b = _ok(c.post("/v2.0/subnets", json={"subnet": {
+        b = body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net["id"], "cidr": "9.0.8.0/24"}}))["subnet"]
 
         def make(*fixed: tuple[str, str]) -> str:
             body = {"port": {"network_id": net["id"], "fixed_ips": [
                 {"subnet_id": s, "ip_address": ip} for s, ip in fixed]}}
-            return str(_ok(c.post("/v2.0/ports", json=body))["port"]["id"])
+            return str(body_of(c.post("/v2.0/ports", json=body))["port"]["id"])
 
         return {"net": net["id"], "a": a["id"], "b": b["id"],
                 "p50": make((a["id"], "9.0.7.50")),
@@ -58,7 +51,7 @@ def world(server: RunningServer) -> dict[str, Any]:
 def _ids(server: RunningServer, *filters: str, who: str = "admin") -> set[str]:
     params = [("fixed_ips", f) for f in filters]
     with server.client(who) as c:
-        return {p["id"] for p in _ok(c.get("/v2.0/ports", params=params))["ports"]}
+        return {p["id"] for p in body_of(c.get("/v2.0/ports", params=params))["ports"]}
 
 
 def test_fixed_ips_filter_by_address_subnet_and_substring(server: RunningServer,
@@ -79,7 +72,7 @@ def test_fixed_ips_filter_by_address_subnet_and_substring(server: RunningServer,
     assert _ids(server, "ip_address_substr=9%0") == set()
     # Other filters still apply beside it; a member sees nothing of the admin's network.
     with server.client() as c:
-        body = _ok(c.get("/v2.0/ports", params=[("fixed_ips", "ip_address_substr=9.0."),
+        body = body_of(c.get("/v2.0/ports", params=[("fixed_ips", "ip_address_substr=9.0."),
                                                 ("network_id", w["net"]), ("fields", "id"),
                                                 ("limit", "2")]))
     assert len(body["ports"]) == 2 and all(set(p) == {"id"} for p in body["ports"])
@@ -119,40 +112,40 @@ def test_openstack_port_list_fixed_ip_finds_the_port(server: RunningServer,
 def test_dns_name_gives_the_dns_assignment(server: RunningServer,
                                           world: dict[str, Any]) -> None:
     with server.client() as c:
-        port = _ok(c.post("/v2.0/ports", json={"port": {
+        port = body_of(c.post("/v2.0/ports", json={"port": {
             "network_id": world["net"], "dns_name": "Web-1",
             "fixed_ips": [{"subnet_id": world["a"], "ip_address": "9.0.7.70"}]}}))["port"]
         assert port["dns_name"] == "web-1"
         assert port["dns_assignment"] == [
             {"hostname": "web-1", "ip_address": "9.0.7.70", "fqdn": "web-1.example.org."}]
-        shown = _ok(c.get(f"/v2.0/ports/{world['p50']}"))["port"]
+        shown = body_of(c.get(f"/v2.0/ports/{world['p50']}"))["port"]
         assert shown["dns_name"] == ""
         assert shown["dns_assignment"] == [{"hostname": "host-9-0-7-50",
                                             "ip_address": "9.0.7.50",
                                             "fqdn": "host-9-0-7-50.example.org."}]
-        listed = _ok(c.get("/v2.0/ports", params={"dns_name": "web-1"}))["ports"]
+        listed = body_of(c.get("/v2.0/ports", params={"dns_name": "web-1"}))["ports"]
         assert [p["id"] for p in listed] == [port["id"]]
-        fqdn = _ok(c.put(f"/v2.0/ports/{port['id']}", json={"port": {
+        fqdn = body_of(c.put(f"/v2.0/ports/{port['id']}", json={"port": {
             "dns_name": "www.example.org."}}))["port"]
         assert fqdn["dns_assignment"][0]["fqdn"] == "www.example.org."
         # An FQDN outside the server's dns_domain: refused, nothing changed.
         bad = c.put(f"/v2.0/ports/{port['id']}", json={"port": {"dns_name": "www.other.net."}})
         assert bad.status_code == 400, bad.text
         assert "example.org." in bad.json()["NeutronError"]["message"]
-        assert _ok(c.get(f"/v2.0/ports/{port['id']}"))["port"]["dns_name"] == "www.example.org."
-        before = {p["id"] for p in _ok(c.get("/v2.0/ports"))["ports"]}
+        assert body_of(c.get(f"/v2.0/ports/{port['id']}"))["port"]["dns_name"] == "www.example.org."
+        before = {p["id"] for p in body_of(c.get("/v2.0/ports"))["ports"]}
         refused = c.post("/v2.0/ports", json={"port": {"network_id": world["net"],
                                                        "dns_name": "x.other.net."}})
         assert refused.status_code == 400, refused.text
-        assert {p["id"] for p in _ok(c.get("/v2.0/ports"))["ports"]} == before
-        cleared = _ok(c.put(f"/v2.0/ports/{port['id']}", json={"port": {"dns_name": ""}}))
+        assert {p["id"] for p in body_of(c.get("/v2.0/ports"))["ports"]} == before
+        cleared = body_of(c.put(f"/v2.0/ports/{port['id']}", json={"port": {"dns_name": ""}}))
         assert cleared["port"]["dns_assignment"][0]["hostname"] == "host-9-0-7-70"
-        net = _ok(c.post("/v2.0/networks", json={"network": {
+        net = body_of(c.post("/v2.0/networks", json={"network": {
             "name": "dd", "dns_domain": "Corp.Example.org."}}))["network"]
         assert net["dns_domain"] == "corp.example.org."
-        net = _ok(c.put(f"/v2.0/networks/{net['id']}", json={"network": {"dns_domain": ""}}))
+        net = body_of(c.put(f"/v2.0/networks/{net['id']}", json={"network": {"dns_domain": ""}}))
         assert net["network"]["dns_domain"] == ""
-        aliases = {e["alias"] for e in _ok(c.get("/v2.0/extensions"))["extensions"]}
+        aliases = {e["alias"] for e in body_of(c.get("/v2.0/extensions"))["extensions"]}
         assert {"dns-integration", "ip-substring-filtering"} <= aliases
         assert c.delete(f"/v2.0/ports/{port['id']}").status_code == 204
 

@@ -29,6 +29,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def body_of(response: httpx.Response) -> dict[str, Any]:
+    """The JSON body of a request that had to succeed (200/201); the server's text if not."""
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def settings_for(db_url: str, state_path: str, **overrides: Any) -> ServerSettings:
     base = load_server_settings([], overrides={"db_connection": db_url,
                                                "state_path": state_path})
