@@ -131,7 +131,8 @@ def describe_failure(error: ssl.SSLError) -> str:
     """The reason of a failed handshake, without OpenSSL's source-file suffix."""
     if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
         return f"certificate verify failed: {error.verify_message}"
-    return str(error.reason or error).split(" (_ssl.c")[0].lower().replace("_", " ")
+    reason = getattr(error, "reason", None)  # set by the ssl module, not by every raiser
+    return str(reason or error).split(" (_ssl.c")[0].lower().replace("_", " ")
 
 
 def explain_failure(server: str, trust: str, error: ssl.SSLError, ca_hint: str,

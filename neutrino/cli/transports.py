@@ -3,6 +3,7 @@ in-process tests."""
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -78,19 +79,24 @@ class SessionTransport:
         try:
             return call()
         except (ks_exceptions.ConnectFailure, ks_exceptions.ConnectTimeout) as error:
+            # Under TLS 1.3 a server that wants a client certificate says so with an alert
+            # after the handshake: depending on timing that arrives as a connection error
+            # holding the ssl error, or as a bare reset.
+            failure = tls_failure(error)
+            if failure is not None:
+                raise self._tls_error(url, failure) from error
+            hint = ""
+            if url.startswith("https:") and not self._client_cert and _reset(error):
+                hint = (" (the connection was reset: if the server requires client "
+                        f"certificates, {CERT_HINT})")
             raise ServerUnreachable(
-                f"Unable to connect to {url}: is the server running and reachable?"
+                f"Unable to connect to {url}: is the server running and reachable?{hint}"
             ) from error
         except ks_exceptions.SSLError as error:
             failure = tls_failure(error)
             if failure is None:
                 raise CliError(f"TLS handshake with {url} failed: {error}") from error
-            raise CliError(explain_failure(
-                url, self._trust, failure,
-                "pass --os-cacert (or env[OS_CACERT]) with the CA that signed the server's "
-                "certificate.",
-                "pass --os-cert and --os-key (or env[OS_CERT], env[OS_KEY]).",
-                self._client_cert)) from error
+            raise self._tls_error(url, failure) from error
         except ks_exceptions.Unauthorized as error:
             raise CliError(
                 f"Authentication failed at {self._auth_url}: check the user name, password "
@@ -101,6 +107,23 @@ class SessionTransport:
                 "server directly.") from error
         except ks_exceptions.ClientException as error:
             raise CliError(f"Request to {url} failed: {error}") from error
+
+
+    def _tls_error(self, url: str, failure: ssl.SSLError) -> CliError:
+        return CliError(explain_failure(
+            url, self._trust, failure,
+            "pass --os-cacert (or env[OS_CACERT]) with the CA that signed the server's "
+            "certificate.", CERT_HINT, self._client_cert))
+
+
+CERT_HINT = "pass --os-cert and --os-key (or env[OS_CERT], env[OS_KEY])."
+
+
+def _reset(error: BaseException) -> bool:
+    """Whether a connection failure was the peer resetting or closing it, not a refusal."""
+    text = repr(error)
+    return "ConnectionResetError" in text or "RemoteDisconnected" in text or \
+        "Connection aborted" in text or "EOF occurred" in text
 
 
 class HttpxTransport:
