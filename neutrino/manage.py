@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -187,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_server_settings(args.config_file)
-        logs.configure(settings.log, "neutrino-manage")
+        log_plan = logs.configure(settings.log, "neutrino-manage")
+        if log_plan.stderr and not settings.log.debug:
+            # A command's answer is what it prints; on the terminal only problems are logged
+            # (a log file, when configured, still gets INFO: migrations run, users made).
+            logging.getLogger().setLevel(logging.WARNING)
     except (ConfigError, logs.LogSetupError) as exc:
         print(f"neutrino-manage: {exc}", file=sys.stderr)
         return 2
