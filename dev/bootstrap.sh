@@ -8,7 +8,7 @@ PY="${PYTHON:-python3}"
 log() { printf '==> %s\n' "$*" >&2; }
 
 install_debian_packages() {
-    [ "$(id -u)" = 0 ] || { log "not root: skipping Debian packages (dnsmasq-base, dnsmasq-utils, udhcpc)"; return 0; }
+    [ "$(id -u)" = 0 ] || { log "not root: skipping Debian packages (dnsmasq-base, dnsmasq-utils, udhcpc, isc-dhcp-client)"; return 0; }
     command -v apt-get >/dev/null || return 0
     local missing=()
     command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
