@@ -1,0 +1,220 @@
+"""What the dashboard shows, read from the database: fleet counts, one page of agents, one
+page of networks with their DHCP agents; each a few queries whatever the fleet's size.
+
+Paging, search and the at-risk filter are SQL, so a page costs what it shows: with 1,000
+agents and 10,000 networks the browser never receives (nor the server formats) more than
+one page of each. `alive` is the API's (scheduler/liveness.py), compared in SQL through
+alive_cutoff.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from neutrino.config import ServerSettings
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Subnet
+from neutrino.db.session import Database
+from neutrino.errors import InvalidInput
+from neutrino.neutron_names import AGENT_TYPE_DHCP
+from neutrino.scheduler.liveness import alive_cutoff
+from neutrino.services.clock import isoformat, utcnow
+
+MAX_PAGE_SIZE = 100
+MAX_SEARCH = 64
+AGENT_STATES = ("", "alive", "dead", "disabled")
+NETWORK_STATES = ("", "at_risk")
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """One page of a list: a search text (substring of names, hosts, ids), a state filter,
+    a zero-based page number and its size."""
+
+    search: str = ""
+    state: str = ""
+    page: int = 0
+    size: int = 25
+
+    def check(self, states: Sequence[str], what: str) -> PageQuery:
+        """The query itself, or InvalidInput naming the value that is out of bounds."""
+        if len(self.search) > MAX_SEARCH:
+            raise InvalidInput(f"The {what} search is {len(self.search)} characters long; "
+                               f"at most {MAX_SEARCH} are allowed.")
+        if self.state not in states:
+            raise InvalidInput(f"The {what} filter {self.state!r} is not one of "
+                               f"{', '.join(repr(s) for s in states)}.")
+        if not 1 <= self.size <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"The {what} page size {self.size} must be between 1 and "
+                               f"{MAX_PAGE_SIZE}.")
+        if not 0 <= self.page <= 10**6:
+            raise InvalidInput(f"The {what} page number {self.page} must be between 0 and "
+                               "1000000.")
+        return self
+
+
+def _like(search: str) -> str:
+    """A LIKE pattern matching `search` anywhere, its own % and _ taken literally."""
+    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matches(search: str, *columns: Any) -> ColumnElement[bool]:
+    pattern = _like(search)
+    return or_(*(func.lower(func.coalesce(c, "")).like(pattern, escape="\\")
+                 for c in columns))
+
+
+def _page(query: Select[Any], q: PageQuery) -> Select[Any]:
+    return query.limit(q.size).offset(q.page * q.size)
+
+
+def readiness(applied_revision: int | None, network_revision: int) -> str:
+    """How far one binding's agent is: `ready` (serves the network's current revision),
+    `behind` (serves an older one) or `pending` (has confirmed nothing since bound)."""
+    if applied_revision is None:
+        return "pending"
+    return "ready" if applied_revision >= network_revision else "behind"
+
+
+class Dashboard:
+    def __init__(self, db: Database, settings: ServerSettings) -> None:
+        self.db = db
+        self.settings = settings
+
+    def view(self, agents: PageQuery, networks: PageQuery,
+             now: datetime | None = None) -> dict[str, Any]:
+        """Everything one dashboard screen shows, read on one connection."""
+        now = now or utcnow()
+        cutoff = alive_cutoff(now, self.settings.agent_down_time)
+        with self.db.connect() as conn:
+            return {
+                "server_time": isoformat(now),
+                "agent_down_time": self.settings.agent_down_time,
+                "dhcp_agents_per_network": self.settings.dhcp_agents_per_network,
+                "summary": self._summary(conn, cutoff),
+                "agents": self._agents(conn, cutoff, now, agents),
+                "networks": self._networks(conn, cutoff, networks),
+            }
+
+    # ---- the at-risk rule, as SQL -----------------------------------------------------------
+
+    def _needs_dhcp(self) -> ColumnElement[bool]:
+        return exists(select(Subnet.id).where(Subnet.network_id == Network.id,
+                                              Subnet.enable_dhcp.is_(True)))
+
+    def _serving(self, cutoff: datetime) -> ColumnElement[int]:
+        """Per network (correlated): how many live DHCP agents host it."""
+        return select(func.count()).select_from(NetworkDhcpAgentBinding).join(
+            Agent, Agent.id == NetworkDhcpAgentBinding.dhcp_agent_id).where(
+            NetworkDhcpAgentBinding.network_id == Network.id,
+            Agent.heartbeat_timestamp >= cutoff).correlate(Network).scalar_subquery()
+
+    def _at_risk(self, cutoff: datetime) -> ColumnElement[bool]:
+        """A network that needs DHCP and is hosted by fewer live agents than
+        dhcp_agents_per_network asks for."""
+        return and_(self._needs_dhcp(),
+                    self._serving(cutoff) < self.settings.dhcp_agents_per_network)
+
+    # ---- sections ---------------------------------------------------------------------------
+
+    def _summary(self, conn: Connection, cutoff: datetime) -> dict[str, Any]:
+        alive = Agent.heartbeat_timestamp >= cutoff
+        by_type = [
+            {"agent_type": kind, "total": int(total), "alive": int(live or 0),
+             "disabled": int(off or 0)}
+            for kind, total, live, off in conn.execute(
+                select(Agent.agent_type, func.count(),
+                       func.sum(case((alive, 1), else_=0)),
+                       func.sum(case((Agent.admin_state_up.is_(False), 1), else_=0)))
+                .group_by(Agent.agent_type).order_by(Agent.agent_type))]
+        networks = int(conn.execute(select(func.count()).select_from(Network)).scalar_one())
+        at_risk = int(conn.execute(select(func.count()).select_from(Network)
+                                   .where(self._at_risk(cutoff))).scalar_one())
+        return {"agents": by_type, "networks": networks, "networks_at_risk": at_risk}
+
+    def _agents(self, conn: Connection, cutoff: datetime, now: datetime,
+                q: PageQuery) -> dict[str, Any]:
+        conditions: list[ColumnElement[bool]] = []
+        if q.search:
+            conditions.append(_matches(q.search, Agent.host, Agent.agent_type,
+                                       Agent.availability_zone, Agent.id))
+        if q.state == "alive":
+            conditions.append(Agent.heartbeat_timestamp >= cutoff)
+        elif q.state == "dead":
+            conditions.append(Agent.heartbeat_timestamp < cutoff)
+        elif q.state == "disabled":
+            conditions.append(Agent.admin_state_up.is_(False))
+        total = int(conn.execute(select(func.count()).select_from(Agent)
+                                 .where(*conditions)).scalar_one())
+        rows = list(conn.execute(_page(
+            select(Agent.id, Agent.agent_type, Agent.host, Agent.admin_state_up,
+                   Agent.availability_zone, Agent.heartbeat_timestamp, Agent.configurations)
+            .where(*conditions).order_by(Agent.host, Agent.agent_type, Agent.id), q)))
+        ids = [r.id for r in rows if r.agent_type == AGENT_TYPE_DHCP]
+        hosted = {agent_id: int(n) for agent_id, n in conn.execute(
+            select(NetworkDhcpAgentBinding.dhcp_agent_id, func.count())
+            .where(NetworkDhcpAgentBinding.dhcp_agent_id.in_(ids))
+            .group_by(NetworkDhcpAgentBinding.dhcp_agent_id))} if ids else {}
+        items = []
+        for r in rows:
+            dhcp = r.agent_type == AGENT_TYPE_DHCP
+            conf = r.configurations or {}
+            items.append({
+                "id": r.id, "agent_type": r.agent_type, "host": r.host,
+                "alive": r.heartbeat_timestamp >= cutoff,
+                "admin_state_up": r.admin_state_up,
+                "availability_zone": r.availability_zone,
+                "heartbeat_age": round((now - r.heartbeat_timestamp).total_seconds(), 1),
+                # What the scheduler weighs for a DHCP agent (networks hosted); an L2
+                # agent's load is the devices it last reported.
+                "load": hosted.get(r.id, 0) if dhcp else int(conf.get("devices", 0) or 0),
+                "load_unit": "networks" if dhcp else "devices",
+            })
+        return {"total": total, "page": q.page, "size": q.size, "items": items}
+
+    def _networks(self, conn: Connection, cutoff: datetime, q: PageQuery) -> dict[str, Any]:
+        conditions: list[ColumnElement[bool]] = []
+        if q.search:
+            conditions.append(_matches(q.search, Network.name, Network.id))
+        if q.state == "at_risk":
+            conditions.append(self._at_risk(cutoff))
+        total = int(conn.execute(select(func.count()).select_from(Network)
+                                 .where(*conditions)).scalar_one())
+        rows = list(conn.execute(_page(
+            select(Network.id, Network.name, Network.revision_number,
+                   self._needs_dhcp().label("needs_dhcp"),
+                   self._at_risk(cutoff).label("at_risk"))
+            .where(*conditions).order_by(Network.name, Network.id), q)))
+        ids = [r.id for r in rows]
+        hosts: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        revisions = {r.id: r.revision_number for r in rows}
+        if ids:
+            for b in conn.execute(
+                    select(NetworkDhcpAgentBinding.network_id, Agent.id, Agent.host,
+                           Agent.admin_state_up, NetworkDhcpAgentBinding.applied_revision,
+                           (Agent.heartbeat_timestamp >= literal(cutoff)).label("alive"))
+                    .join(Agent, Agent.id == NetworkDhcpAgentBinding.dhcp_agent_id)
+                    .where(NetworkDhcpAgentBinding.network_id.in_(ids))
+                    .order_by(Agent.host, Agent.id)):
+                hosts[b.network_id].append({
+                    "agent_id": b.id, "host": b.host, "alive": bool(b.alive),
+                    "admin_state_up": b.admin_state_up,
+                    "readiness": readiness(b.applied_revision, revisions[b.network_id])})
+        items = [{"id": r.id, "name": r.name, "needs_dhcp": bool(r.needs_dhcp),
+                  "at_risk": bool(r.at_risk), "agents": hosts[r.id]} for r in rows]
+        return {"total": total, "page": q.page, "size": q.size, "items": items}
