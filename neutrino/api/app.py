@@ -16,8 +16,8 @@ from neutrino.agent_protocol import http_endpoints, rabbit_endpoints
 from neutrino.agent_protocol.messages import HTTP_PREFIX, Event
 from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
-from neutrino.api import dashboard as dashboard_api
 from neutrino.api import attributes, discovery, errors, openapi
+from neutrino.api import dashboard as dashboard_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.event_stream import STOPPING_STATE

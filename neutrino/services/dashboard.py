@@ -11,29 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Select,
-    and_,
-    case,
-    exists,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Subnet
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import alive_cutoff
+from neutrino.services import fleet
 from neutrino.services.clock import isoformat, utcnow
 
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 MAX_PAGE_SIZE = 100
 MAX_SEARCH = 64
 AGENT_STATES = ("", "alive", "dead", "disabled")
@@ -79,7 +70,7 @@ def _matches(search: str, *columns: Any) -> ColumnElement[bool]:
                  for c in columns))
 
 
-def _page(query: Select[Any], q: PageQuery) -> Select[Any]:
+def _page(query: Query, q: PageQuery) -> Query:
     return query.limit(q.size).offset(q.page * q.size)
 
 
@@ -101,51 +92,32 @@ class Dashboard:
         """Everything one dashboard screen shows, read on one connection."""
         now = now or utcnow()
         cutoff = alive_cutoff(now, self.settings.agent_down_time)
+        summary = self._summary(now)
         with self.db.connect() as conn:
             return {
                 "server_time": isoformat(now),
                 "agent_down_time": self.settings.agent_down_time,
                 "dhcp_agents_per_network": self.settings.dhcp_agents_per_network,
-                "summary": self._summary(conn, cutoff),
+                "summary": summary,
                 "agents": self._agents(conn, cutoff, now, agents),
-                "networks": self._networks(conn, cutoff, networks),
+                "networks": self._networks(conn, now, networks),
             }
-
-    # ---- the at-risk rule, as SQL -----------------------------------------------------------
-
-    def _needs_dhcp(self) -> ColumnElement[bool]:
-        return exists(select(Subnet.id).where(Subnet.network_id == Network.id,
-                                              Subnet.enable_dhcp.is_(True)))
-
-    def _serving(self, cutoff: datetime) -> ColumnElement[int]:
-        """Per network (correlated): how many live DHCP agents host it."""
-        return select(func.count()).select_from(NetworkDhcpAgentBinding).join(
-            Agent, Agent.id == NetworkDhcpAgentBinding.dhcp_agent_id).where(
-            NetworkDhcpAgentBinding.network_id == Network.id,
-            Agent.heartbeat_timestamp >= cutoff).correlate(Network).scalar_subquery()
-
-    def _at_risk(self, cutoff: datetime) -> ColumnElement[bool]:
-        """A network that needs DHCP and is hosted by fewer live agents than
-        dhcp_agents_per_network asks for."""
-        return and_(self._needs_dhcp(),
-                    self._serving(cutoff) < self.settings.dhcp_agents_per_network)
 
     # ---- sections ---------------------------------------------------------------------------
 
-    def _summary(self, conn: Connection, cutoff: datetime) -> dict[str, Any]:
-        alive = Agent.heartbeat_timestamp >= cutoff
-        by_type = [
-            {"agent_type": kind, "total": int(total), "alive": int(live or 0),
-             "disabled": int(off or 0)}
-            for kind, total, live, off in conn.execute(
-                select(Agent.agent_type, func.count(),
-                       func.sum(case((alive, 1), else_=0)),
-                       func.sum(case((Agent.admin_state_up.is_(False), 1), else_=0)))
-                .group_by(Agent.agent_type).order_by(Agent.agent_type))]
-        networks = int(conn.execute(select(func.count()).select_from(Network)).scalar_one())
-        at_risk = int(conn.execute(select(func.count()).select_from(Network)
-                                   .where(self._at_risk(cutoff))).scalar_one())
-        return {"agents": by_type, "networks": networks, "networks_at_risk": at_risk}
+    def _summary(self, now: datetime) -> dict[str, Any]:
+        """The cards: what /metrics counts too (services/fleet.py), so both say the same."""
+        fleet_now = fleet.summarize(self.db, self.settings, now)
+        counts: dict[str, dict[str, Any]] = {}
+        for (kind, alive, up), n in sorted(fleet_now.agent_counts().items()):
+            row = counts.setdefault(kind, {"agent_type": kind, "total": 0, "alive": 0,
+                                           "disabled": 0})
+            row["total"] += n
+            row["alive"] += n if alive else 0
+            row["disabled"] += 0 if up else n
+        return {"agents": list(counts.values()), "dhcp_networks": fleet_now.dhcp_networks,
+                "networks_at_risk": fleet_now.networks_at_risk,
+                "networks_unserved": fleet_now.networks_unserved}
 
     def _agents(self, conn: Connection, cutoff: datetime, now: datetime,
                 q: PageQuery) -> dict[str, Any]:
@@ -187,19 +159,33 @@ class Dashboard:
             })
         return {"total": total, "page": q.page, "size": q.size, "items": items}
 
-    def _networks(self, conn: Connection, cutoff: datetime, q: PageQuery) -> dict[str, Any]:
+    def _networks(self, conn: Connection, now: datetime, q: PageQuery) -> dict[str, Any]:
+        # At risk is fleet.py's rule (needs DHCP, fewer alive hosting agents than
+        # dhcp_agents_per_network), over its two subqueries, so the page, its filter and
+        # the at-risk gauge of /metrics never disagree.
+        alive_hosts = fleet.alive_bindings(now, self.settings.agent_down_time)
+        dhcp = fleet.dhcp_networks()
+        needs_dhcp = dhcp.c.network_id.is_not(None)
+        at_risk = and_(needs_dhcp, func.coalesce(alive_hosts.c.n, 0)
+                       < self.settings.dhcp_agents_per_network)
         conditions: list[ColumnElement[bool]] = []
         if q.search:
             conditions.append(_matches(q.search, Network.name, Network.id))
         if q.state == "at_risk":
-            conditions.append(self._at_risk(cutoff))
-        total = int(conn.execute(select(func.count()).select_from(Network)
-                                 .where(*conditions)).scalar_one())
-        rows = list(conn.execute(_page(
+            conditions.append(at_risk)
+
+        def joined(query: Query) -> Query:
+            return (query.select_from(Network)
+                    .outerjoin(dhcp, dhcp.c.network_id == Network.id)
+                    .outerjoin(alive_hosts, alive_hosts.c.network_id == Network.id)
+                    .where(*conditions))
+
+        total = int(conn.execute(joined(select(func.count()))).scalar_one())
+        rows = list(conn.execute(_page(joined(
             select(Network.id, Network.name, Network.revision_number,
-                   self._needs_dhcp().label("needs_dhcp"),
-                   self._at_risk(cutoff).label("at_risk"))
-            .where(*conditions).order_by(Network.name, Network.id), q)))
+                   needs_dhcp.label("needs_dhcp"), at_risk.label("at_risk")))
+            .order_by(Network.name, Network.id), q)))
+        cutoff = alive_cutoff(now, self.settings.agent_down_time)
         ids = [r.id for r in rows]
         hosts: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         revisions = {r.id: r.revision_number for r in rows}
@@ -207,12 +193,13 @@ class Dashboard:
             for b in conn.execute(
                     select(NetworkDhcpAgentBinding.network_id, Agent.id, Agent.host,
                            Agent.admin_state_up, NetworkDhcpAgentBinding.applied_revision,
-                           (Agent.heartbeat_timestamp >= literal(cutoff)).label("alive"))
+                           Agent.heartbeat_timestamp)
                     .join(Agent, Agent.id == NetworkDhcpAgentBinding.dhcp_agent_id)
                     .where(NetworkDhcpAgentBinding.network_id.in_(ids))
                     .order_by(Agent.host, Agent.id)):
                 hosts[b.network_id].append({
-                    "agent_id": b.id, "host": b.host, "alive": bool(b.alive),
+                    "agent_id": b.id, "host": b.host,
+                    "alive": b.heartbeat_timestamp >= cutoff,
                     "admin_state_up": b.admin_state_up,
                     "readiness": readiness(b.applied_revision, revisions[b.network_id])})
         items = [{"id": r.id, "name": r.name, "needs_dhcp": bool(r.needs_dhcp),

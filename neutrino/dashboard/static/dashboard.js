@@ -224,9 +224,11 @@ function renderSummary(summary) {
   const cards = summary.agents.map((t) => card(`${t.alive} / ${t.total}`,
     `${t.agent_type}s alive${t.disabled ? `, ${t.disabled} disabled` : ""}`,
     t.alive < t.total ? "risk" : ""));
-  cards.push(card(summary.networks, "networks"));
+  cards.push(card(summary.dhcp_networks, "networks with DHCP"));
   cards.push(card(summary.networks_at_risk, "networks at risk",
     summary.networks_at_risk ? "risk" : ""));
+  cards.push(card(summary.networks_unserved, "networks without a live agent",
+    summary.networks_unserved ? "risk" : ""));
   $("summary").replaceChildren(...cards);
 }
 
