@@ -8,15 +8,26 @@ alive_cutoff.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.neutron_names import AGENT_TYPE_DHCP
@@ -26,6 +37,9 @@ from neutrino.services.clock import isoformat, utcnow
 
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 MAX_PAGE_SIZE = 100
+# The fleet summary is the same for every open dashboard and costs passes over all agents
+# and bindings: a process computes it at most this often, whatever the number of streams.
+SUMMARY_TTL = 1.0
 MAX_SEARCH = 64
 AGENT_STATES = ("", "alive", "dead", "disabled")
 NETWORK_STATES = ("", "at_risk")
@@ -83,9 +97,12 @@ def readiness(applied_revision: int | None, network_revision: int) -> str:
 
 
 class Dashboard:
-    def __init__(self, db: Database, settings: ServerSettings) -> None:
+    def __init__(self, db: Database, settings: ServerSettings,
+                 summary_ttl: float = SUMMARY_TTL) -> None:
         self.db = db
         self.settings = settings
+        self.summary_ttl = summary_ttl
+        self._summary_cache: tuple[float, dict[str, Any]] | None = None
 
     def view(self, agents: PageQuery, networks: PageQuery,
              now: datetime | None = None) -> dict[str, Any]:
@@ -107,6 +124,14 @@ class Dashboard:
 
     def _summary(self, now: datetime) -> dict[str, Any]:
         """The cards: what /metrics counts too (services/fleet.py), so both say the same."""
+        cached = self._summary_cache
+        if cached is not None and time.monotonic() - cached[0] < self.summary_ttl:
+            return cached[1]
+        summary = self._fleet_summary(now)
+        self._summary_cache = (time.monotonic(), summary)
+        return summary
+
+    def _fleet_summary(self, now: datetime) -> dict[str, Any]:
         fleet_now = fleet.summarize(self.db, self.settings, now)
         counts: dict[str, dict[str, Any]] = {}
         for (kind, alive, up), n in sorted(fleet_now.agent_counts().items()):
@@ -159,33 +184,54 @@ class Dashboard:
             })
         return {"total": total, "page": q.page, "size": q.size, "items": items}
 
+    # ---- the at-risk rule, per network ------------------------------------------------------
+
+    def _serving(self, cutoff: datetime) -> ColumnElement[int]:
+        """Per network (correlated): how many live DHCP agents host it."""
+        return select(func.count()).select_from(NetworkDhcpAgentBinding).join(
+            Agent, Agent.id == NetworkDhcpAgentBinding.dhcp_agent_id).where(
+            NetworkDhcpAgentBinding.network_id == Network.id,
+            Agent.heartbeat_timestamp >= cutoff).correlate(Network).scalar_subquery()
+
+    def _well_served(self, cutoff: datetime) -> Select[Any]:
+        """The networks hosted by at least dhcp_agents_per_network live DHCP agents."""
+        return (select(NetworkDhcpAgentBinding.network_id)
+                .join(Agent, Agent.id == NetworkDhcpAgentBinding.dhcp_agent_id)
+                .where(Agent.heartbeat_timestamp >= cutoff)
+                .group_by(NetworkDhcpAgentBinding.network_id)
+                .having(func.count() >= self.settings.dhcp_agents_per_network))
+
+    # services/fleet.py's at-risk rule (the /metrics gauge) on one network: it needs DHCP
+    # and fewer live agents host it than dhcp_agents_per_network. Two SQL forms of it, for
+    # two costs: per row of a page, a correlated count (index lookups for 25 rows); as the
+    # filter over every network, one pass over the bindings for the set of well-served
+    # networks. tests/integration/test_dashboard.py checks both against fleet's count.
+
+    def _at_risk_row(self, needs_dhcp: ColumnElement[bool], cutoff: datetime
+                     ) -> ColumnElement[bool]:
+        return and_(needs_dhcp, self._serving(cutoff) < self.settings.dhcp_agents_per_network)
+
+    def _at_risk_filter(self, needs_dhcp: ColumnElement[bool], cutoff: datetime
+                        ) -> ColumnElement[bool]:
+        return and_(needs_dhcp, Network.id.not_in(self._well_served(cutoff)))
+
     def _networks(self, conn: Connection, now: datetime, q: PageQuery) -> dict[str, Any]:
-        # At risk is fleet.py's rule (needs DHCP, fewer alive hosting agents than
-        # dhcp_agents_per_network), over its two subqueries, so the page, its filter and
-        # the at-risk gauge of /metrics never disagree.
-        alive_hosts = fleet.alive_bindings(now, self.settings.agent_down_time)
-        dhcp = fleet.dhcp_networks()
-        needs_dhcp = dhcp.c.network_id.is_not(None)
-        at_risk = and_(needs_dhcp, func.coalesce(alive_hosts.c.n, 0)
-                       < self.settings.dhcp_agents_per_network)
+        cutoff = alive_cutoff(now, self.settings.agent_down_time)
+        needs_dhcp = exists(select(Subnet.id).where(Subnet.network_id == Network.id,
+                                                    Subnet.enable_dhcp.is_(True)))
+        at_risk: ColumnElement[bool] = self._at_risk_row(needs_dhcp, cutoff)
         conditions: list[ColumnElement[bool]] = []
         if q.search:
             conditions.append(_matches(q.search, Network.name, Network.id))
         if q.state == "at_risk":
-            conditions.append(at_risk)
-
-        def joined(query: Query) -> Query:
-            return (query.select_from(Network)
-                    .outerjoin(dhcp, dhcp.c.network_id == Network.id)
-                    .outerjoin(alive_hosts, alive_hosts.c.network_id == Network.id)
-                    .where(*conditions))
-
-        total = int(conn.execute(joined(select(func.count()))).scalar_one())
-        rows = list(conn.execute(_page(joined(
+            conditions.append(self._at_risk_filter(needs_dhcp, cutoff))
+            at_risk = true()  # what the filter let through
+        total = int(conn.execute(select(func.count()).select_from(Network)
+                                 .where(*conditions)).scalar_one())
+        rows = list(conn.execute(_page(
             select(Network.id, Network.name, Network.revision_number,
-                   needs_dhcp.label("needs_dhcp"), at_risk.label("at_risk")))
-            .order_by(Network.name, Network.id), q)))
-        cutoff = alive_cutoff(now, self.settings.agent_down_time)
+                   needs_dhcp.label("needs_dhcp"), at_risk.label("at_risk"))
+            .where(*conditions).order_by(Network.name, Network.id), q)))
         ids = [r.id for r in rows]
         hosts: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         revisions = {r.id: r.revision_number for r in rows}

@@ -65,7 +65,7 @@ class AtRiskNetwork:
     agents: int  # DHCP agents hosting it, alive or not
 
 
-def alive_bindings(now: datetime, agent_down_time: int) -> Subquery:
+def _alive_bindings(now: datetime, agent_down_time: int) -> Subquery:
     """Per network, how many alive agents host it (a subquery)."""
     return (select(_B.network_id, func.count().label("n"))
             .join(Agent, Agent.id == _B.dhcp_agent_id)
@@ -73,8 +73,7 @@ def alive_bindings(now: datetime, agent_down_time: int) -> Subquery:
             .group_by(_B.network_id).subquery())
 
 
-def dhcp_networks() -> Subquery:
-    """The networks that need DHCP: those with a DHCP-enabled subnet (a subquery)."""
+def _dhcp_networks() -> Subquery:
     return (select(Subnet.network_id).where(Subnet.enable_dhcp.is_(True))
             .distinct().subquery())
 
@@ -93,8 +92,8 @@ def summarize(db: Database, settings: ServerSettings, now: datetime | None = Non
                            func.coalesce(bound.c.n, 0))
                     .outerjoin(bound, bound.c.dhcp_agent_id == Agent.id)
                     .order_by(Agent.agent_type, Agent.host))
-    alive = alive_bindings(now, down)
-    dhcp = dhcp_networks()
+    alive = _alive_bindings(now, down)
+    dhcp = _dhcp_networks()
     hosts = func.coalesce(alive.c.n, 0)
     risk_query = (select(func.count(), func.sum(case((hosts < wanted, 1), else_=0)),
                          func.sum(case((hosts == 0, 1), else_=0)))
@@ -119,8 +118,8 @@ def networks_at_risk(db: Database, settings: ServerSettings, limit: int = 100,
                      ) -> list[AtRiskNetwork]:
     """One page of the at-risk networks, by id, starting after network id `after`."""
     now = now or utcnow()
-    alive = alive_bindings(now, settings.agent_down_time)
-    dhcp = dhcp_networks()
+    alive = _alive_bindings(now, settings.agent_down_time)
+    dhcp = _dhcp_networks()
     every = (select(_B.network_id, func.count().label("n")).group_by(_B.network_id)
              .subquery())
     hosts = func.coalesce(alive.c.n, 0)
