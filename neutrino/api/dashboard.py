@@ -79,12 +79,12 @@ def dashboard_router(dashboard: Dashboard, auth: Authenticator) -> APIRouter:
                         headers={"Cache-Control": "no-cache"})
 
     @router.get("/dashboard/api/view", openapi_extra={"parameters": _parameters()})
-    async def view(q: ViewQuery = Depends(), _: RequestContext = Depends(admin)) -> Any:
+    async def view(_: RequestContext = Depends(admin), q: ViewQuery = Depends()) -> Any:
         return json_response(await run_in_threadpool(dashboard.view, q.agents, q.networks))
 
     @router.get("/dashboard/api/stream", include_in_schema=False)
-    async def stream(request: Request, q: ViewQuery = Depends(),
-                     _: RequestContext = Depends(admin)) -> Response:
+    async def stream(request: Request, _: RequestContext = Depends(admin),
+                     q: ViewQuery = Depends()) -> Response:
         async def check() -> None:
             # A token revoked or expired while the page stays open ends its stream.
             try:
