@@ -19,6 +19,7 @@ from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.hearing import Hearing
+from neutrino.services.history import History
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
 from neutrino.services.subnets import Subnets
@@ -38,6 +39,7 @@ class Services:
     identity: IdentityStore
     revocations: Revocations
     hearing: Hearing
+    history: History  # the operators' agent history (not the agents' event log)
     committed: CommittedEvents  # what each commit of this process wrote to the event log
 
 
@@ -56,4 +58,5 @@ def build_services(settings: ServerSettings, db: Database,
         agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
-        hearing=hearing, committed=CommittedEvents(db))
+        hearing=hearing, history=History(db, settings, hearing.since),
+        committed=CommittedEvents(db))
