@@ -136,6 +136,10 @@ def retention_cutoff(now: datetime, retention_days: int) -> datetime | None:
     return now - timedelta(days=retention_days) if retention_days > 0 else None
 
 
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount or 0)
+
+
 class History:
     """Reads, liveness notes and retention of the agent history of one server process."""
 
@@ -212,20 +216,17 @@ class History:
         max_rows = self.settings.event_history_max_rows
 
         def work(session: Session) -> int:
-            # Ids grow with time, so both bounds come down to one id: delete up to it, a
-            # range of the primary key (cheap on every database, however many replicas do it).
-            last: int | None = None
-            if cutoff is not None:
-                last = session.scalar(select(func.max(TABLE.c.id))
-                                      .where(TABLE.c.created_at < cutoff))
+            removed = 0
+            if cutoff is not None:  # a range of the created_at index
+                removed += _rowcount(session.execute(delete(TABLE)
+                                                     .where(TABLE.c.created_at < cutoff)))
             if max_rows > 0:
+                # Ids only grow (gaps make this keep fewer, never more): a primary key range.
                 newest = session.scalar(select(func.max(TABLE.c.id)))
                 if newest is not None and newest > max_rows:
-                    last = max(last or 0, newest - max_rows)
-            if last is None:
-                return 0
-            result = session.execute(delete(TABLE).where(TABLE.c.id <= last))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+                    removed += _rowcount(session.execute(
+                        delete(TABLE).where(TABLE.c.id <= newest - max_rows)))
+            return removed
 
         removed = self.db.run(work)
         if removed:
