@@ -20,6 +20,7 @@ from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.dashboard import Dashboard
 from neutrino.services.hearing import Hearing
+from neutrino.services.history import History
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
 from neutrino.services.subnets import Subnets
@@ -39,6 +40,7 @@ class Services:
     identity: IdentityStore
     revocations: Revocations
     hearing: Hearing
+    history: History  # the operators' agent history (not the agents' event log)
     committed: CommittedEvents  # what each commit of this process wrote to the event log
     dashboard: Dashboard
 
@@ -51,6 +53,7 @@ def build_services(settings: ServerSettings, db: Database,
     ports = Ports(db, settings, bindings, rng)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
+    history = History(db, settings, hearing.since)
     lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
@@ -58,4 +61,5 @@ def build_services(settings: ServerSettings, db: Database,
         agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
-        hearing=hearing, committed=CommittedEvents(db), dashboard=Dashboard(db, settings))
+        hearing=hearing, history=history, committed=CommittedEvents(db),
+        dashboard=Dashboard(db, settings, history))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from neutrino.api import attributes, listing, openapi
-from neutrino.api.auth import Authenticator, require_admin
+from neutrino.api.auth import Authenticator, actor, require_admin
 from neutrino.api.body import json_body
 from neutrino.api.errors import neutron_error
 from neutrino.api.responses import json_response
@@ -89,12 +89,13 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
                                       is_admin=True, read_only=attributes.AGENT_READ_ONLY)
         if attrs.get("description", "") is None:
             attrs["description"] = ""
-        return json_response({"agent": await run_in_threadpool(agents.update, agent_id, attrs)})
+        return json_response({"agent": await run_in_threadpool(agents.update, agent_id, attrs,
+                                                              actor(ctx))})
 
     @router.delete("/v2.0/agents/{agent_id}", status_code=204)
     async def delete_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Response:
         require_admin(ctx, "delete_agent")
-        await run_in_threadpool(agents.delete, agent_id)
+        await run_in_threadpool(agents.delete, agent_id, actor(ctx))
         return Response(status_code=204)
 
     @router.get("/v2.0/agents/{agent_id}/dhcp-networks")
@@ -112,14 +113,14 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
         if not isinstance(body, dict) or set(body) != {"network_id"}:
             raise InvalidInput("Failed to parse request: expected {\"network_id\": \"<uuid>\"}.")
         network_id = attributes.uuid_str("network_id", body["network_id"])
-        await run_in_threadpool(bindings.add, agent_id, network_id)
+        await run_in_threadpool(bindings.add, agent_id, network_id, actor(ctx))
         return json_response({}, 201)
 
     @router.delete("/v2.0/agents/{agent_id}/dhcp-networks/{network_id}", status_code=204)
     async def remove_network(agent_id: str, network_id: str,
                              ctx: RequestContext = Depends(auth)) -> Response:
         require_admin(ctx, "delete_dhcp-network")
-        await run_in_threadpool(bindings.remove, agent_id, network_id)
+        await run_in_threadpool(bindings.remove, agent_id, network_id, actor(ctx))
         return Response(status_code=204)
 
     @router.get("/v2.0/networks/{network_id}/dhcp-agents")

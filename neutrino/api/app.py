@@ -18,6 +18,7 @@ from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
 from neutrino.api import dashboard as dashboard_api
+from neutrino.api import history as history_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.event_stream import STOPPING_STATE
@@ -50,6 +51,12 @@ def _last_flush(services: Services) -> None:
                     "unreachable (%s)", exc.reason)
 
 
+def _watch_agents(services: Services) -> None:
+    # Deaths first, so that the history tells an agent died before its networks moved.
+    services.history.watch_liveness()
+    services.bindings.failover()
+
+
 def create_app(settings: ServerSettings, db: Database, *, background: bool = True,
                rng: random.Random | None = None) -> FastAPI:
     services = build_services(settings, db, rng)
@@ -79,10 +86,12 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 services.revocations.refresh)))
         if background:
             tasks.append(asyncio.create_task(
-                every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
+                every(FAILOVER_PERIOD, "DHCP failover", lambda: _watch_agents(services))))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: events.prune_log(db, settings.event_log_size))))
+            tasks.append(asyncio.create_task(every(
+                PRUNE_PERIOD, "agent history pruning", services.history.prune)))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "address quarantine pruning",
                 lambda: quarantine.prune_expired(
@@ -125,6 +134,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     ):
         app.include_router(resource_router(resource, auth))
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
+    app.include_router(history_api.history_router(services.history, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {

@@ -31,7 +31,7 @@ from neutrino.errors import (
     SegmentUnreachable,
 )
 from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
-from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead
+from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead, silence
 from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
 from neutrino.scheduler.reach import (
     L2Reach,
@@ -40,8 +40,9 @@ from neutrino.scheduler.reach import (
     reach_from,
     reachable_agents,
 )
-from neutrino.services import events, quarantine, statuses
+from neutrino.services import events, history, quarantine, statuses
 from neutrino.services.clock import utcnow
+from neutrino.services.history import SERVER, Actor
 from neutrino.services.networks import bump, load_network
 
 LOG = logging.getLogger(__name__)
@@ -120,7 +121,8 @@ class Bindings:
 
     # ---- automatic scheduling ---------------------------------------------------------------
 
-    def schedule(self, session: Session, network_id: str) -> list[str]:
+    def schedule(self, session: Session, network_id: str,
+                 reason: str = "network needs DHCP") -> list[str]:
         """Bind a network (whose row the caller has locked) up to dhcp_agents_per_network."""
         if not self.settings.network_auto_schedule:
             return []
@@ -136,9 +138,11 @@ class Bindings:
         chosen = choose_agents(candidates, hosting,
                                self.settings.dhcp_agents_per_network,
                                self.settings.network_scheduler_driver, self.rng)
-        hosts = {}
+        how = self.settings.network_scheduler_driver.replace("_", " ")
         for agent_id in chosen:
-            hosts[agent_id] = self._bind(session, network_id, agent_id, now)
+            host = self._bind(session, network_id, agent_id, now)
+            history.note(session, history.SCHEDULED, reason=f"{reason} ({how})",
+                         network_id=network_id, to_agent=agent_id, host=host, now=now)
         if chosen:
             statuses.refresh_networks(session, [network_id])
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
@@ -172,7 +176,7 @@ class Bindings:
             .group_by(NetworkDhcpAgentBinding.network_id)).all())
         return [nid for nid in session.scalars(with_dhcp) if counts.get(nid, 0) < wanted]
 
-    def auto_schedule(self) -> int:
+    def auto_schedule(self, reason: str = "network under-hosted") -> int:
         """Give unhosted or under-hosted networks to live agents (an agent just (re)started)."""
         if not self.settings.network_auto_schedule:
             return 0
@@ -185,7 +189,7 @@ class Bindings:
                     load_network(session, network_id, lock=True)
                 except NetworkNotFound:  # deleted meanwhile: nothing to schedule
                     return 0
-                return len(self.schedule(session, network_id))
+                return len(self.schedule(session, network_id, reason))
             done += self.db.run(work)
         return done
 
@@ -199,7 +203,7 @@ class Bindings:
             raise AgentNotDhcp(agent_id, agent.agent_type)
         return agent
 
-    def add(self, agent_id: str, network_id: str) -> None:
+    def add(self, agent_id: str, network_id: str, actor: Actor = SERVER) -> None:
         def work(session: Session) -> str:
             agent = self._dhcp_agent(session, agent_id)
             if not agent.admin_state_up:
@@ -209,6 +213,8 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
+            history.note(session, history.ADDED, actor=actor, reason="dhcp-agent-network-add",
+                         network_id=network_id, to_agent=agent_id, host=agent.host)
             statuses.refresh_networks(session, [network_id])
             return agent.host
 
@@ -234,7 +240,7 @@ class Bindings:
                                      "[DEFAULT] dhcp_force_unreachable_add = True.")
         LOG.warning("%s Added anyway: dhcp_force_unreachable_add is True.", message)
 
-    def remove(self, agent_id: str, network_id: str) -> None:
+    def remove(self, agent_id: str, network_id: str, actor: Actor = SERVER) -> None:
         def work(session: Session) -> None:
             agent = self._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
@@ -242,6 +248,9 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self._unbind(session, network_id, agent)
+            history.note(session, history.REMOVED, actor=actor,
+                         reason="dhcp-agent-network-remove", network_id=network_id,
+                         from_agent=agent_id, host=agent.host)
             # The agent's DHCP port goes with the binding, as the agent would release it.
             ports = list(session.scalars(select(Port).where(
                 Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
@@ -336,7 +345,12 @@ class Bindings:
                         dead_agent.heartbeat_timestamp, now, self.hearing_since(), down, grace):
                     return False
                 self._unbind(session, move.network_id, dead_agent)
-                self._bind(session, move.network_id, move.to_agent, utcnow())
+                to_host = self._bind(session, move.network_id, move.to_agent, utcnow())
+                silent = silence(dead_agent.heartbeat_timestamp, now)
+                history.note(session, history.FAILOVER,
+                             reason=f"agent on {dead_agent.host} silent for {silent:.0f} s",
+                             network_id=move.network_id, from_agent=move.from_agent,
+                             to_agent=move.to_agent, host=to_host)
                 # Both at once: the newcomer holds back the ports the dead agent held back.
                 statuses.refresh_networks(session, [move.network_id])
                 return True

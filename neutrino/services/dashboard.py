@@ -34,9 +34,11 @@ from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import alive_cutoff
 from neutrino.services import fleet
 from neutrino.services.clock import isoformat, utcnow
+from neutrino.services.history import History, HistoryQuery
 
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 MAX_PAGE_SIZE = 100
+TIMELINE_ENTRIES = 30
 # The fleet summary is the same for every open dashboard and costs passes over all agents
 # and bindings: a process computes it at most this often, whatever the number of streams.
 SUMMARY_TTL = 1.0
@@ -97,10 +99,11 @@ def readiness(applied_revision: int | None, network_revision: int) -> str:
 
 
 class Dashboard:
-    def __init__(self, db: Database, settings: ServerSettings,
+    def __init__(self, db: Database, settings: ServerSettings, history: History,
                  summary_ttl: float = SUMMARY_TTL) -> None:
         self.db = db
         self.settings = settings
+        self.history = history
         self.summary_ttl = summary_ttl
         self._summary_cache: tuple[float, dict[str, Any]] | None = None
 
@@ -118,6 +121,7 @@ class Dashboard:
                 "summary": summary,
                 "agents": self._agents(conn, cutoff, now, agents),
                 "networks": self._networks(conn, now, networks),
+                "timeline": self._timeline(conn),
             }
 
     # ---- sections ---------------------------------------------------------------------------
@@ -251,3 +255,42 @@ class Dashboard:
         items = [{"id": r.id, "name": r.name, "needs_dhcp": bool(r.needs_dhcp),
                   "at_risk": bool(r.at_risk), "agents": hosts[r.id]} for r in rows]
         return {"total": total, "page": q.page, "size": q.size, "items": items}
+
+    def _timeline(self, conn: Connection) -> dict[str, Any]:
+        """The newest entries of the agent history, each with a line an operator reads:
+        names and hosts instead of ids."""
+        entries, more = self.history.read(HistoryQuery(limit=TIMELINE_ENTRIES))
+        network_ids = {e["network_id"] for e in entries if e["network_id"]}
+        agent_ids = {e[k] for e in entries for k in ("agent_id", "from_agent_id", "to_agent_id")
+                     if e[k]}
+        names = {r.id: r.name for r in conn.execute(
+            select(Network.id, Network.name).where(Network.id.in_(network_ids)))} \
+            if network_ids else {}
+        hosts = {r.id: r.host for r in conn.execute(
+            select(Agent.id, Agent.host).where(Agent.id.in_(agent_ids)))} if agent_ids else {}
+        return {"items": [{"id": e["id"], "time": e["created_at"], "kind": e["kind"],
+                           "text": timeline_text(e, names, hosts)} for e in entries],
+                "more": more}
+
+
+def timeline_text(entry: dict[str, Any], names: dict[str, str], hosts: dict[str, str]
+                  ) -> str:
+    """One history entry in words: `net1: HostA → HostB — agent dead`."""
+    def host(agent_id: str | None) -> str:
+        # A deleted agent's host is only in the entry itself.
+        return hosts.get(agent_id or "", "") or entry.get("host") or (agent_id or "?")[:8]
+
+    parts = []
+    if entry["network_id"]:
+        name = names.get(entry["network_id"])
+        parts.append(f"{name or entry['network_id'][:8]}:")
+    if entry["from_agent_id"] or entry["to_agent_id"]:
+        parts.append(" → ".join(host(a) for a in (entry["from_agent_id"],
+                                                  entry["to_agent_id"]) if a))
+    elif entry["agent_id"] or entry["host"]:
+        parts.append(host(entry["agent_id"]))
+    if entry["reason"]:
+        parts.append(f"— {entry['reason']}")
+    if entry["actor"] and entry["actor"] != "server":
+        parts.append(f"by {entry['actor']}")
+    return " ".join(parts)

@@ -1,6 +1,8 @@
 """Test agents: report state like a real agent would, over the real HTTP transport."""
 from __future__ import annotations
 
+import threading
+
 from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE
 from neutrino.transport.client import AgentServerClient
@@ -41,3 +43,26 @@ def register(client: AgentServerClient, host: str) -> tuple[ReportResult, Report
     """Register a host's Linux bridge agent and DHCP agent; returns (l2, dhcp)."""
     return (client.report_state(l2_state(host, start=True)),
             client.report_state(dhcp_state(host, start=True)))
+
+
+class Heartbeats:
+    """Keeps some test agents alive from a thread, as real agents would."""
+
+    def __init__(self, server: RunningServer, hosts: list[str]) -> None:
+        self.client = agent_client(server)
+        self.hosts = set(hosts)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.3):
+            for host in list(self.hosts):
+                self.client.report_state(dhcp_state(host))
+
+    def __enter__(self) -> Heartbeats:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
