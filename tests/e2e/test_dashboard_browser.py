@@ -3,8 +3,9 @@ real neutrino-server process and the lab's HostA and HostB with their four agent
 see the four agents alive, stop HostA's DHCP agent, and watch the page (never reloaded)
 show it dead, its network move to HostB and the failover in the timeline.
 
-The screenshot of the last state is written to the test's directory and its path printed
-(CI keeps it as an artifact); docs/dashboard.png is one such screenshot."""
+The screenshot of the last state is written to the test's directory; its path is listed in
+the "artifacts" section at the end of the run (tests/conftest.py), CI's log included.
+docs/dashboard.png is one such screenshot."""
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +13,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,9 @@ def network_on(admin: httpx.Client, host: str, networks: list[str]) -> str:
     return next(n for n in networks if n in hosted)
 
 
-def test_dashboard_shows_a_failover_live(tmp_path: Path) -> None:
+def test_dashboard_shows_a_failover_live(tmp_path: Path,
+                                        record_property: Callable[[str, object], None]
+                                        ) -> None:
     require("the dashboard's browser test", BROWSER_TOOLS, root=False)
     started = time.monotonic()
     with deployment() as dep, chromium() as driver:
@@ -194,6 +197,7 @@ def test_dashboard_shows_a_failover_live(tmp_path: Path) -> None:
 
         shot = tmp_path / "dashboard.png"
         driver.save_screenshot(str(shot))
+        record_property("artifact", str(shot))  # listed at the end of the run (conftest)
         print(f"dashboard screenshot: {shot}")
         print(f"HostA's DHCP agent shown dead {dead_after:.1f} s after it stopped, its "
               f"network shown on HostB after {moved_after:.1f} s; test "
