@@ -61,7 +61,7 @@ async def pushes(render: Callable[[], Awaitable[str]], check: Callable[[], Await
             yield frame("view", await render())
         except RenderFailed as exc:
             yield frame("unavailable", str(exc))
-        if await _stopped_within(stopping, period):
+        if await _stopped_within(stopping, min(period, max(0.0, deadline - time.monotonic()))):
             break
     yield frame("closing", "The server closes this stream; reconnect.")
 

@@ -31,7 +31,7 @@ from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.neutron_names import AGENT_TYPE_DHCP
-from neutrino.scheduler.liveness import alive_cutoff
+from neutrino.scheduler.liveness import alive_cutoff, heartbeat_age, is_alive
 from neutrino.services import fleet
 from neutrino.services.clock import isoformat, utcnow
 from neutrino.services.history import History, HistoryQuery
@@ -177,10 +177,10 @@ class Dashboard:
             conf = r.configurations or {}
             items.append({
                 "id": r.id, "agent_type": r.agent_type, "host": r.host,
-                "alive": r.heartbeat_timestamp >= cutoff,
+                "alive": is_alive(r.heartbeat_timestamp, now, self.settings.agent_down_time),
                 "admin_state_up": r.admin_state_up,
                 "availability_zone": r.availability_zone,
-                "heartbeat_age": round((now - r.heartbeat_timestamp).total_seconds(), 1),
+                "heartbeat_age": round(heartbeat_age(r.heartbeat_timestamp, now), 1),
                 # What the scheduler weighs for a DHCP agent (networks hosted); an L2
                 # agent's load is the devices it last reported.
                 "load": hosted.get(r.id, 0) if dhcp else int(conf.get("devices", 0) or 0),
@@ -249,7 +249,8 @@ class Dashboard:
                     .order_by(Agent.host, Agent.id)):
                 hosts[b.network_id].append({
                     "agent_id": b.id, "host": b.host,
-                    "alive": b.heartbeat_timestamp >= cutoff,
+                    "alive": is_alive(b.heartbeat_timestamp, now,
+                                      self.settings.agent_down_time),
                     "admin_state_up": b.admin_state_up,
                     "readiness": readiness(b.applied_revision, revisions[b.network_id])})
         items = [{"id": r.id, "name": r.name, "needs_dhcp": bool(r.needs_dhcp),
