@@ -327,6 +327,11 @@ function wire() {
   $("network-risk").addEventListener("change", (e) => {
     view.network_state = e.target.checked ? "at_risk" : ""; view.network_page = 0;
     connect(); });
+  // A tab nobody looks at holds no stream on the server; it catches up when shown again.
+  document.addEventListener("visibilitychange", () => {
+    if (!token() || $("board").hidden) return;
+    if (document.hidden) { stopStream(); setLink("paused", ""); } else connect();
+  });
   if (token()) showBoard(); else showLogin("");
 }
 
