@@ -10,6 +10,7 @@ cookie and therefore no cross-site request to defend against.
 from __future__ import annotations
 
 import asyncio
+import logging
 from importlib import resources
 from typing import Any
 
@@ -33,6 +34,7 @@ from neutrino.services.dashboard import (
     PageQuery,
 )
 
+LOG = logging.getLogger(__name__)
 STATIC = resources.files("neutrino") / "dashboard" / "static"
 # How often a stream pushes the view: the heartbeat ages it shows tick by the second.
 PUSH_PERIOD = 1.0
@@ -96,8 +98,10 @@ def dashboard_router(dashboard: Dashboard, auth: Authenticator) -> APIRouter:
             try:
                 doc = await run_in_threadpool(dashboard.view, q.agents, q.networks)
             except DatabaseUnavailable as exc:
+                LOG.debug("dashboard push skipped: database unreachable (%s)", exc.reason)
                 raise event_stream.RenderFailed(
-                    f"The database is unreachable ({exc.reason}); retrying.") from None
+                    "The server cannot reach its database; the dashboard shows the last "
+                    "view it had and retries every second.") from None
             return orjson.dumps(doc).decode()
 
         stopping = request.scope.get("state", {}).get(event_stream.STOPPING_STATE)
