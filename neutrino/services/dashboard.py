@@ -230,13 +230,20 @@ class Dashboard:
         if q.state == "at_risk":
             conditions.append(self._at_risk_filter(needs_dhcp, cutoff))
             at_risk = true()  # what the filter let through
-        total = int(conn.execute(select(func.count()).select_from(Network)
-                                 .where(*conditions)).scalar_one())
-        rows = list(conn.execute(_page(
+        # The page's ids first (with the count of all matches, in the same pass: the at-risk
+        # filter's pass over the bindings is not made twice), then what the page shows of
+        # them: in one query a database may compute the per-row subqueries for every row it
+        # sorts, not just for the page's.
+        found = list(conn.execute(_page(
+            select(Network.id, func.count().over().label("total")).where(*conditions)
+            .order_by(Network.name, Network.id), q)))
+        ids = [r.id for r in found]
+        total = int(found[0].total) if found else int(conn.execute(
+            select(func.count()).select_from(Network).where(*conditions)).scalar_one())
+        rows = list(conn.execute(
             select(Network.id, Network.name, Network.revision_number,
                    needs_dhcp.label("needs_dhcp"), at_risk.label("at_risk"))
-            .where(*conditions).order_by(Network.name, Network.id), q)))
-        ids = [r.id for r in rows]
+            .where(Network.id.in_(ids)).order_by(Network.name, Network.id))) if ids else []
         hosts: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         revisions = {r.id: r.revision_number for r in rows}
         if ids:
