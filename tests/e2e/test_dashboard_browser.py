@@ -24,7 +24,7 @@ import pytest
 from neutrino.agent import namespaces
 from neutrino.lab import runtime, wiring
 from tests.support.lab_env import bootstrap_identities, free_port, require_root_and_tools
-from tests.support.needs import ROOT_TOOLS, require
+from tests.support.needs import ROOT_TOOLS
 from tests.support.server import ADMIN_PASSWORD, AGENT_PASSWORD, AGENT_USER, USERS
 from tests.support.server_process import ReplicaClient, ServerProcess, running, server_conf
 from tests.support.waiting import wait_until
@@ -144,7 +144,6 @@ def network_on(admin: httpx.Client, host: str, networks: list[str]) -> str:
 def test_dashboard_shows_a_failover_live(tmp_path: Path,
                                         record_property: Callable[[str, object], None]
                                         ) -> None:
-    require("the dashboard's browser test", BROWSER_TOOLS, root=False)
     started = time.monotonic()
     with deployment() as dep, chromium() as driver:
         wait_until(lambda: four_live_agents(dep.admin), 30, 0.2, "four live agents")
