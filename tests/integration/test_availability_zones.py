@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.agents import Hosts, l2_state
+from tests.support.agents import Hosts, agent_client, dhcp_state, l2_state
 from tests.support.server import RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until
 
@@ -177,3 +177,21 @@ def test_failover_replaces_a_dead_agent_in_its_own_zone(server: RunningServer,
         hosts.silence(dead)
         wait_until(lambda: hosting(admin, net["id"]) == sorted([other, b1]),
                    DOWN_TIME + 10, 0.2, f"{net['id']} moved from {dead} to {other}")
+
+
+def test_agent_load_is_what_a_dhcp_agent_reports(server: RunningServer,
+                                                 admin: httpx.Client) -> None:
+    host = unique("loaded")
+    client = agent_client(server)
+    agent_id = client.report_state(dhcp_state(host, start=True, networks=2)).agent_id
+    l2_id = client.report_state(l2_state(host, start=True)).agent_id
+
+    def load(ident: str) -> int:
+        return int(admin.get(f"/v2.0/agents/{ident}").json()["agent"]["load"])
+
+    assert load(agent_id) == 2 and load(l2_id) == 0
+    client.report_state(dhcp_state(host, networks=5))  # routine: written by a later flush
+    wait_until(lambda: load(agent_id) == 5, 5, 0.1, "the reported load recorded")
+    listed = admin.get("/v2.0/agents", params={"host": host, "sort_key": "load",
+                                               "sort_dir": "desc", "limit": 1}).json()
+    assert [a["id"] for a in listed["agents"]] == [agent_id]
