@@ -16,6 +16,7 @@ from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
 from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
+from neutrino.services.availability_zones import AvailabilityZones
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.dashboard import Dashboard
@@ -42,6 +43,7 @@ class Services:
     hearing: Hearing
     history: History  # the operators' agent history (not the agents' event log)
     committed: CommittedEvents  # what each commit of this process wrote to the event log
+    zones: AvailabilityZones
     dashboard: Dashboard
 
 
@@ -62,4 +64,4 @@ def build_services(settings: ServerSettings, db: Database,
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
         hearing=hearing, history=history, committed=CommittedEvents(db),
-        dashboard=Dashboard(db, settings, history))
+        zones=AvailabilityZones(db), dashboard=Dashboard(db, settings, history))

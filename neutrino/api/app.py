@@ -20,6 +20,7 @@ from neutrino.api import attributes, discovery, errors, openapi
 from neutrino.api import dashboard as dashboard_api
 from neutrino.api import history as history_api
 from neutrino.api.auth import Authenticator
+from neutrino.api.availability_zones import availability_zones_router
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.event_stream import STOPPING_STATE
 from neutrino.api.identity_routes import identity_router
@@ -135,6 +136,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         app.include_router(resource_router(resource, auth))
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
     app.include_router(history_api.history_router(services.history, auth))
+    app.include_router(availability_zones_router(services.zones, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {
