@@ -33,6 +33,7 @@ from neutrino.errors import InvalidInput
 from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import alive_cutoff, heartbeat_age, is_alive
 from neutrino.services import fleet
+from neutrino.services.agent_load import reported_load
 from neutrino.services.clock import isoformat, utcnow
 from neutrino.services.history import History, HistoryQuery
 
@@ -181,10 +182,12 @@ class Dashboard:
                 "admin_state_up": r.admin_state_up,
                 "availability_zone": r.availability_zone,
                 "heartbeat_age": round(heartbeat_age(r.heartbeat_timestamp, now), 1),
-                # What the scheduler weighs for a DHCP agent (networks hosted); an L2
-                # agent's load is the devices it last reported.
-                "load": hosted.get(r.id, 0) if dhcp else int(conf.get("devices", 0) or 0),
-                "load_unit": "networks" if dhcp else "devices",
+                # The API's `load` (what a DHCP agent last reported of dhcp_load_type),
+                # and what it serves: networks bound to a DHCP agent, the devices an L2
+                # agent last reported wiring.
+                "load": reported_load(r.agent_type, conf, self.settings.dhcp_load_type),
+                "serves": hosted.get(r.id, 0) if dhcp else int(conf.get("devices", 0) or 0),
+                "serves_unit": "networks" if dhcp else "devices",
             })
         return {"total": total, "page": q.page, "size": q.size, "items": items}
 

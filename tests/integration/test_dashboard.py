@@ -135,7 +135,7 @@ def test_view_shows_a_dead_agent_and_the_networks_it_leaves_at_risk(
                                        "at_risk": False, "agents": []}
         for name in on_c:
             assert {a["host"]: a["alive"] for a in rows[name]["agents"]}["DashC"] is False
-        loads = {a["host"]: a["load"] for a in shown["agents"]["items"]}
+        loads = {a["host"]: a["serves"] for a in shown["agents"]["items"]}
         assert loads["DashC"] == len(on_c) and sum(loads.values()) == 2 * len(names)
 
         # The filter, the summary and /metrics' fleet aggregates count the same networks.

@@ -240,9 +240,10 @@ function renderAgents(page) {
     el("td", { class: "state" }, badge(a.alive ? "alive" : "dead")),
     el("td", {}, a.admin_state_up ? "up" : badge("disabled")),
     el("td", {}, a.availability_zone || "—"),
-    el("td", { class: "num", title: a.load_unit }, `${a.load} ${a.load_unit}`),
+    el("td", { class: "num", title: "load as the API shows it (dhcp_load_type)" }, a.load),
+    el("td", { class: "num" }, `${a.serves} ${a.serves_unit}`),
     el("td", { class: "num" }, `${a.heartbeat_age.toFixed(1)} s`))));
-  if (!page.items.length) $("agents").append(emptyRow(7, "No agent matches."));
+  if (!page.items.length) $("agents").append(emptyRow(8, "No agent matches."));
   pager("agent-pager", page, "agent_page");
 }
 
