@@ -11,6 +11,7 @@ from neutrino.agent import namespaces
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.lifecycle import stop_on_signals
+from neutrino.agent.metrics import start_listener
 from neutrino.agent.settings import DhcpAgentSettings, load_dhcp_agent_settings
 from neutrino.config import ConfigError
 from neutrino.transport.client import AgentRefused, AgentServerClient
@@ -56,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     client = make_client(settings)
     stop = stop_on_signals()
     agent = DhcpAgent(settings, client)
+    if settings.metrics_port:
+        try:
+            start_listener(settings.metrics_host, settings.metrics_port, agent.metrics)
+        except OSError as exc:
+            print(f"neutrino-dhcp-agent: cannot serve metrics on [agent] metrics_host "
+                  f"{settings.metrics_host} metrics_port {settings.metrics_port}: "
+                  f"{exc.strerror}", file=sys.stderr)
+            client.close()
+            return 2
     refused: list[AgentRefused] = []
 
     def work() -> None:

@@ -97,6 +97,12 @@ DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
     Opt("dhcp_rebinding_time", "DEFAULT", "dhcp_rebinding_time", int_in(0), 0),
     Opt("dnsmasq_config_file", "DEFAULT", "dnsmasq_config_file", parse_str, ""),
     Opt("dhcp_broadcast_reply", "DEFAULT", "dhcp_broadcast_reply", parse_bool, False),
+    # Prometheus metrics on this port (docs/metrics.md); 0, the default: none. They show
+    # network ids and counts, no secrets; metrics_host narrows where they are served.
+    Opt("metrics_port", "agent", "metrics_port", int_in(0, 65535), 0,
+        (("AGENT", "metrics_port"),)),
+    Opt("metrics_host", "agent", "metrics_host", parse_ip, "0.0.0.0",
+        (("AGENT", "metrics_host"),)),
 )
 
 L2_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
@@ -161,6 +167,8 @@ class DhcpAgentSettings:
     dnsmasq_config_file: str = ""
     dhcp_broadcast_reply: bool = False
     log: LogOptions = LogOptions()
+    metrics_port: int = 0  # 0: no metrics listener
+    metrics_host: str = "0.0.0.0"
 
     def dnsmasq_options(self) -> DnsmasqOptions:
         """The part of these settings that goes on every dnsmasq command line."""
