@@ -150,9 +150,12 @@ def parse_listen_address(raw: str) -> tuple[str, int] | None:
     text = raw.strip()
     if not text:
         return None
-    host, sep, port = text.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    host, _, port = text.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
     try:
+        if ":" in host and not bracketed:  # ::1:9697 could be an address without a port
+            raise ValueError("an IPv6 address goes in brackets")
         return parse_ip(host), int_in(1, 65535)(port)
     except ValueError:
         raise ValueError("host:port such as 127.0.0.1:9697 or [::1]:9697 (an IP address "

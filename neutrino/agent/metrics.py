@@ -108,8 +108,8 @@ def served_families(served: Served, running: Callable[[ConfPaths], int | None],
         if running(paths) is not None:
             processes += 1
         leases.add_metric([network_id], len(releases.parse_leases_file(read(paths.leases))))
-    yield GaugeMetricFamily("neutrino_dhcp_agent_networks", "Networks this agent serves.",
-                            value=len(served.networks))
+    yield GaugeMetricFamily("neutrino_dhcp_agent_networks_served", "Networks this agent "
+                            "serves.", value=len(served.networks))
     yield GaugeMetricFamily("neutrino_dnsmasq_processes", "dnsmasq processes running for "
                             "the networks this agent serves.", value=processes)
     yield leases

@@ -38,18 +38,3 @@ def test_workers_counts_are_summed_and_the_listener_needs_no_token(tmp_path: Pat
         assert total(fleet, "neutrino_agents") == 0
         assert total(fleet, "neutrino_dhcp_binding_changes_total") == 0
 
-
-def test_a_bad_metrics_bind_is_refused_at_start(tmp_path: Path) -> None:
-    from neutrino.config import ConfigError, IniFiles, SERVER_OPTS, load_options
-
-    for bad in ("9697", "localhost:9697", "127.0.0.1:0", "127.0.0.1:http"):
-        try:
-            load_options(SERVER_OPTS, IniFiles.from_dict({"DEFAULT": {"metrics_bind": bad}}))
-        except ConfigError as exc:
-            assert "metrics_bind" in str(exc) and "host:port" in str(exc)
-        else:
-            raise AssertionError(f"metrics_bind = {bad} was accepted")
-    values = load_options(SERVER_OPTS, IniFiles.from_dict(
-        {"DEFAULT": {"metrics_bind": "[::1]:9697"}}))
-    assert values["metrics_bind"] == ("::1", 9697)
-    assert load_options(SERVER_OPTS, IniFiles())["metrics_bind"] is None
