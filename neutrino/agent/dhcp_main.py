@@ -61,11 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             start_listener(settings.metrics_host, settings.metrics_port, agent.metrics)
         except OSError as exc:
-            print(f"neutrino-dhcp-agent: cannot serve metrics on [agent] metrics_host "
-                  f"{settings.metrics_host} metrics_port {settings.metrics_port}: "
-                  f"{exc.strerror}", file=sys.stderr)
-            client.close()
-            return 2
+            # DHCP matters more than its metrics: serve without them rather than not at all.
+            LOG.error("cannot serve metrics on [agent] metrics_host %s metrics_port %d: %s; "
+                      "running without a metrics port", settings.metrics_host,
+                      settings.metrics_port, exc.strerror)
     refused: list[AgentRefused] = []
 
     def work() -> None:
