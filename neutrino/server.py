@@ -200,8 +200,10 @@ def metrics_listener(settings: ServerSettings, exposition: Exposition) -> Iterat
     try:
         running = listener.start(settings, exposition)
     except OSError as exc:
-        raise MetricsListenFailed(f"cannot listen on metrics_bind "
-                                  f"{settings.metrics_bind}: {exc.strerror}") from None
+        host, port = settings.metrics_bind or ("", 0)
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise MetricsListenFailed(f"cannot listen on [DEFAULT] metrics_bind = {shown}: "
+                                  f"{exc.strerror}") from None
     try:
         yield
     finally:
