@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import glob
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -26,7 +21,11 @@ from neutrino.db import migrate
 from neutrino.db.session import Database
 from neutrino.metrics import listener
 from neutrino.metrics.exposition import Exposition
-from neutrino.metrics.instruments import MULTIPROC_ENV, multiprocess_dir
+from neutrino.metrics.instruments import (
+    forget_earlier_values,
+    multiprocess_dir,
+    worker_values_dir,
+)
 from neutrino.services import fleet
 from neutrino.tls import uvicorn_ssl_options
 
@@ -148,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     log_tls(settings)
     try:
         return serve(settings, db, args.config_file)
-    except MetricsListenFailed as exc:
+    except listener.ListenFailed as exc:
         print(f"neutrino-server: {exc}", file=sys.stderr)
         return 5
 
@@ -158,61 +157,24 @@ def serve(settings: ServerSettings, db: Database, config_files: list[str]) -> in
     if settings.api_workers > 1:
         os.environ[CONFIG_ENV] = os.pathsep.join(os.path.abspath(p) for p in config_files)
         db.dispose()
-        with worker_metrics_dir() as path:
+        with worker_values_dir() as path:
             # The master serves no API; the metrics listener is its, summing the workers'.
             exposition = Exposition(lambda: MultiProcessCollector(None, path),
                                     lambda: fleet.summarize(db, settings))
-            with metrics_listener(settings, exposition):
+            with listener.serving(settings, exposition):
                 uvicorn.run("neutrino.server:app_from_env", factory=True,
                             host=settings.bind_host, port=settings.bind_port,
                             workers=settings.api_workers, log_config=None,
                             **uvicorn_options(settings), **tls_options(settings))
         return 0
+    given = multiprocess_dir()
+    if given:  # the operator's PROMETHEUS_MULTIPROC_DIR, one process: this run's values only
+        forget_earlier_values(given)
     app = create_app(settings, db)
-    with metrics_listener(settings, app.state.metrics):
+    with listener.serving(settings, app.state.metrics):
         uvicorn.run(app, host=settings.bind_host, port=settings.bind_port,
                     log_config=None, **uvicorn_options(settings), **tls_options(settings))
     return 0
-
-
-@contextlib.contextmanager
-def worker_metrics_dir() -> Iterator[str]:
-    """The directory where API workers keep their counters (metrics/instruments.py), set
-    in the environment the workers inherit: the operator's PROMETHEUS_MULTIPROC_DIR
-    (emptied of an earlier run's files), else a fresh one, removed at exit."""
-    given = multiprocess_dir()
-    if given:
-        for stale in glob.glob(os.path.join(given, "*.db")):
-            os.unlink(stale)
-        yield given
-        return
-    path = tempfile.mkdtemp(prefix="neutrino-metrics-")
-    os.environ[MULTIPROC_ENV] = path
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def metrics_listener(settings: ServerSettings, exposition: Exposition) -> Iterator[None]:
-    """The token-free metrics listener of [DEFAULT] metrics_bind, while the server runs."""
-    try:
-        running = listener.start(settings, exposition)
-    except OSError as exc:
-        host, port = settings.metrics_bind or ("", 0)
-        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        raise MetricsListenFailed(f"cannot listen on [DEFAULT] metrics_bind = {shown}: "
-                                  f"{exc.strerror}") from None
-    try:
-        yield
-    finally:
-        if running is not None:
-            running.stop()
-
-
-class MetricsListenFailed(Exception):
-    """[DEFAULT] metrics_bind names an address this host cannot listen on."""
 
 
 if __name__ == "__main__":

@@ -9,8 +9,13 @@ they are read from the database at scrape time (fleet_gauges.py), the same in ev
 """
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -31,6 +36,31 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 def multiprocess_dir() -> str | None:
     """The directory of multiprocess mode when this process runs in it, else None."""
     return os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()) or None
+
+
+def forget_earlier_values(path: str) -> None:
+    """An earlier run's values in a multiprocess directory would be summed with ours."""
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        os.unlink(stale)
+
+
+@contextlib.contextmanager
+def worker_values_dir() -> Iterator[str]:
+    """The directory where API workers keep their values, set in the environment the
+    workers inherit (before they start): the operator's PROMETHEUS_MULTIPROC_DIR, emptied
+    of an earlier run's files, else a fresh one, removed at exit."""
+    given = multiprocess_dir()
+    if given:
+        forget_earlier_values(given)
+        yield given
+        return
+    path = tempfile.mkdtemp(prefix="neutrino-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield path
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class ServerMetrics:

@@ -6,7 +6,9 @@ certificate (and, with [ssl] ca_file, wants a client certificate like the API do
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
@@ -43,3 +45,24 @@ def start(settings: ServerSettings, metrics: Collector) -> MetricsListener | Non
                 "keep that address reachable by Prometheus only",
                 "https" if settings.use_ssl else "http", host, port)
     return MetricsListener(server, (host, port))
+
+
+class ListenFailed(Exception):
+    """[DEFAULT] metrics_bind names an address this host cannot listen on."""
+
+
+@contextlib.contextmanager
+def serving(settings: ServerSettings, metrics: Collector) -> Iterator[None]:
+    """The listener of metrics_bind (if set) while the block runs; ListenFailed if it cannot."""
+    try:
+        running = start(settings, metrics)
+    except OSError as exc:
+        host, port = settings.metrics_bind or ("", 0)
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise ListenFailed(f"cannot listen on [DEFAULT] metrics_bind = {shown}: "
+                           f"{exc.strerror}") from None
+    try:
+        yield
+    finally:
+        if running is not None:
+            running.stop()
