@@ -11,7 +11,7 @@ from neutrino.agent import namespaces
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.lifecycle import stop_on_signals
-from neutrino.agent.metrics import start_listener
+from neutrino.agent.metrics import start_or_log
 from neutrino.agent.settings import DhcpAgentSettings, load_dhcp_agent_settings
 from neutrino.config import ConfigError
 from neutrino.transport.client import AgentRefused, AgentServerClient
@@ -57,14 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     client = make_client(settings)
     stop = stop_on_signals()
     agent = DhcpAgent(settings, client)
-    if settings.metrics_port:
-        try:
-            start_listener(settings.metrics_host, settings.metrics_port, agent.metrics)
-        except OSError as exc:
-            # DHCP matters more than its metrics: serve without them rather than not at all.
-            LOG.error("cannot serve metrics on [agent] metrics_host %s metrics_port %d: %s; "
-                      "running without a metrics port", settings.metrics_host,
-                      settings.metrics_port, exc.strerror)
+    start_or_log(settings.metrics_host, settings.metrics_port, agent.metrics.collector())
     refused: list[AgentRefused] = []
 
     def work() -> None:

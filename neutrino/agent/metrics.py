@@ -1,4 +1,4 @@
-"""The DHCP agent's Prometheus metrics, served on [AGENT] metrics_port when it is set.
+"""The agents' Prometheus metrics, served on [agent] metrics_port when it is set.
 
 Counters and histograms are counted where things happen (syncs, dnsmasq starts, restarts
 and reloads, the time from a notification to the dnsmasq change it caused); what dnsmasq
@@ -125,7 +125,55 @@ def _read(path: str) -> str:
         return ""
 
 
-def start_listener(host: str, port: int, metrics: AgentMetrics) -> None:
-    """Serve the metrics on host:port in a daemon thread (OSError if it cannot listen)."""
-    start_http_server(port, host, registry=metrics.collector())
+class L2AgentMetrics:
+    """The Linux bridge agent's: how its passes went, and what it has wired now."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.converge_seconds = Histogram(
+            "neutrino_l2_agent_converge_duration_seconds", "How long each pass wiring "
+            "bridges and devices took.", buckets=SYNC_BUCKETS, registry=self.registry)
+        self.failures = Counter("neutrino_l2_agent_wiring_failures", "Passes that could not "
+                                "wire the bridges (an ip or bridge command failed).",
+                                registry=self.registry)
+        self._wired: Callable[[], tuple[int, int]] = lambda: (0, 0)
+
+    def serve(self, wired: Callable[[], tuple[int, int]]) -> None:
+        """Read (bridges, devices) wired now from `wired()` at every scrape."""
+        self._wired = wired
+
+    def collector(self) -> Collector:
+        return _L2Scrape(self.registry, lambda: self._wired())
+
+
+class _L2Scrape(Collector):
+    def __init__(self, registry: CollectorRegistry, wired: Callable[[], tuple[int, int]]
+                 ) -> None:
+        self._registry = registry
+        self._wired = wired
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
+        bridges, devices = self._wired()
+        yield GaugeMetricFamily("neutrino_l2_agent_bridges", "Network bridges this agent "
+                                "has wired.", value=bridges)
+        yield GaugeMetricFamily("neutrino_l2_agent_devices", "Devices (DHCP ports and VMs) "
+                                "plugged into them.", value=devices)
+
+
+def start_listener(host: str, port: int, metrics: Collector) -> None:
+    """Serve `metrics` on host:port in a daemon thread (OSError if it cannot listen)."""
+    start_http_server(port, host, registry=metrics)
     LOG.info("metrics on http://%s:%d/metrics", host, port)
+
+
+def start_or_log(host: str, port: int, metrics: Collector) -> None:
+    """start_listener unless port is 0; a port it cannot listen on is logged, not fatal:
+    the agent's work matters more than its metrics."""
+    if not port:
+        return
+    try:
+        start_listener(host, port, metrics)
+    except OSError as exc:
+        LOG.error("cannot serve metrics on [agent] metrics_host %s metrics_port %d: %s; "
+                  "running without a metrics port", host, port, exc.strerror)

@@ -69,6 +69,12 @@ _AGENT_OPTS: tuple[Opt, ...] = (
     Opt("transport_ca_file", "DEFAULT", "transport_ca_file", parse_str, ""),
     Opt("transport_cert_file", "DEFAULT", "transport_cert_file", parse_str, ""),
     Opt("transport_key_file", "DEFAULT", "transport_key_file", parse_str, ""),
+    # Prometheus metrics on this port (docs/metrics.md); 0, the default: none. They show
+    # network ids and counts, no secrets; metrics_host narrows where they are served.
+    Opt("metrics_port", "agent", "metrics_port", int_in(0, 65535), 0,
+        (("AGENT", "metrics_port"),)),
+    Opt("metrics_host", "agent", "metrics_host", parse_ip, "0.0.0.0",
+        (("AGENT", "metrics_host"),)),
 )
 
 DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
@@ -97,12 +103,6 @@ DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
     Opt("dhcp_rebinding_time", "DEFAULT", "dhcp_rebinding_time", int_in(0), 0),
     Opt("dnsmasq_config_file", "DEFAULT", "dnsmasq_config_file", parse_str, ""),
     Opt("dhcp_broadcast_reply", "DEFAULT", "dhcp_broadcast_reply", parse_bool, False),
-    # Prometheus metrics on this port (docs/metrics.md); 0, the default: none. They show
-    # network ids and counts, no secrets; metrics_host narrows where they are served.
-    Opt("metrics_port", "agent", "metrics_port", int_in(0, 65535), 0,
-        (("AGENT", "metrics_port"),)),
-    Opt("metrics_host", "agent", "metrics_host", parse_ip, "0.0.0.0",
-        (("AGENT", "metrics_host"),)),
 )
 
 L2_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
@@ -206,6 +206,8 @@ class L2AgentSettings:
     # How to verify the server (https://) or the broker (rabbit:// with ssl = True).
     transport_tls: ClientTls | None = None
     log: LogOptions = LogOptions()
+    metrics_port: int = 0  # 0: no metrics listener
+    metrics_host: str = "0.0.0.0"
 
     def replace(self, **changes: Any) -> L2AgentSettings:
         return dataclasses.replace(self, **changes)

@@ -20,7 +20,8 @@ MAX_LINK_NAME = 15  # Linux IFNAMSIZ (16) minus the NUL
 REPORT_INTERVAL = 2  # well under the seed's agent_down_time = 5
 # The lab's DHCP agents serve their metrics here, each on its own host's address (every host
 # is a namespace of its own, so one port for all of them never clashes).
-AGENT_METRICS_PORT = 9110
+AGENT_METRICS_PORT = 9110  # DHCP agents
+L2_AGENT_METRICS_PORT = 9111
 VM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -160,7 +161,8 @@ def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, pas
         # any bridge without relying on IGMP snooping.
         "vxlan_group =\n"
         "[agent]\n"
-        "polling_interval = 1\n")
+        "polling_interval = 1\n"
+        f"metrics_port = {L2_AGENT_METRICS_PORT}\n")
     return {"neutron.conf": neutron_conf, "dhcp_agent.ini": dhcp_ini,
             "linuxbridge_conf.ini": linuxbridge_ini}
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from neutrino.lab.topology import AGENT_METRICS_PORT
+from neutrino.lab.topology import AGENT_METRICS_PORT, L2_AGENT_METRICS_PORT
 from tests.support.fault_lab import FaultLab, Stack, running_stack
 from tests.support.scrape import Samples, scrape, total, value
 from tests.support.waiting import wait_until
@@ -37,8 +37,8 @@ def server_metrics(lab: FaultLab) -> Samples:
     return scrape(lab.servers[0].url + "/metrics", lab.token)
 
 
-def agent_metrics(lab: FaultLab, host: str) -> Samples:
-    return scrape(f"http://{lab.host(host).ip}:{AGENT_METRICS_PORT}/metrics")
+def agent_metrics(lab: FaultLab, host: str, port: int = AGENT_METRICS_PORT) -> Samples:
+    return scrape(f"http://{lab.host(host).ip}:{port}/metrics")
 
 
 def test_killed_agent_shows_dead_at_risk_then_failed_over(lab: FaultLab) -> None:
@@ -58,6 +58,15 @@ def test_killed_agent_shows_dead_at_risk_then_failed_over(lab: FaultLab) -> None
     assert total(on_a, "neutrino_dnsmasq_reloads_total") >= 1  # the VM's port came later
     assert total(on_a, "neutrino_dhcp_agent_notification_to_reload_seconds_count") >= 1
     assert value(on_a, "neutrino_dhcp_agent_sync_duration_seconds_count", kind="full") == 1
+    # HostB's Linux bridge agent plugged the VM into the network's bridge (the kernel shows
+    # it a moment before the agent's pass, which the metrics report, is over).
+    def l2_wired() -> bool:
+        l2_b = agent_metrics(lab, "HostB", L2_AGENT_METRICS_PORT)
+        return (value(l2_b, "neutrino_l2_agent_bridges") or 0) >= 1 and \
+            (value(l2_b, "neutrino_l2_agent_devices") or 0) >= 1 and \
+            (value(l2_b, "neutrino_l2_agent_converge_duration_seconds_count") or 0) >= 1
+
+    wait_until(l2_wired, 10, 0.1, "HostB's L2 agent metrics to show the VM's bridge")
 
     before = server_metrics(lab)
     assert value(before, "neutrino_agents", agent_type=DHCP, alive="true",

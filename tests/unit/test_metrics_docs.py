@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from prometheus_client import generate_latest
 
-from neutrino.agent.metrics import AgentMetrics, Served
+from neutrino.agent.metrics import AgentMetrics, L2AgentMetrics, Served
 from neutrino.metrics.exposition import Exposition
 from neutrino.metrics.instruments import ServerMetrics
 from neutrino.services.fleet import FleetSummary
@@ -24,7 +24,7 @@ SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
 
 
 def exported() -> set[str]:
-    """Family names of a scrape of the server and of a DHCP agent."""
+    """Family names of a scrape of the server, of a DHCP agent and of an L2 agent."""
     fleet = FleetSummary(at=datetime(2026, 1, 1), agents=[], dhcp_networks=0,
                          networks_at_risk=0, networks_unserved=0, dhcp_agents_per_network=1,
                          event_head=0)
@@ -32,7 +32,8 @@ def exported() -> set[str]:
     agent_metrics = AgentMetrics()
     agent_metrics.serve(lambda: Served({}, 0))
     agent = generate_latest(agent_metrics.collector()).decode()
-    return family_names(server) | family_names(agent)
+    l2 = generate_latest(L2AgentMetrics().collector()).decode()
+    return family_names(server) | family_names(agent) | family_names(l2)
 
 
 def family(name: str) -> str:
