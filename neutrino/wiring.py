@@ -17,6 +17,7 @@ from neutrino.identity.tokens import TokenService
 from neutrino.metrics.instruments import ServerMetrics, multiprocess_dir
 from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
+from neutrino.services.availability_zones import AvailabilityZones
 from neutrino.services.binding_changes import BindingChanges
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
@@ -41,6 +42,7 @@ class Services:
     revocations: Revocations
     hearing: Hearing
     committed: CommittedEvents  # what each commit of this process wrote to the event log
+    zones: AvailabilityZones
     binding_changes: BindingChanges  # the binding changes each commit made, by reason
     metrics: ServerMetrics
 
@@ -62,5 +64,5 @@ def build_services(settings: ServerSettings, db: Database,
         rpc=AgentRpc(db, ports, on_events_read=metrics.events_read),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
-        hearing=hearing, committed=CommittedEvents(db), binding_changes=BindingChanges(db),
-        metrics=metrics)
+        hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db),
+        binding_changes=BindingChanges(db), metrics=metrics)
