@@ -42,7 +42,7 @@ from neutrino.scheduler.reach import (
     reachable_agents,
 )
 from neutrino.scheduler.zones import allowed_zones
-from neutrino.services import events, history, quarantine, statuses
+from neutrino.services import binding_changes, events, history, quarantine, statuses
 from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.history import SERVER, Actor
@@ -158,6 +158,7 @@ class Bindings:
             history.note(session, history.SCHEDULED, reason=f"{reason} ({how})",
                          network_id=network_id, to_agent=agent_id, host=host, now=now)
         if chosen:
+            binding_changes.note(session, "scheduled", len(chosen))
             statuses.refresh_networks(session, [network_id])
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
@@ -227,6 +228,7 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
+            binding_changes.note(session, "added")
             history.note(session, history.ADDED, actor=actor, reason="dhcp-agent-network-add",
                          network_id=network_id, to_agent=agent_id, host=agent.host)
             statuses.refresh_networks(session, [network_id])
@@ -262,6 +264,7 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self._unbind(session, network_id, agent)
+            binding_changes.note(session, "removed")
             history.note(session, history.REMOVED, actor=actor,
                          reason="dhcp-agent-network-remove", network_id=network_id,
                          from_agent=agent_id, host=agent.host)
@@ -362,6 +365,7 @@ class Bindings:
                 self._unbind(session, move.network_id, dead_agent)
                 to_host = self._bind(session, move.network_id, move.to_agent, utcnow())
                 silent = silence(dead_agent.heartbeat_timestamp, now)
+                binding_changes.note(session, "failover")
                 history.note(session, history.FAILOVER,
                              reason=f"agent on {dead_agent.host} silent for {silent:.0f} s",
                              network_id=move.network_id, from_agent=move.from_agent,
