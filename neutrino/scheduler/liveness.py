@@ -109,9 +109,3 @@ def history_transition(heartbeat: datetime, noted_dead: bool, now: datetime,
     if noted_dead:
         return ALIVE_AGAIN if is_alive(heartbeat, now, agent_down_time) else None
     return DEAD if judged_dead(heartbeat, now, hearing, agent_down_time, 0) else None
-
-
-def heartbeat_age(heartbeat: datetime, now: datetime) -> float:
-    """Seconds since the last heartbeat, in server time (never negative): what the
-    dashboard shows beside `alive`."""
-    return max(0.0, (now - heartbeat).total_seconds())

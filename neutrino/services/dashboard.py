@@ -31,7 +31,7 @@ from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.neutron_names import AGENT_TYPE_DHCP
-from neutrino.scheduler.liveness import alive_cutoff, heartbeat_age, is_alive
+from neutrino.scheduler.liveness import alive_cutoff, is_alive, silence
 from neutrino.services import fleet
 from neutrino.services.agent_load import reported_load
 from neutrino.services.clock import isoformat, utcnow
@@ -181,7 +181,7 @@ class Dashboard:
                 "alive": is_alive(r.heartbeat_timestamp, now, self.settings.agent_down_time),
                 "admin_state_up": r.admin_state_up,
                 "availability_zone": r.availability_zone,
-                "heartbeat_age": round(heartbeat_age(r.heartbeat_timestamp, now), 1),
+                "heartbeat_age": round(max(0.0, silence(r.heartbeat_timestamp, now)), 1),
                 # The API's `load` (what a DHCP agent last reported of dhcp_load_type),
                 # and what it serves: networks bound to a DHCP agent, the devices an L2
                 # agent last reported wiring.
