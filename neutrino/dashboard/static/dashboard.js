@@ -210,7 +210,6 @@ function render(doc) {
   renderSummary(doc.summary);
   renderAgents(doc.agents);
   renderNetworks(doc.networks);
-  renderMoves(doc.moves);
   renderTimeline(doc.timeline);
   document.body.dataset.serverTime = doc.server_time;
 }
@@ -281,15 +280,6 @@ function pager(id, page, key) {
   prev.onclick = () => { view[key] = page.page - 1; connect(); };
   next.onclick = () => { view[key] = page.page + 1; connect(); };
   $(id).replaceChildren(el("span", {}, `${first}–${last} of ${page.total}`), prev, next);
-}
-
-function renderMoves(moves) {
-  $("moves-panel").hidden = !(moves && moves.items && moves.items.length);
-  if ($("moves-panel").hidden) return;
-  $("moves").replaceChildren(...moves.items.map((m) => el("li", {},
-    `${m.network_name || m.network_id}: ${m.from_host || "?"} → ${m.to_host || "?"} `,
-    badge(m.state === "ready" ? "ready" : "pending", m.state || "moving"),
-    m.reason ? el("span", { class: "muted" }, ` (${m.reason})`) : null)));
 }
 
 function renderTimeline(timeline) {
