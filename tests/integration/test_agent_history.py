@@ -3,6 +3,8 @@ operator reads at GET /v2.0/agent-history after agents register, change state, d
 come back, and after networks are scheduled, added, removed and failed over."""
 from __future__ import annotations
 
+import io
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from neutrino.cli.main import main
 from neutrino.db import migrate
 from neutrino.db.models import Agent, AgentHistory
 from neutrino.db.session import Database
@@ -21,7 +24,7 @@ from neutrino.services import history
 from neutrino.services.clock import utcnow
 from tests.support.agents import Heartbeats, agent_client, dhcp_state
 from tests.support.databases import fresh_database
-from tests.support.server import RunningServer, body_of, running_server, settings_for
+from tests.support.server import USERS, RunningServer, body_of, running_server, settings_for
 from tests.support.waiting import wait_until
 
 DOWN_TIME = 2
@@ -92,7 +95,7 @@ def test_scheduling_and_manual_changes_name_who_made_them(server: RunningServer)
     client = agent_client(server)
     ids = [client.report_state(dhcp_state(h, start=True)).agent_id for h in hosts]
     with Heartbeats(server, hosts), server.client() as c:
-        net = new_network(c, "hist-manual")
+        net = new_network(c, f"hist-manual-{tag}")
         body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net, "cidr": "10.61.0.0/24", "ip_version": 4}}))
         [scheduled] = read(server, network_id=net)
@@ -114,6 +117,25 @@ def test_scheduling_and_manual_changes_name_who_made_them(server: RunningServer)
     assert added["host"] in hosts
     # An agent's filter finds it at either end of a binding change.
     assert [e["id"] for e in read(server, agent_id=other, network_id=net)] == [added["id"]]
+    # The CLI resolves the network's name and the agent's host.
+    other_host = hosts[ids.index(other)]
+    table = cli(server, "event-list", "--network", f"hist-manual-{tag}", "--agent", other_host,
+                "--since", "1h")
+    assert [row.split("|")[2].strip() for row in table.splitlines()
+            if row.startswith("| ")][1:] == ["added"]
+    listed = json.loads(cli(server, "event-list", "--network", net, "-f", "json"))
+    assert [(e["kind"], e["actor"]) for e in listed] == \
+        [("added", "admin"), ("removed", "admin"), ("scheduled", "server")]
+
+
+def cli(server: RunningServer, *args: str) -> str:
+    user, password, project = USERS["admin"]
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--os-auth-url", f"{server.url}/v2.0", "--os-username", user,
+                 "--os-password", password, "--os-tenant-name", project, *args],
+                stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    return out.getvalue()
 
 
 def test_a_dead_agent_is_noted_once_before_its_failover_and_again_when_back(
