@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,9 +23,24 @@ from neutrino.db.models import Agent, AgentHistory
 from neutrino.db.session import Database
 from neutrino.services import history
 from neutrino.services.clock import utcnow
+from neutrino.transport.http_client import HttpAgentClient
 from tests.support.agents import Heartbeats, agent_client, dhcp_state
 from tests.support.databases import fresh_database
-from tests.support.server import USERS, RunningServer, body_of, running_server, settings_for
+from tests.support.server import (
+    USERS,
+    RunningServer,
+    body_of,
+    free_port,
+    running_server,
+    settings_for,
+)
+from tests.support.server_process import (
+    ReplicaClient,
+    ServerProcess,
+    bootstrap_users,
+    running,
+    server_conf,
+)
 from tests.support.waiting import wait_until
 
 DOWN_TIME = 2
@@ -286,3 +302,36 @@ def test_the_server_enforces_a_row_bound(tmp_path_factory: pytest.TempPathFactor
             wait_until(lambda: len(read(running)) <= 10, 10, 0.1, "the row bound enforced")
             assert [e["reason"] for e in read(running)][:3] == \
                 ["entry 29", "entry 28", "entry 27"]
+
+
+def test_api_workers_note_each_death_once(tmp_path: Path) -> None:
+    """A server with two API workers on PostgreSQL: two processes watch one database (as
+    replicas do; test_many_watchers_note_each_transition_once races four at once).
+
+    The agent dies, comes back and dies again; by the second death both workers have
+    looked many times at the first, so a duplicate would be there."""
+    with fresh_database("postgresql", str(tmp_path)) as url:
+        conf, port = tmp_path / "neutron.conf", free_port()
+        conf.write_text(server_conf(port=port, state_path=tmp_path, db_url=url,
+                                    agent_down_time=DOWN_TIME, extra="api_workers = 2\n"))
+        server = ServerProcess("workers", conf, port, tmp_path / "server.log")
+        bootstrap_users(conf)
+        with running([server]):
+            name, password, project = USERS["agent"]
+            agent = HttpAgentClient(server.url, name, password, project)
+            host = f"hist-workers-{uuid.uuid4().hex[:6]}"
+            agent_id = agent.report_state(dhcp_state(host, start=True)).agent_id
+            api = ReplicaClient.logged_in(server).client()
+
+            def noted() -> list[str]:
+                answer = api.get(PATH, params={"agent_id": agent_id})
+                return kinds(body_of(answer)["agent_history"])
+
+            wait_until(lambda: "dead" in noted(), DOWN_TIME + 10, 0.1, "the first death")
+            agent.report_state(dhcp_state(host))
+            wait_until(lambda: "alive_again" in noted(), 10, 0.1, "the revival")
+            wait_until(lambda: noted().count("dead") >= 2, DOWN_TIME + 10, 0.1,
+                       "the second death")
+            assert noted() == ["dead", "alive_again", "dead", "registered"]
+            agent.close()
+            api.close()
