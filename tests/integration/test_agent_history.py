@@ -94,7 +94,9 @@ def test_an_agents_life_is_in_its_history(server: RunningServer) -> None:
             body_of(c.put(f"/v2.0/agents/{agent_id}",
                           json={"agent": {"admin_state_up": state}}))
         assert c.delete(f"/v2.0/agents/{agent_id}").status_code == 204
-    entries = read(server, agent_id=agent_id)
+    # (Without heartbeats it may also have been noted dead meanwhile: not asked for here.)
+    entries = read(server, agent_id=agent_id,
+                   kind=["registered", "disabled", "enabled", "deleted"])
     assert kinds(entries) == ["deleted", "enabled", "disabled", "registered"]  # newest first
     registered = entries[-1]
     assert registered["actor"] == "server" and registered["actor_id"] is None
@@ -169,20 +171,27 @@ def test_a_dead_agent_is_noted_once_before_its_failover_and_again_when_back(
             return [e for e in read(server, agent_id=dead_id) if e["kind"] == "failover"]
 
         wait_until(failed_over, DOWN_TIME + 10, 0.1, "the failover in the history")
-        entries = read(server, agent_id=dead_id)
-        [dead] = [e for e in entries if e["kind"] == "dead"]
         [moved] = failed_over()
-        assert dead["id"] < moved["id"], "the death is told before the move it causes"
+        # On a loaded machine the agent may have flapped before it stopped for good; what
+        # holds is that a death is told before the move it causes.
+        dead = max((e for e in read(server, agent_id=dead_id)
+                    if e["kind"] == "dead" and e["id"] < moved["id"]),
+                   key=lambda e: int(e["id"]), default=None)
+        assert dead is not None, "the death is told before the move it causes"
         assert dead["actor"] == "server" and dead["host"] == dying
         assert "silent" in dead["reason"]
         assert (moved["network_id"], moved["from_agent_id"]) == (net, dead_id)
         assert moved["to_agent_id"] and moved["to_agent_id"] != dead_id
         assert moved["actor"] == "server"
         beats.hosts.add(dying)  # it comes back
-        wait_until(lambda: "alive_again" in kinds(read(server, agent_id=dead_id)),
+        wait_until(lambda: any(e["kind"] == "alive_again" and e["id"] > moved["id"]
+                               for e in read(server, agent_id=dead_id)),
                    10, 0.1, "the agent alive again in the history")
-    later = read(server, agent_id=dead_id)
-    assert kinds(later).count("dead") == 1 and kinds(later).count("alive_again") == 1
+    # Each transition once: deaths and revivals alternate, oldest first.
+    liveness = [k for k in reversed(kinds(read(server, agent_id=dead_id)))
+                if k in ("dead", "alive_again")]
+    assert liveness[0] == "dead", liveness
+    assert all(liveness[n] != liveness[n + 1] for n in range(len(liveness) - 1)), liveness
 
 
 def test_many_watchers_note_each_transition_once(server: RunningServer, db_url: str) -> None:
