@@ -270,6 +270,8 @@ def test_pages_run_newest_first_and_filters_combine(server: RunningServer) -> No
     assert read(server, network_id=net, since=(utcnow() + timedelta(hours=1)).isoformat()
                 + "Z") == []
     assert len(read(server, network_id=net, since="2000-01-01T00:00:00+02:00")) == 5
+    assert len(read(server, network_id=net, since="0001-01-01T00:00:00")) == 5
+    assert read(server, network_id=net, since="9999-12-31T23:59:59.999999") == []
     trimmed = read(server, network_id=net, fields=["kind", "id"], limit=1)
     assert trimmed == [{"id": seen[0]["id"], "kind": "rebalance"}]
 
@@ -278,6 +280,7 @@ def test_pages_run_newest_first_and_filters_combine(server: RunningServer) -> No
     {"bogus": "1"}, {"since": "yesterday"}, {"kind": "exploded"}, {"limit": "-1"},
     {"limit": "many"}, {"marker": "abc"}, {"marker": "0"}, {"fields": "password"},
     {"marker": ["5", "6"]}, {"agent_id": [str(i) for i in range(101)]},
+    {"since": "9999-12-31T23:59:59-14:00"}, {"since": "0001-01-01T00:00:00+14:00"},
 ])
 def test_bad_queries_are_refused_with_a_message(server: RunningServer,
                                                 params: dict[str, Any]) -> None:
