@@ -6,7 +6,9 @@ A row is written by note() in the same transaction as the change it records, so 
 history holds a change exactly when the database does. Agent deaths and revivals are
 changes of nobody's making: watch_liveness() notices them (scheduler/liveness.py) and
 claims each one with a conditional UPDATE of agents.history_dead, so however many workers
-and replicas watch, one of them notes it, once.
+and replicas watch, one of them notes it, once. A revival is noted at once by the state
+report that brings it (services/agents.py, under the agent's row lock); the look catches
+one acknowledged from memory (services/heartbeats.py).
 """
 from __future__ import annotations
 
