@@ -24,7 +24,7 @@ from neutrino.db.session import Database
 from neutrino.services import history
 from neutrino.services.clock import utcnow
 from neutrino.transport.http_client import HttpAgentClient
-from tests.support.agents import Heartbeats, agent_client, dhcp_state
+from tests.support.agents import Hosts, agent_client, dhcp_state
 from tests.support.databases import fresh_database
 from tests.support.server import (
     USERS,
@@ -110,9 +110,8 @@ def test_an_agents_life_is_in_its_history(server: RunningServer) -> None:
 def test_scheduling_and_manual_changes_name_who_made_them(server: RunningServer) -> None:
     tag = uuid.uuid4().hex[:6]
     hosts = [f"hist-man-a-{tag}", f"hist-man-b-{tag}"]
-    client = agent_client(server)
-    ids = [client.report_state(dhcp_state(h, start=True)).agent_id for h in hosts]
-    with Heartbeats(server, hosts), server.client() as c:
+    with Hosts(server) as beating, server.client() as c:
+        ids = [beating.start(h, None) for h in hosts]
         net = new_network(c, f"hist-manual-{tag}")
         body_of(c.post("/v2.0/subnets", json={"subnet": {
             "network_id": net, "cidr": "10.61.0.0/24", "ip_version": 4}}))
@@ -160,12 +159,11 @@ def test_a_dead_agent_is_noted_once_before_its_failover_and_again_when_back(
         server: RunningServer) -> None:
     tag = uuid.uuid4().hex[:6]
     dying, survivor = f"hist-dead-a-{tag}", f"hist-dead-b-{tag}"
-    client = agent_client(server)
-    dead_id = client.report_state(dhcp_state(dying, start=True)).agent_id
-    with Heartbeats(server, [dying, survivor]) as beats, server.client() as c:
+    with Hosts(server) as beating, server.client() as c:
+        dead_id, _ = beating.start(dying, None), beating.start(survivor, None)
         net = new_network(c, "hist-failover")
         body_of(c.post(f"/v2.0/agents/{dead_id}/dhcp-networks", json={"network_id": net}))
-        beats.hosts.discard(dying)  # the (fake) agent dies: its heartbeats stop
+        beating.silence(dying)  # the (fake) agent dies: its heartbeats stop
 
         def failed_over() -> list[dict[str, Any]]:
             # Only our network's move: another test's network may fail over *to* this
@@ -186,7 +184,7 @@ def test_a_dead_agent_is_noted_once_before_its_failover_and_again_when_back(
         assert (moved["network_id"], moved["from_agent_id"]) == (net, dead_id)
         assert moved["to_agent_id"] and moved["to_agent_id"] != dead_id
         assert moved["actor"] == "server"
-        beats.hosts.add(dying)  # it comes back
+        beating.start(dying, None)  # it comes back (a restarted agent)
         wait_until(lambda: any(e["kind"] == "alive_again" and e["id"] > moved["id"]
                                for e in read(server, agent_id=dead_id)),
                    10, 0.1, "the agent alive again in the history")
