@@ -29,11 +29,11 @@ def parse_time(value: str, name: str = "since") -> datetime:
     """An ISO 8601 time as naive UTC (server time); no zone means UTC."""
     try:
         when = datetime.fromisoformat(value)
-    except ValueError:
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # overflow: a zone pushes it past year 1 or 9999
         raise InvalidInput(f"{name}={shown(value)} is not an ISO 8601 time; write e.g. "
                            "2026-12-01T17:00:00Z or 2026-12-01 17:00:00+01:00.") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
     return when
 
 

@@ -81,6 +81,12 @@ class Agents:
                 values.update(binary=state.binary, topic=state.topic)
             if state.availability_zone != agent.availability_zone:
                 values["availability_zone"] = state.availability_zone
+            if agent.history_dead:
+                # Back, in the transaction that hears it (under the row lock, so a replica's
+                # liveness look cannot note it too); services/history.py.
+                values["history_dead"] = False
+                history.note(session, history.ALIVE_AGAIN, reason="reporting again",
+                             agent_id=agent.id, host=agent.host, now=now)
             session.execute(update(Agent).where(Agent.id == agent.id).values(**values))
             if revived:
                 LOG.info("agent %s (%s on %s) is alive again", agent.id, agent.agent_type,

@@ -228,9 +228,9 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
-            binding_changes.note(session, "added")
             history.note(session, history.ADDED, actor=actor, reason="dhcp-agent-network-add",
                          network_id=network_id, to_agent=agent_id, host=agent.host)
+            binding_changes.note(session, "added")
             statuses.refresh_networks(session, [network_id])
             return agent.host
 
@@ -264,10 +264,10 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self._unbind(session, network_id, agent)
-            binding_changes.note(session, "removed")
             history.note(session, history.REMOVED, actor=actor,
                          reason="dhcp-agent-network-remove", network_id=network_id,
                          from_agent=agent_id, host=agent.host)
+            binding_changes.note(session, "removed")
             # The agent's DHCP port goes with the binding, as the agent would release it.
             ports = list(session.scalars(select(Port).where(
                 Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
@@ -365,11 +365,11 @@ class Bindings:
                 self._unbind(session, move.network_id, dead_agent)
                 to_host = self._bind(session, move.network_id, move.to_agent, utcnow())
                 silent = silence(dead_agent.heartbeat_timestamp, now)
-                binding_changes.note(session, "failover")
                 history.note(session, history.FAILOVER,
                              reason=f"agent on {dead_agent.host} silent for {silent:.0f} s",
                              network_id=move.network_id, from_agent=move.from_agent,
                              to_agent=move.to_agent, host=to_host)
+                binding_changes.note(session, "failover")
                 # Both at once: the newcomer holds back the ports the dead agent held back.
                 statuses.refresh_networks(session, [move.network_id])
                 return True

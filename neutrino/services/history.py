@@ -6,7 +6,9 @@ A row is written by note() in the same transaction as the change it records, so 
 history holds a change exactly when the database does. Agent deaths and revivals are
 changes of nobody's making: watch_liveness() notices them (scheduler/liveness.py) and
 claims each one with a conditional UPDATE of agents.history_dead, so however many workers
-and replicas watch, one of them notes it, once.
+and replicas watch, one of them notes it, once. A revival is noted at once by the state
+report that brings it (services/agents.py, under the agent's row lock); the look catches
+one acknowledged from memory (services/heartbeats.py).
 """
 from __future__ import annotations
 
@@ -179,7 +181,7 @@ class History:
         if not rows:
             return []
 
-        def work(session: Session) -> list[tuple[str, str]]:
+        def work(session: Session) -> list[tuple[str, str, str]]:
             noted = []
             for agent_id, heartbeat, was_dead in rows:  # in id order, as heartbeat flushes
                 kind = history_transition(heartbeat, was_dead, now, hearing, down)
@@ -195,17 +197,21 @@ class History:
                     continue
                 agent = session.get(Agent, agent_id)
                 assert agent is not None
-                reason = (f"{agent.agent_type} silent for {silence(heartbeat, now):.0f} s "
-                          f"(agent_down_time {down} s)" if kind == DEAD
-                          else f"{agent.agent_type} reporting again")
+                reason = (f"silent for {silence(heartbeat, now):.0f} s (agent_down_time "
+                          f"{down} s)" if kind == DEAD else "reporting again")
                 note(session, kind, reason=reason, agent_id=agent_id, host=agent.host, now=now)
-                noted.append((agent_id, kind))
+                noted.append((agent_id, kind, f"{agent.agent_type} on {agent.host}: {reason}"))
             return noted
 
         noted = self.db.run(work)
-        for agent_id, kind in noted:
-            LOG.info("agent history: agent %s %s", agent_id, kind.replace("_", " "))
-        return noted
+        for agent_id, kind, what in noted:
+            # One process claims each transition, so each is logged once; a revival is
+            # logged by the report that brought it (services/agents.py).
+            if kind == DEAD:
+                LOG.warning("agent %s is dead (%s)", agent_id, what)
+            else:
+                LOG.debug("agent %s noted alive again (%s)", agent_id, what)
+        return [(agent_id, kind) for agent_id, kind, _ in noted]
 
     # ---- retention --------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.agents import Heartbeats, agent_client, dhcp_state, register
+from tests.support.agents import agent_client, dhcp_state, register
 from tests.support.server import RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until
 
@@ -34,6 +35,29 @@ def roomy_server(db_url: str, tmp_path_factory: pytest.TempPathFactory
                             agent_down_time=120, dhcp_agents_per_network=2)
     with running_server(settings) as running:
         yield running
+
+
+class Heartbeats:
+    """Keeps some test agents alive from a thread, as real agents would."""
+
+    def __init__(self, server: RunningServer, hosts: list[str]) -> None:
+        self.client = agent_client(server)
+        self.hosts = set(hosts)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.3):
+            for host in list(self.hosts):
+                self.client.report_state(dhcp_state(host))
+
+    def __enter__(self) -> Heartbeats:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
 
 
 def _binding_hosts(server: RunningServer, network_id: str) -> list[str]:

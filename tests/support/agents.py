@@ -46,29 +46,6 @@ def register(client: AgentServerClient, host: str) -> tuple[ReportResult, Report
             client.report_state(dhcp_state(host, start=True)))
 
 
-class Heartbeats:
-    """Keeps some test agents alive from a thread, as real agents would."""
-
-    def __init__(self, server: RunningServer, hosts: list[str]) -> None:
-        self.client = agent_client(server)
-        self.hosts = set(hosts)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self.stop.wait(0.3):
-            for host in list(self.hosts):
-                self.client.report_state(dhcp_state(host))
-
-    def __enter__(self) -> Heartbeats:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
-
-
 class Hosts:
     """Keeps chosen hosts' L2 and DHCP agents heartbeating from a thread (a context)."""
 
