@@ -112,6 +112,10 @@ class SegmentUnreachable(Conflict):
     """A DHCP agent whose host has no live L2 agent able to carry the network's segment."""
 
 
+class RebalanceUnavailable(Conflict):
+    """A rebalance was asked of a server that cannot move networks make-before-break."""
+
+
 class SegmentsExhausted(NeutrinoError):
     """No free segmentation id in the configured ranges (503, as Neutron)."""
 
