@@ -21,7 +21,7 @@ from neutrino.api import rebalance as rebalance_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.identity_routes import identity_router
-from neutrino.api.loops import every
+from neutrino.api.loops import every, when_due
 from neutrino.api.request_guard import RequestGuard
 from neutrino.api.resources import Resource, resource_router
 from neutrino.config import ServerSettings
@@ -32,10 +32,11 @@ from neutrino.wiring import Services, build_services
 
 LOG = logging.getLogger(__name__)
 
-# Failover is checked this often, so a dead agent's networks move within
-# agent_down_time + dhcp_failover_grace + FAILOVER_PERIOD of its last heartbeat (or of the
-# moment this server could hear it again, see services/hearing.py).
-FAILOVER_PERIOD = 0.5
+# Failover runs when the first agent hosting networks would turn dead (Bindings.failover_pass),
+# so a dead agent's networks move within agent_down_time + dhcp_failover_grace + a fraction
+# of a second of its last heartbeat (or of the moment this server could hear it again, see
+# services/hearing.py); and at least this often, for networks no live agent could take yet.
+FAILOVER_PERIOD = 1.0
 PRUNE_PERIOD = 60.0
 # Routine heartbeats reach the database this often (see services/heartbeats.py).
 HEARTBEAT_FLUSH_PERIOD = 0.2
@@ -78,7 +79,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 services.revocations.refresh)))
         if background:
             tasks.append(asyncio.create_task(
-                every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
+                when_due(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover_pass)))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: events.prune_log(db, settings.event_log_size))))
