@@ -19,6 +19,7 @@ from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.hearing import Hearing
+from neutrino.services.moves import Moves
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
 from neutrino.services.subnets import Subnets
@@ -32,6 +33,7 @@ class Services:
     subnets: Subnets
     ports: Ports
     bindings: Bindings
+    moves: Moves
     agents: Agents
     rpc: AgentRpc
     tokens: TokenService
@@ -47,13 +49,14 @@ def build_services(settings: ServerSettings, db: Database,
     hearing = Hearing(settings)
     bindings = Bindings(db, settings, rng, hearing.since)
     ports = Ports(db, settings, bindings, rng)
+    moves = Moves(db, settings, bindings, rng, hearing.since)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
     lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
-        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
-        agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
+        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings, moves=moves,
+        agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports, moves),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
         hearing=hearing, committed=CommittedEvents(db))

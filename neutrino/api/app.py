@@ -36,6 +36,9 @@ LOG = logging.getLogger(__name__)
 # moment this server could hear it again, see services/hearing.py).
 FAILOVER_PERIOD = 0.5
 PRUNE_PERIOD = 60.0
+# Pending moves are looked at this often besides each confirmation of their target: a
+# target that died is replaced, a move left by another (or a stopped) server is finished.
+MOVES_PERIOD = 1.0
 # Routine heartbeats reach the database this often (see services/heartbeats.py).
 HEARTBEAT_FLUSH_PERIOD = 0.2
 
@@ -78,6 +81,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         if background:
             tasks.append(asyncio.create_task(
                 every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
+            tasks.append(asyncio.create_task(
+                every(MOVES_PERIOD, "DHCP network moves", services.moves.check)))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: events.prune_log(db, settings.event_log_size))))
@@ -120,7 +125,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                  pushed_filters=("fixed_ips",), filtered_list=services.ports.list_filtered),
     ):
         app.include_router(resource_router(resource, auth))
-    app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
+    app.include_router(agents_api.agents_router(services.agents, services.bindings,
+                                                services.moves, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {

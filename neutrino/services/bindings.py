@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -16,6 +16,7 @@ from neutrino.db.models import (
     Agent,
     Network,
     NetworkDhcpAgentBinding,
+    NetworkMove,
     NetworkSegment,
     Port,
     Subnet,
@@ -147,9 +148,12 @@ class Bindings:
 
     def _bind(self, session: Session, network_id: str, agent_id: str, now: datetime) -> str:
         agent = session.get(Agent, agent_id)
-        assert agent is not None
+        net = session.get(Network, network_id)
+        assert agent is not None and net is not None
+        # The revision now: a confirmation at or after it means this agent serves the
+        # network (scheduler/readiness.py).
         session.add(NetworkDhcpAgentBinding(network_id=network_id, dhcp_agent_id=agent_id,
-                                            created_at=now))
+                                            created_at=now, bound_revision=net.revision_number))
         events.record(session, "agent.network_added", "agent", agent_id, network_id,
                       host=agent.host)
         return agent.host
@@ -157,6 +161,10 @@ class Bindings:
     def _unbind(self, session: Session, network_id: str, agent: Agent) -> None:
         session.query(NetworkDhcpAgentBinding).filter_by(
             network_id=network_id, dhcp_agent_id=agent.id).delete()
+        # A move from this binding is over; a move to it is cancelled (its source stays).
+        session.execute(delete(NetworkMove).where(
+            NetworkMove.network_id == network_id,
+            or_(NetworkMove.from_agent_id == agent.id, NetworkMove.to_agent_id == agent.id)))
         # It may serve the old leases until it hears of this: addresses freed meanwhile
         # wait for its teardown too (services/quarantine.py).
         quarantine.note_unbound(session, network_id, agent.id, utcnow())
@@ -235,32 +243,38 @@ class Bindings:
         LOG.warning("%s Added anyway: dhcp_force_unreachable_add is True.", message)
 
     def remove(self, agent_id: str, network_id: str) -> None:
+        """Remove a binding at once (the API's removal waits when needed: services/moves.py)."""
         def work(session: Session) -> None:
             agent = self._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
             if agent_id not in self.hosting(session, network_id):
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
-            self._unbind(session, network_id, agent)
-            # The agent's DHCP port goes with the binding, as the agent would release it.
-            ports = list(session.scalars(select(Port).where(
-                Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
-                Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
-            if ports:
-                bump(net)  # the other agents' hosts files change: a new revision
-                quarantine.free(session, network_id, net.revision_number,
-                                {(a.subnet_id, a.ip_address) for p in ports
-                                 for a in p.fixed_ips},
-                                utcnow(), timedelta(seconds=self.settings.ip_reuse_quarantine))
-            for port in ports:
-                events.record(session, "port.delete", "port", port.id, network_id)
-                session.delete(port)
-            # Ports that waited for this agent alone to load them wait no more.
-            statuses.refresh_networks(session, [network_id])
+            self.drop(session, net, agent)
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
                      agent_id, agent.host)
 
         self.db.run(work)
+
+    def drop(self, session: Session, net: Network, agent: Agent) -> None:
+        """Unbind `agent` from `net` (whose row the caller has locked) with its DHCP port."""
+        network_id = net.id
+        self._unbind(session, network_id, agent)
+        # The agent's DHCP port goes with the binding, as the agent would release it.
+        ports = list(session.scalars(select(Port).where(
+            Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
+            Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
+        if ports:
+            bump(net)  # the other agents' hosts files change: a new revision
+            quarantine.free(session, network_id, net.revision_number,
+                            {(a.subnet_id, a.ip_address) for p in ports
+                             for a in p.fixed_ips},
+                            utcnow(), timedelta(seconds=self.settings.ip_reuse_quarantine))
+        for port in ports:
+            events.record(session, "port.delete", "port", port.id, network_id)
+            session.delete(port)
+        # Ports that waited for this agent alone to load them wait no more.
+        statuses.refresh_networks(session, [network_id])
 
     def networks_of_agent(self, agent_id: str) -> list[Network]:
         with self.db.session() as session:
@@ -309,6 +323,16 @@ class Bindings:
             bindings = [(n, a) for n, a in session.execute(
                 select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
                 .where(NetworkDhcpAgentBinding.dhcp_agent_id.in_(dead)))]
+            # Bindings in a move are the move's (services/moves.py): a dead source has its
+            # replacement already, a dead target is replaced by the move itself; a second
+            # newcomer would over-schedule the network.
+            moving = {(n, a) for n, a in session.execute(
+                select(NetworkMove.network_id, NetworkMove.from_agent_id)
+                .where(NetworkMove.from_agent_id.in_(dead)))}
+            moving |= {(n, a) for n, a in session.execute(
+                select(NetworkMove.network_id, NetworkMove.to_agent_id)
+                .where(NetworkMove.to_agent_id.in_(dead)))}
+            bindings = [b for b in bindings if b not in moving]
             if not bindings:
                 return []
             network_ids = {n for n, _ in bindings}
