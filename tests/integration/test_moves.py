@@ -4,6 +4,7 @@ restarted server finishes a move, a dead target is replaced or the move given up
 API's removal waits for a loading binding."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import Iterator
@@ -158,18 +159,26 @@ def test_removal_waits_for_the_loading_binding(server: RunningServer) -> None:
 
 def test_a_restarted_server_finishes_the_move(db_url: str,
                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The module's server runs on the same database meanwhile: a replica, which must
+    neither finish nor drop the move while both agents report."""
     settings = settings_for(db_url, str(tmp_path_factory.mktemp("restart")), **SETTINGS)
     x, y, _ = names()
-    with running_server(settings) as first, FakeDhcpHosts(first) as hosts:
-        hosts.start(x)
-        hosts.start(y)
-        net = network_on(first, hosts, x)
-        moves_of(first).request(net, hosts.ids[x], hosts.ids[y], "test")
-        port = int(first.url.rsplit(":", 1)[1])
-    with running_server(settings, port=port) as second, FakeDhcpHosts(second) as hosts2:
-        hosts2.start(x)
-        hosts2.start(y)
-        assert [m.network_id for m in moves_of(second).pending(hosts2.ids[x])] == [net]
+    with running_server(settings) as first:
+        hosts = FakeDhcpHosts(first)
+        hosts.__enter__()
+        try:
+            hosts.start(x)
+            hosts.start(y)
+            net = network_on(first, hosts, x)
+            moves_of(first).request(net, hosts.ids[x], hosts.ids[y], "test")
+            port = int(first.url.rsplit(":", 1)[1])
+        except BaseException:
+            hosts.__exit__()
+            raise
+    with contextlib.ExitStack() as stack:
+        stack.callback(hosts.__exit__)
+        second = stack.enter_context(running_server(settings, port=port))
+        assert [m.network_id for m in moves_of(second).pending(hosts.ids[x])] == [net]
         assert hosting(second, net) == {x: "leaving", y: "loading"}
-        hosts2.confirm(y, [net])
+        hosts.confirm(y, [net])
         assert hosting(second, net) == {y: "ready"}
