@@ -112,8 +112,12 @@ class SegmentUnreachable(Conflict):
     """A DHCP agent whose host has no live L2 agent able to carry the network's segment."""
 
 
-class RebalanceUnavailable(Conflict):
-    """A rebalance was asked of a server that cannot move networks make-before-break."""
+class NoMoveTarget(Conflict):
+    """No live, enabled DHCP agent that reaches the network's segment can take it."""
+
+
+class MoveTargetUnusable(Conflict):
+    """The requested target of a move cannot take the network (not alive, the source)."""
 
 
 class SegmentsExhausted(NeutrinoError):

@@ -19,6 +19,7 @@ from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.hearing import Hearing
+from neutrino.services.moves import Moves
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
 from neutrino.services.rebalance import Rebalancer
@@ -33,6 +34,7 @@ class Services:
     subnets: Subnets
     ports: Ports
     bindings: Bindings
+    moves: Moves
     rebalancer: Rebalancer
     agents: Agents
     rpc: AgentRpc
@@ -49,16 +51,17 @@ def build_services(settings: ServerSettings, db: Database,
     hearing = Hearing(settings)
     bindings = Bindings(db, settings, rng, hearing.since)
     ports = Ports(db, settings, bindings, rng)
-    rebalancer = Rebalancer(db, settings, bindings, moves=None)
+    moves = Moves(db, settings, bindings, rng, hearing.since)
+    rebalancer = Rebalancer(db, settings, bindings, moves)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
     lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
-        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
+        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings, moves=moves,
         rebalancer=rebalancer,
         agents=Agents(db, settings, bindings, joined=rebalancer.agent_joined),
-        rpc=AgentRpc(db, ports),
+        rpc=AgentRpc(db, ports, moves),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
         hearing=hearing, committed=CommittedEvents(db))

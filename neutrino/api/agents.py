@@ -17,6 +17,7 @@ from neutrino.identity.context import RequestContext
 from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, PageRequest
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
+from neutrino.services.moves import Moves
 from neutrino.services.views import network_view
 
 # What an agent shows, so what its list filters and sorts on.
@@ -39,7 +40,8 @@ NETWORK_ID_BODY = {"type": "object", "additionalProperties": False, "required": 
                    "properties": {"network_id": attributes.uuid_str.schema}}
 
 
-def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> APIRouter:
+def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
+                  auth: Authenticator) -> APIRouter:
     router = APIRouter()
 
     @router.get("/v2.0/agents", openapi_extra=openapi.list_parameters(
@@ -101,7 +103,10 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
     async def networks_on_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_dhcp-networks")
         nets = await run_in_threadpool(bindings.networks_of_agent, agent_id)
-        return json_response({"networks": [network_view(n) for n in nets]})
+        states = await run_in_threadpool(moves.states_on_agent, agent_id)
+        # dhcp_state: this agent's binding (ready, loading, leaving); clients ignore it.
+        return json_response({"networks": [{**network_view(n), "dhcp_state": states.get(
+            n.id, "loading")} for n in nets]})
 
     @router.post("/v2.0/agents/{agent_id}/dhcp-networks", status_code=201,
                  openapi_extra=openapi.body(NETWORK_ID_BODY))
@@ -119,14 +124,18 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
     async def remove_network(agent_id: str, network_id: str,
                              ctx: RequestContext = Depends(auth)) -> Response:
         require_admin(ctx, "delete_dhcp-network")
-        await run_in_threadpool(bindings.remove, agent_id, network_id)
+        # 204 at once; when another binding is still loading the network, this one
+        # leaves once that one is ready (make-before-break; docs/operations.md).
+        await run_in_threadpool(moves.remove, agent_id, network_id)
         return Response(status_code=204)
 
     @router.get("/v2.0/networks/{network_id}/dhcp-agents")
     async def agents_hosting(network_id: str, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_dhcp-agents")
         rows = await run_in_threadpool(bindings.agents_of_network, network_id)
-        return json_response({"agents": [agents.view(a) for a in rows]})
+        states = await run_in_threadpool(moves.states_of_network, network_id)
+        return json_response({"agents": [{**agents.view(a), "dhcp_state": states.get(
+            a.id, "loading")} for a in rows]})
 
     @router.post("/v2.0/agents", include_in_schema=False)
     async def no_create(ctx: RequestContext = Depends(auth)) -> Response:

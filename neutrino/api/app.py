@@ -38,6 +38,9 @@ LOG = logging.getLogger(__name__)
 # services/hearing.py); and at least this often, for networks no live agent could take yet.
 FAILOVER_PERIOD = 1.0
 PRUNE_PERIOD = 60.0
+# Pending moves are looked at this often besides each confirmation of their target: a
+# target that died is replaced, a move left by another (or a stopped) server is finished.
+MOVES_PERIOD = 1.0
 # Routine heartbeats reach the database this often (see services/heartbeats.py).
 HEARTBEAT_FLUSH_PERIOD = 0.2
 
@@ -80,6 +83,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         if background:
             tasks.append(asyncio.create_task(
                 when_due(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover_pass)))
+            tasks.append(asyncio.create_task(
+                every(MOVES_PERIOD, "DHCP network moves", services.moves.check)))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: events.prune_log(db, settings.event_log_size))))
@@ -122,7 +127,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                  pushed_filters=("fixed_ips",), filtered_list=services.ports.list_filtered),
     ):
         app.include_router(resource_router(resource, auth))
-    app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
+    app.include_router(agents_api.agents_router(services.agents, services.bindings,
+                                                services.moves, auth))
     app.include_router(rebalance_api.rebalance_router(services.rebalancer, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])

@@ -1,4 +1,5 @@
-"""The DHCP rebalance call (admin only): GET shows the plan, POST carries it out.
+"""The DHCP rebalance call (admin only): GET shows the plan, POST carries it out, and
+GET .../moves lists the moves still waiting for their new agent (the progress).
 
 A Neutrino extension, so outside Neutron's resource names: `/v2.0/dhcp-agent-rebalance`
 (docs/operations.md, "Rebalance").
@@ -25,7 +26,9 @@ def plan_view(plan: Plan, dry_run: bool) -> dict[str, Any]:
         "moves": [{"network_id": m.network_id,
                    "from_agent_id": m.from_agent, "from_host": plan.hosts[m.from_agent],
                    "to_agent_id": m.to_agent, "to_host": plan.hosts[m.to_agent],
-                   "reason": m.reason} for m in plan.moves],
+                   "reason": m.reason,
+                   **({"skipped": plan.skipped[m.network_id]}
+                      if m.network_id in plan.skipped else {})} for m in plan.moves],
         "agents": [{"id": a.agent_id, "host": a.host,
                     "availability_zone": a.availability_zone,
                     "load_before": a.before, "load_after": a.after} for a in plan.agents],
@@ -44,5 +47,10 @@ def rebalance_router(rebalancer: Rebalancer, auth: Authenticator) -> APIRouter:
     async def rebalance(ctx: RequestContext = Depends(auth)) -> Response:
         require_admin(ctx, "create_dhcp-agent-rebalance")
         return json_response(plan_view(await run_in_threadpool(rebalancer.run), False))
+
+    @router.get(PATH + "/moves")
+    async def pending_moves(ctx: RequestContext = Depends(auth)) -> Response:
+        require_admin(ctx, "get_dhcp-agent-rebalance")
+        return json_response({"moves": await run_in_threadpool(rebalancer.pending_moves)})
 
     return router

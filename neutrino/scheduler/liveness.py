@@ -27,6 +27,14 @@ def is_alive(heartbeat: datetime, now: datetime, agent_down_time: int) -> bool:
     return heartbeat >= alive_cutoff(now, agent_down_time)
 
 
+def silent_while_heard(heartbeat: datetime, now: datetime, hearing: datetime | None,
+                       agent_down_time: int) -> bool:
+    """Not alive, and the server has heard agents for at least agent_down_time: the agent
+    fell silent, the server did not just go deaf (moves replace such a target at once)."""
+    return hearing is not None and hearing <= alive_cutoff(now, agent_down_time) and \
+        not is_alive(heartbeat, now, agent_down_time)
+
+
 @dataclass(frozen=True)
 class Channel:
     """One thing the server needs to hear agents (its database, its broker link).

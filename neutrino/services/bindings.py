@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -16,6 +16,7 @@ from neutrino.db.models import (
     Agent,
     Network,
     NetworkDhcpAgentBinding,
+    NetworkMove,
     NetworkSegment,
     Port,
     Subnet,
@@ -158,9 +159,12 @@ class Bindings:
 
     def _bind(self, session: Session, network_id: str, agent_id: str, now: datetime) -> str:
         agent = session.get(Agent, agent_id)
-        assert agent is not None
+        net = session.get(Network, network_id)
+        assert agent is not None and net is not None
+        # The revision now: a confirmation at or after it means this agent serves the
+        # network (scheduler/readiness.py).
         session.add(NetworkDhcpAgentBinding(network_id=network_id, dhcp_agent_id=agent_id,
-                                            created_at=now))
+                                            created_at=now, bound_revision=net.revision_number))
         events.record(session, "agent.network_added", "agent", agent_id, network_id,
                       host=agent.host)
         return agent.host
@@ -168,6 +172,10 @@ class Bindings:
     def _unbind(self, session: Session, network_id: str, agent: Agent) -> None:
         session.query(NetworkDhcpAgentBinding).filter_by(
             network_id=network_id, dhcp_agent_id=agent.id).delete()
+        # A move from this binding is over; a move to it is cancelled (its source stays).
+        session.execute(delete(NetworkMove).where(
+            NetworkMove.network_id == network_id,
+            or_(NetworkMove.from_agent_id == agent.id, NetworkMove.to_agent_id == agent.id)))
         # It may serve the old leases until it hears of this: addresses freed meanwhile
         # wait for its teardown too (services/quarantine.py).
         quarantine.note_unbound(session, network_id, agent.id, utcnow())
@@ -246,32 +254,38 @@ class Bindings:
         LOG.warning("%s Added anyway: dhcp_force_unreachable_add is True.", message)
 
     def remove(self, agent_id: str, network_id: str) -> None:
+        """Remove a binding at once (the API's removal waits when needed: services/moves.py)."""
         def work(session: Session) -> None:
             agent = self._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
             if agent_id not in self.hosting(session, network_id):
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
-            self._unbind(session, network_id, agent)
-            # The agent's DHCP port goes with the binding, as the agent would release it.
-            ports = list(session.scalars(select(Port).where(
-                Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
-                Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
-            if ports:
-                bump(net)  # the other agents' hosts files change: a new revision
-                quarantine.free(session, network_id, net.revision_number,
-                                {(a.subnet_id, a.ip_address) for p in ports
-                                 for a in p.fixed_ips},
-                                utcnow(), timedelta(seconds=self.settings.ip_reuse_quarantine))
-            for port in ports:
-                events.record(session, "port.delete", "port", port.id, network_id)
-                session.delete(port)
-            # Ports that waited for this agent alone to load them wait no more.
-            statuses.refresh_networks(session, [network_id])
+            self.drop(session, net, agent)
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
                      agent_id, agent.host)
 
         self.db.run(work)
+
+    def drop(self, session: Session, net: Network, agent: Agent) -> None:
+        """Unbind `agent` from `net` (whose row the caller has locked) with its DHCP port."""
+        network_id = net.id
+        self._unbind(session, network_id, agent)
+        # The agent's DHCP port goes with the binding, as the agent would release it.
+        ports = list(session.scalars(select(Port).where(
+            Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
+            Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
+        if ports:
+            bump(net)  # the other agents' hosts files change: a new revision
+            quarantine.free(session, network_id, net.revision_number,
+                            {(a.subnet_id, a.ip_address) for p in ports
+                             for a in p.fixed_ips},
+                            utcnow(), timedelta(seconds=self.settings.ip_reuse_quarantine))
+        for port in ports:
+            events.record(session, "port.delete", "port", port.id, network_id)
+            session.delete(port)
+        # Ports that waited for this agent alone to load them wait no more.
+        statuses.refresh_networks(session, [network_id])
 
     def networks_of_agent(self, agent_id: str) -> list[Network]:
         with self.db.session() as session:
@@ -320,6 +334,16 @@ class Bindings:
             bindings = [(n, a) for n, a in session.execute(
                 select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
                 .where(NetworkDhcpAgentBinding.dhcp_agent_id.in_(dead)))]
+            # Bindings in a move are the move's (services/moves.py): a dead source has its
+            # replacement already, a dead target is replaced by the move itself; a second
+            # newcomer would over-schedule the network.
+            moving = {(n, a) for n, a in session.execute(
+                select(NetworkMove.network_id, NetworkMove.from_agent_id)
+                .where(NetworkMove.from_agent_id.in_(dead)))}
+            moving |= {(n, a) for n, a in session.execute(
+                select(NetworkMove.network_id, NetworkMove.to_agent_id)
+                .where(NetworkMove.to_agent_id.in_(dead)))}
+            bindings = [b for b in bindings if b not in moving]
             if not bindings:
                 return []
             network_ids = {n for n, _ in bindings}
@@ -355,8 +379,9 @@ class Bindings:
         network_ids = sorted({m.network_id for m in moves})
         # Lock in id order, so that two replicas doing this at once cannot deadlock; a
         # network deleted meanwhile is simply not there.
-        present = set(session.scalars(select(Network.id).where(Network.id.in_(network_ids))
-                                      .order_by(Network.id).with_for_update()))
+        revisions = {network_id: revision for network_id, revision in session.execute(
+            select(Network.id, Network.revision_number).where(Network.id.in_(network_ids))
+            .order_by(Network.id).with_for_update())}
         hosting: dict[str, set[str]] = {}
         for network_id, agent_id in session.execute(
                 select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
@@ -371,7 +396,7 @@ class Bindings:
             dead_agent = agents.get(move.from_agent)
             # Re-checked under the locks: another replica may have moved it already; the
             # agent may have reported, or the database or broker failed, meanwhile.
-            if move.network_id not in present or move.from_agent not in hosts \
+            if move.network_id not in revisions or move.from_agent not in hosts \
                     or move.to_agent in hosts or move.to_agent not in agents \
                     or dead_agent is None or not judged_dead(
                         dead_agent.heartbeat_timestamp, now, hearing, down, grace):
@@ -387,13 +412,21 @@ class Bindings:
                 NetworkDhcpAgentBinding.dhcp_agent_id == from_agent,
                 NetworkDhcpAgentBinding.network_id.in_(
                     [m.network_id for m in done if m.from_agent == from_agent])))
+            # As _unbind: a move from or to the dead agent's binding is over.
+            session.execute(delete(NetworkMove).where(
+                NetworkMove.network_id.in_(
+                    [m.network_id for m in done if m.from_agent == from_agent]),
+                or_(NetworkMove.from_agent_id == from_agent,
+                    NetworkMove.to_agent_id == from_agent)))
         # The dead agent may come back serving the old leases: freed addresses wait for
         # its teardown too (services/quarantine.py).
         quarantine.note_unbound_many(session, [(m.network_id, m.from_agent) for m in done],
                                      stamp)
         for move in done:
-            session.add(NetworkDhcpAgentBinding(network_id=move.network_id,
-                                                dhcp_agent_id=move.to_agent, created_at=stamp))
+            # bound_revision as _bind sets it (scheduler/readiness.py).
+            session.add(NetworkDhcpAgentBinding(
+                network_id=move.network_id, dhcp_agent_id=move.to_agent, created_at=stamp,
+                bound_revision=revisions[move.network_id]))
             events.record(session, "agent.network_removed", "agent", move.from_agent,
                           move.network_id, host=agents[move.from_agent].host, now=stamp)
             events.record(session, "agent.network_added", "agent", move.to_agent,

@@ -1,26 +1,27 @@
 """Rebalance: read agents and bindings, plan with scheduler/rebalance.py, request the moves.
 
 The plan is computed from one consistent read of the database; the moves themselves are
-make-before-break and asynchronous (the move primitive keeps the old agent serving until
+make-before-break and asynchronous (services/moves.py keeps the old agent serving until
 the new one reports readiness), so carrying out a plan means requesting its moves, and
-progress is read back as "has the old agent let go of the network yet".
+progress is read back from the pending moves. A binding that a pending move is taking
+away counts as gone already: a rebalance asked again while one is under way plans only
+what is left to do.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import NetworkDhcpAgentBinding, Port, Subnet
+from neutrino.db.models import NetworkDhcpAgentBinding, NetworkMove, Port, Subnet
 from neutrino.db.session import Database
-from neutrino.errors import RebalanceUnavailable
+from neutrino.errors import Conflict, NotFound
 from neutrino.scheduler.placement import AgentSnapshot
 from neutrino.scheduler.rebalance import (
     PlannedMove,
@@ -31,17 +32,9 @@ from neutrino.scheduler.rebalance import (
 )
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
+from neutrino.services.moves import Moves
 
 LOG = logging.getLogger(__name__)
-
-
-class MoveRequests(Protocol):
-    """What rebalance needs of the move primitive (services/moves.py)."""
-
-    def request(self, network_id: str, from_agent_id: str, to_agent_id: str,
-                reason: str) -> None:
-        """Persist a make-before-break move; it completes on its own."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +52,9 @@ class Plan:
     moves: list[PlannedMove]
     agents: list[AgentLoad]
     hosts: dict[str, str]  # agent id -> host, for the moves' display
+    # Moves of the plan that could not be requested (network gone, target died meanwhile):
+    # network id -> why. They are left as they are; a new rebalance plans them again.
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def network_weights(session: Session, load_type: str, network_ids: Sequence[str]
@@ -77,7 +73,7 @@ def network_weights(session: Session, load_type: str, network_ids: Sequence[str]
 
 class Rebalancer:
     def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings,
-                 moves: MoveRequests | None) -> None:
+                 moves: Moves) -> None:
         self.db = db
         self.settings = settings
         self.bindings = bindings
@@ -91,6 +87,9 @@ class Rebalancer:
         for network_id, agent_id in session.execute(select(
                 NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)):
             grouped.setdefault(network_id, set()).add(agent_id)
+        for network_id, agent_id in session.execute(select(NetworkMove.network_id,
+                                                           NetworkMove.from_agent_id)):
+            grouped.get(network_id, set()).discard(agent_id)  # on its way out already
         network_ids = sorted(grouped)
         reach = self.bindings.reach(session, now, agents, network_ids)
         allowed = None if reach is None else {n: frozenset(a) for n, a in reach.items()}
@@ -115,34 +114,29 @@ class Rebalancer:
 
     def run(self) -> Plan:
         """Plan and request every move of the plan (make-before-break, asynchronous)."""
-        if self.moves is None:
-            raise RebalanceUnavailable(
-                "This server cannot carry out a rebalance: make-before-break moves are not "
-                "available. Use the dry run to see the plan.")
         plan = self.plan()
         for move in plan.moves:
-            self.moves.request(move.network_id, move.from_agent, move.to_agent,
-                               f"rebalance: {move.reason}")
+            try:
+                self.moves.request(move.network_id, move.from_agent, move.to_agent,
+                                   f"rebalance: {move.reason}")
+            except (Conflict, NotFound) as exc:
+                # The world moved since the plan was read: this move waits for the next.
+                plan.skipped[move.network_id] = str(exc)
+                LOG.info("rebalance: network %s stays on DHCP agent %s: %s", move.network_id,
+                         move.from_agent, exc)
+                continue
             LOG.info("rebalance: network %s from DHCP agent on %s to %s (%s)",
                      move.network_id, plan.hosts[move.from_agent], plan.hosts[move.to_agent],
                      move.reason)
         return plan
 
-    def pending(self, moves: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Of these (network, old agent) pairs, those whose old agent still hosts the network."""
-        if not moves:
-            return []
-        wanted = set(moves)
-        networks = sorted({n for n, _ in wanted})
-        with self.db.session() as session:
-            rows = set(session.execute(select(
-                NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
-                .where(NetworkDhcpAgentBinding.network_id.in_(networks))).tuples())
-        return [m for m in moves if m in rows]
+    def pending_moves(self) -> list[dict[str, object]]:
+        """Every move still waiting for its target (this rebalance's, drains', others')."""
+        return [m.view() for m in self.moves.pending()]
 
     def agent_joined(self, agent_id: str, host: str) -> None:
         """[DEFAULT] dhcp_rebalance_on_agent_join: rebalance, off the caller's thread."""
-        if not self.settings.dhcp_rebalance_on_agent_join or self.moves is None:
+        if not self.settings.dhcp_rebalance_on_agent_join:
             return
         thread = threading.Thread(target=self._auto_run, args=(agent_id, host),
                                   name="dhcp-rebalance", daemon=True)

@@ -1,7 +1,7 @@
 """Failover's bound on a real server: a dead DHCP agent's networks are all on another agent
 within agent_down_time + dhcp_failover_grace + 1 s of its last heartbeat, never before.
 
-Fake agents report state over HTTP from a thread (tests/support/reporting_hosts.py). The
+Fake agents report state over HTTP from a thread (tests/support/fake_dhcp_hosts.py). The
 bindings are counted straight from the database every 20 ms. TOLERANCE allows for that
 polling and for a loaded two-core CI machine; the bench (bench/failover_bench.py) gives
 the figures (about 0.3 s past the verdict on SQLite for 200 networks).
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from neutrino.db.models import NetworkDhcpAgentBinding
 from neutrino.services.clock import utcnow
-from tests.support.reporting_hosts import Hosts
+from tests.support.fake_dhcp_hosts import FakeDhcpHosts
 from tests.support.server import RunningServer, body_of, running_server, settings_for
 from tests.support.waiting import wait_until
 
@@ -45,8 +45,8 @@ def bindings_of(server: RunningServer, agent_id: str) -> int:
 
 def test_a_dead_agents_networks_move_within_the_bound(server: RunningServer) -> None:
     tag = uuid.uuid4().hex[:6]
-    with Hosts(server, interval=0.2) as hosts:
-        dead = hosts.start(f"{tag}-x", None)
+    with FakeDhcpHosts(server, beat=0.2) as hosts:
+        dead = hosts.start(f"{tag}-x")
         with server.client() as c:
             for i in range(NETWORKS):
                 net = body_of(c.post("/v2.0/networks", json={"network": {"name": f"t{i}"}}))
@@ -54,10 +54,12 @@ def test_a_dead_agents_networks_move_within_the_bound(server: RunningServer) -> 
                     "network_id": net["network"]["id"], "cidr": f"10.81.{i}.0/24",
                     "ip_version": 4}}))
         assert bindings_of(server, dead) == NETWORKS
-        live = hosts.start(f"{tag}-y", None)
-        # Long enough reporting that the server has heard everyone for agent_down_time
-        # (it judges nobody before, services/hearing.py).
-        wait_until(lambda: hosts.reports * hosts.interval > DOWN_TIME + GRACE + 0.5, 30)
+        live = hosts.start(f"{tag}-y")
+        # The server judges nobody before it has heard agents for agent_down_time + grace
+        # (services/hearing.py): past that, the bound counts from the last heartbeat alone.
+        hearing = server.app.state.services.hearing
+        wait_until(lambda: (utcnow() - hearing.since()).total_seconds()
+                   > DOWN_TIME + GRACE + 0.5, 30, message="the server to hear long enough")
         hosts.silence(f"{tag}-x")
         wait_until(lambda: bindings_of(server, dead) == 0, BOUND + 10, interval=0.02,
                    message="the dead agent's networks to move")

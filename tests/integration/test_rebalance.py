@@ -1,25 +1,31 @@
 """Rebalance on a real server: the plan from the database (REST and `neutrino
-dhcp-agent-rebalance --dry-run`), admin only; agents register by report_state over HTTP.
+dhcp-agent-rebalance --dry-run`), carried out make-before-break with progress, and by
+itself when an agent joins ([DEFAULT] dhcp_rebalance_on_agent_join); admin only.
 
-agent_down_time is long, so the agents registered once stay alive for the module.
+Fake DHCP agents heartbeat over HTTP and confirm their networks when the test lets them
+(tests/support/fake_dhcp_hosts.py, ready_hosts.py).
 """
 from __future__ import annotations
 
 import io
+import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from neutrino.cli.main import main
-from tests.support.agents import agent_client, register
+from tests.support.databases import fresh_database
+from tests.support.fake_dhcp_hosts import FakeDhcpHosts
+from tests.support.ready_hosts import AutoConfirm
 from tests.support.server import USERS, RunningServer, body_of, running_server, settings_for
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
 def server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     settings = settings_for(db_url, str(tmp_path_factory.mktemp("state")),
-                            agent_down_time=600, dhcp_agents_per_network=1)
+                            agent_down_time=10, dhcp_agents_per_network=1)
     with running_server(settings) as running:
         yield running
 
@@ -56,37 +62,99 @@ def make_networks(server: RunningServer, count: int) -> list[str]:
     return ids
 
 
-def test_the_plan_gives_a_new_agent_its_share_and_changes_nothing(server: RunningServer
-                                                                   ) -> None:
+def load(server: RunningServer) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for hosts in hosting(server).values():
+        for host in hosts:
+            counted[host] = counted.get(host, 0) + 1
+    return counted
+
+
+def pending(server: RunningServer) -> list[dict[str, str]]:
+    with server.client() as c:
+        moves: list[dict[str, str]] = body_of(
+            c.get("/v2.0/dhcp-agent-rebalance/moves"))["moves"]
+    return moves
+
+
+def test_a_third_agent_gets_its_share_make_before_break(server: RunningServer) -> None:
     tag = uuid.uuid4().hex[:6]
     a, b, c = (f"{tag}-{n}" for n in "abc")
-    client = agent_client(server)
-    register(client, a)
-    register(client, b)
-    make_networks(server, 6)
-    before = hosting(server)
-    assert sorted(len([n for n, h in before.items() if host in h]) for host in (a, b)) == [3, 3]
-    register(client, c)  # joins empty: dhcp_rebalance_on_agent_join is off
+    with FakeDhcpHosts(server) as hosts, AutoConfirm(hosts) as confirm:
+        for host in (a, b):
+            hosts.start(host)
+            confirm.ready(host)
+        make_networks(server, 6)
+        before = hosting(server)
+        assert load(server) == {a: 3, b: 3}
+        hosts.start(c)  # joins empty: dhcp_rebalance_on_agent_join is off
 
-    with server.client() as http:
-        plan = body_of(http.get("/v2.0/dhcp-agent-rebalance"))["rebalance"]
-    assert plan["dry_run"] is True and plan["load_type"] == "networks"
-    moves = plan["moves"]
-    assert len(moves) == 2
-    assert {m["to_host"] for m in moves} == {c} and {m["from_host"] for m in moves} == {a, b}
-    for move in moves:
-        assert move["from_host"] in before[move["network_id"]]
-        assert move["reason"].startswith("evens out load (networks): ")
-    loads = {x["host"]: (x["load_before"], x["load_after"]) for x in plan["agents"]}
-    assert loads == {a: (3, 2), b: (3, 2), c: (0, 2)}
+        # The plan, changing nothing.
+        with server.client() as http:
+            plan = body_of(http.get("/v2.0/dhcp-agent-rebalance"))["rebalance"]
+        assert plan["dry_run"] is True and plan["load_type"] == "networks"
+        moves = plan["moves"]
+        assert len(moves) == 2
+        assert {m["to_host"] for m in moves} == {c}
+        assert {m["from_host"] for m in moves} == {a, b}
+        for move in moves:
+            assert move["from_host"] in before[move["network_id"]]
+            assert move["reason"].startswith("evens out load (networks): ")
+        loads = {x["host"]: (x["load_before"], x["load_after"]) for x in plan["agents"]}
+        assert loads == {a: (3, 2), b: (3, 2), c: (0, 2)}
+        code, out, err = cli(server, "dhcp-agent-rebalance", "--dry-run")
+        assert code == 0, err
+        assert "Would move 2 network(s) to even out DHCP agents' load (networks):" in out
+        for move in moves:
+            assert f"network {move['network_id']}: {move['from_host']} -> {c} (" in out
+        assert f"{c} (nova): 0 -> 2" in out
+        assert hosting(server) == before
 
-    code, out, err = cli(server, "dhcp-agent-rebalance", "--dry-run")
-    assert code == 0, err
-    assert "Would move 2 network(s) to even out DHCP agents' load (networks):" in out
-    for move in moves:
-        assert f"network {move['network_id']}: {move['from_host']} -> {c} (" in out
-    assert f"{c} (nova): 0 -> 2" in out
-    assert hosting(server) == before
+        # Carried out: c is bound at once, a and b keep serving until c is ready.
+        result: list[tuple[int, str, str]] = []
+        watcher = threading.Thread(target=lambda: result.append(
+            cli(server, "dhcp-agent-rebalance", "--timeout", "60")))
+        watcher.start()
+        wait_until(lambda: len(pending(server)) == 2, 20, message="two pending moves")
+        now = hosting(server)
+        for move in moves:
+            assert now[move["network_id"]] == {move["from_host"], c}
+        with server.client() as http:  # asked again meanwhile: nothing more to do
+            assert body_of(http.get("/v2.0/dhcp-agent-rebalance"))["rebalance"]["moves"] == []
+        confirm.ready(c)
+        watcher.join(60)
+        assert result, "the CLI did not finish"
+        code, out, err = result[0]
+        assert code == 0, (out, err)
+        assert out.count("moved network ") == 2 and "(2/2)" in out
+        assert "Rebalanced: 2 network(s) moved." in out
+        assert load(server) == {a: 2, b: 2, c: 2}
+        assert pending(server) == []
+
+
+@pytest.fixture(scope="module")
+def auto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with fresh_database("sqlite", str(tmp_path_factory.mktemp("db"))) as url:
+        settings = settings_for(url, str(tmp_path_factory.mktemp("state")),
+                                agent_down_time=10, dhcp_rebalance_on_agent_join=True)
+        with running_server(settings) as running:
+            yield running
+
+
+def test_an_agent_joining_gets_its_share_by_itself_when_asked_to(auto_server: RunningServer
+                                                                  ) -> None:
+    server = auto_server
+    tag = uuid.uuid4().hex[:6]
+    a, b = f"{tag}-a", f"{tag}-b"
+    with FakeDhcpHosts(server) as hosts, AutoConfirm(hosts) as confirm:
+        hosts.start(a)
+        confirm.ready(a)
+        make_networks(server, 4)
+        assert load(server) == {a: 4}
+        confirm.ready(b)
+        hosts.start(b)
+        wait_until(lambda: load(server) == {a: 2, b: 2} and not pending(server), 30,
+                   message="the new agent to take half")
 
 
 def test_only_admins_rebalance(server: RunningServer) -> None:

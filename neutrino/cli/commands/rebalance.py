@@ -21,12 +21,17 @@ def move_line(move: dict[str, Any]) -> str:
             f"({move['reason']})")
 
 
-def still_hosting(client: NeutronClient, moves: list[dict[str, Any]]) -> set[int]:
+def still_hosting(client: NeutronClient, moves: list[dict[str, Any]]) -> list[int]:
     """Indexes of the moves whose old agent still hosts the network: one call per agent."""
     held: dict[str, set[str]] = {}
     for agent_id in {m["from_agent_id"] for m in moves}:
         held[agent_id] = {n["id"] for n in client.list_networks_on_dhcp_agent(agent_id)}
-    return {i for i, m in enumerate(moves) if m["network_id"] in held[m["from_agent_id"]]}
+    return [i for i, m in enumerate(moves) if m["network_id"] in held[m["from_agent_id"]]]
+
+
+def waiting(client: NeutronClient) -> set[tuple[str, str]]:
+    """(network, old agent) of every move still waiting for its new agent."""
+    return {(m["network_id"], m["from_agent_id"]) for m in client.pending_moves()}
 
 
 class RebalanceDhcpAgents(Command):
@@ -64,17 +69,20 @@ class RebalanceDhcpAgents(Command):
 
     def _watch(self, client: NeutronClient, moves: list[dict[str, Any]], timeout: float
                ) -> int:
-        """Report each move as its old agent lets go (the new one then serves the network)."""
+        """Report each move as it completes: its new agent serves, the old one let go."""
+        skipped = [m for m in moves if "skipped" in m]
+        for move in skipped:
+            say(self.app, f"  not moved: network {move['network_id']}: {move['skipped']}")
+        moves = [m for m in moves if "skipped" not in m]
         progress = Progress(self.app.stdout, len(moves))
         pending = set(range(len(moves)))
         deadline = time.monotonic() + timeout
         progress.start()
         try:
             while pending and time.monotonic() < deadline:
-                left = still_hosting(client, [moves[i] for i in sorted(pending)])
-                ordered = sorted(pending)
-                for j, i in enumerate(ordered):
-                    if j not in left:
+                still = waiting(client)
+                for i in sorted(pending):
+                    if (moves[i]["network_id"], moves[i]["from_agent_id"]) not in still:
                         pending.discard(i)
                         progress.step("moved " + move_line(moves[i]))
                 if pending:
@@ -85,11 +93,18 @@ class RebalanceDhcpAgents(Command):
                           "(the old agents keep serving until the new ones are ready).")
             return 130
         progress.end()
+        finished = [m for i, m in enumerate(moves) if i not in pending]
+        # A move given up (its new agent died, nobody else could take it) leaves the network
+        # where it was: say so rather than count it as moved.
+        kept = [finished[i] for i in still_hosting(client, finished)]
+        for move in kept:
+            say(self.app, "  given up, still on the old agent: " + move_line(move))
         if pending:
             say(self.app, f"{len(pending)} move(s) not finished after {timeout:.0f} s; "
                           "the old agents keep serving those networks:")
             for i in sorted(pending):
                 say(self.app, "  " + move_line(moves[i]))
+        if pending or kept or skipped:
             return 1
         say(self.app, f"Rebalanced: {len(moves)} network(s) moved.")
         return 0

@@ -1,0 +1,68 @@
+"""Fake DHCP agents for integration tests and benches: they heartbeat over the real HTTP
+transport from one thread, and confirm networks (networks_applied) only when told to, so
+a test decides when an agent becomes ready for a network."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from neutrino.agent_protocol.messages import AgentState, NetworkApplied
+from neutrino.transport.client import TransportError
+from neutrino.transport.http_client import HttpAgentClient
+from tests.support.agents import agent_client, dhcp_state
+from tests.support.server import RunningServer
+
+BEAT = 0.3
+
+
+class FakeDhcpHosts:
+    """`start(host)` registers a DHCP agent; `silence(host)` stops its heartbeats."""
+
+    def __init__(self, server: RunningServer, beat: float = BEAT) -> None:
+        self.client: HttpAgentClient = agent_client(server)
+        self.beat = beat
+        self.ids: dict[str, str] = {}
+        self._states: dict[str, AgentState] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self, host: str) -> str:
+        self.ids[host] = self.client.report_state(dhcp_state(host, start=True)).agent_id
+        with self._lock:
+            self._states[host] = dhcp_state(host)
+        return self.ids[host]
+
+    def silence(self, host: str) -> None:
+        with self._lock:
+            self._states.pop(host, None)
+
+    def confirm(self, host: str, network_ids: Iterable[str]) -> None:
+        """Tell the server `host` serves these networks, at the revision it would fetch."""
+        items = []
+        for network_id in network_ids:
+            info = self.client.get_network_info(host, network_id)
+            if info is not None:
+                items.append(NetworkApplied(network_id=network_id,
+                                            revision_number=info.revision_number,
+                                            serving=True))
+        for start in range(0, len(items), 500):
+            self.client.networks_applied(host, items[start:start + 500])
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.beat):
+            with self._lock:
+                states = list(self._states.values())
+            for state in states:
+                try:
+                    self.client.report_state(state)
+                except TransportError:  # a server restarting: the next beat reaches it
+                    continue
+
+    def __enter__(self) -> FakeDhcpHosts:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
