@@ -17,6 +17,8 @@ dhcp_agents_per_network is never exceeded by the plan.
 """
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -68,11 +70,14 @@ class _State:
         self.by_id = {a.id: a for a in data.agents}
         self.load = loads(data)
         self.hosts = {n: set(h) for n, h in data.bindings.items()}
-        self.hosted: dict[str, set[str]] = {a: set() for a in self.load}
-        for network_id, hosts in self.hosts.items():
-            for agent_id in hosts:
+        # Per agent, its networks in id order (the planner's tie-break) and their weights.
+        self.hosted: dict[str, list[str]] = {a: [] for a in self.load}
+        self.weights_on: dict[str, Counter[int]] = {a: Counter() for a in self.load}
+        for network_id in sorted(self.hosts):
+            for agent_id in self.hosts[network_id]:
                 if agent_id in self.hosted:
-                    self.hosted[agent_id].add(network_id)
+                    self.hosted[agent_id].append(network_id)
+                    self.weights_on[agent_id][self.weight(network_id)] += 1
 
     def weight(self, network_id: str) -> int:
         return self.data.weights.get(network_id, 1)
@@ -101,8 +106,11 @@ class _State:
         weight = self.weight(move.network_id)
         self.hosts[move.network_id].discard(move.from_agent)
         self.hosts[move.network_id].add(move.to_agent)
-        self.hosted[move.from_agent].discard(move.network_id)
-        self.hosted[move.to_agent].add(move.network_id)
+        source = self.hosted[move.from_agent]
+        del source[bisect.bisect_left(source, move.network_id)]
+        bisect.insort(self.hosted[move.to_agent], move.network_id)
+        self.weights_on[move.from_agent][weight] -= 1
+        self.weights_on[move.to_agent][weight] += 1
         self.load[move.from_agent] -= weight
         self.load[move.to_agent] += weight
 
@@ -123,20 +131,28 @@ def _best_move(state: _State) -> PlannedMove | None:
             gap = state.load[source] - state.load[target]
             if gap <= 1:
                 break  # lighter targets come first: no later one has a bigger gap
+            # 0 < weight < gap: the sum of squared loads strictly drops. Closest to half
+            # the gap evens out the pair best; ties by id, for a plan that is the same on
+            # every replica and every run. The networks are in id order, so the first one
+            # with the best distance any of the source's weights allows is the answer.
+            usable = [w for w, n in state.weights_on[source].items() if n and 0 < w < gap]
+            if not usable:
+                continue
+            floor = min(abs(gap - 2 * w) for w in usable)
             best: tuple[int, str] | None = None
             for network_id in state.hosted[source]:
                 weight = state.weight(network_id)
-                # 0 < weight < gap: the sum of squared loads strictly drops.
                 if not 0 < weight < gap or not state.feasible(network_id, source, target):
                     continue
-                # Closest to half the gap evens out the pair best; ties by id, for
-                # a plan that is the same on every replica and every run.
-                key = (abs(gap - 2 * weight), network_id)
-                if best is None or key < (abs(gap - 2 * state.weight(best[1])), best[1]):
-                    best = (weight, network_id)
+                distance = abs(gap - 2 * weight)
+                if best is None or distance < best[0]:
+                    best = (distance, network_id)
+                    if distance == floor:
+                        break
             if best is not None:
+                weight = state.weight(best[1])
                 return PlannedMove(best[1], source, target,
-                                   _reason(state, source, target, best[0]))
+                                   _reason(state, source, target, weight))
     return None
 
 

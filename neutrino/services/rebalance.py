@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import NetworkDhcpAgentBinding, NetworkMove, Port, Subnet
+from neutrino.db.models import Network, NetworkDhcpAgentBinding, NetworkMove, Port, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import Conflict, NotFound
 from neutrino.scheduler.placement import AgentSnapshot
@@ -35,6 +35,8 @@ from neutrino.services.clock import utcnow
 from neutrino.services.moves import Moves
 
 LOG = logging.getLogger(__name__)
+# Moves requested per transaction: a rebalance of a thousand networks in a few of them.
+REQUEST_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -115,20 +117,45 @@ class Rebalancer:
     def run(self) -> Plan:
         """Plan and request every move of the plan (make-before-break, asynchronous)."""
         plan = self.plan()
-        for move in plan.moves:
-            try:
-                self.moves.request(move.network_id, move.from_agent, move.to_agent,
-                                   f"rebalance: {move.reason}")
-            except (Conflict, NotFound) as exc:
-                # The world moved since the plan was read: this move waits for the next.
-                plan.skipped[move.network_id] = str(exc)
-                LOG.info("rebalance: network %s stays on DHCP agent %s: %s", move.network_id,
-                         move.from_agent, exc)
-                continue
-            LOG.info("rebalance: network %s from DHCP agent on %s to %s (%s)",
-                     move.network_id, plan.hosts[move.from_agent], plan.hosts[move.to_agent],
-                     move.reason)
+        for start in range(0, len(plan.moves), REQUEST_BATCH):
+            batch = plan.moves[start:start + REQUEST_BATCH]
+
+            def work(session: Session, batch: list[PlannedMove] = batch) -> dict[str, str]:
+                return self._request(session, batch)
+            skipped = self.db.run(work)
+            plan.skipped.update(skipped)
+            for move in batch:
+                if move.network_id in skipped:
+                    LOG.info("rebalance: network %s stays on DHCP agent %s: %s",
+                             move.network_id, move.from_agent, skipped[move.network_id])
+                else:
+                    LOG.info("rebalance: network %s from DHCP agent on %s to %s (%s)",
+                             move.network_id, plan.hosts[move.from_agent],
+                             plan.hosts[move.to_agent], move.reason)
         return plan
+
+    def _request(self, session: Session, batch: Sequence[PlannedMove]) -> dict[str, str]:
+        """Request a batch of moves in one transaction; returns those skipped, and why."""
+        now = utcnow()
+        # Lock the networks in id order, as every batch of binding changes does.
+        ids = sorted({m.network_id for m in batch})
+        present = set(session.scalars(select(Network.id).where(Network.id.in_(ids))
+                                      .order_by(Network.id).with_for_update()))
+        skipped: dict[str, str] = {}
+        for move in batch:
+            if move.network_id not in present:
+                skipped[move.network_id] = f"Network {move.network_id} could not be found."
+                continue
+            try:
+                # A savepoint each: a move the world has overtaken (its target died, the
+                # network was moved meanwhile) leaves nothing behind and waits for the next
+                # rebalance.
+                with session.begin_nested():
+                    self.moves.request_in(session, move.network_id, move.from_agent,
+                                          move.to_agent, f"rebalance: {move.reason}", now)
+            except (Conflict, NotFound) as exc:
+                skipped[move.network_id] = str(exc)
+        return skipped
 
     def pending_moves(self) -> list[dict[str, object]]:
         """Every move still waiting for its target (this rebalance's, drains', others')."""
