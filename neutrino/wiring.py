@@ -18,6 +18,7 @@ from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
+from neutrino.services.drain import Drains
 from neutrino.services.hearing import Hearing
 from neutrino.services.moves import Moves
 from neutrino.services.networks import Networks
@@ -34,6 +35,7 @@ class Services:
     ports: Ports
     bindings: Bindings
     moves: Moves
+    drains: Drains
     agents: Agents
     rpc: AgentRpc
     tokens: TokenService
@@ -56,6 +58,7 @@ def build_services(settings: ServerSettings, db: Database,
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings, moves=moves,
+        drains=Drains(db, settings, bindings, moves, rng),
         agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports, moves),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,

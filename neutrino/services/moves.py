@@ -158,23 +158,27 @@ class Moves:
         def work(session: Session) -> MoveInfo:
             agent = self.bindings._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
-            facts = binding_facts(session, network_id)
-            if agent_id not in facts:
-                raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
-                                       f"agent {agent_id}.")
-            pending = session.get(NetworkMove, (network_id, agent_id))
-            if pending is not None:
-                return _info(pending)
-            others = [f for a, f in facts.items() if a != agent_id]
-            wait_for = removal_waits_for(facts[agent_id], others)
-            if wait_for is not None:
-                return self.request_in(session, network_id, agent_id, wait_for,
-                                       "removal requested", utcnow())
-            self.bindings.drop(session, net, agent)
-            LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
-                     agent_id, agent.host)
-            return MoveInfo(network_id, agent_id, None, "removal requested", None, True)
+            return self.remove_in(session, net, agent, "removal requested")
         return self.db.run(work)
+
+    def remove_in(self, session: Session, net: Network, agent: Agent, reason: str
+                  ) -> MoveInfo:
+        """`remove` inside the caller's transaction; the caller has locked the network."""
+        facts = binding_facts(session, net.id)
+        if agent.id not in facts:
+            raise NetworkNotHosted(f"The network {net.id} is not hosted by the DHCP "
+                                   f"agent {agent.id}.")
+        pending = session.get(NetworkMove, (net.id, agent.id))
+        if pending is not None:
+            return _info(pending)
+        others = [f for a, f in facts.items() if a != agent.id]
+        wait_for = removal_waits_for(facts[agent.id], others)
+        if wait_for is not None:
+            return self.request_in(session, net.id, agent.id, wait_for, reason, utcnow())
+        self.bindings.drop(session, net, agent)
+        LOG.info("network %s removed from DHCP agent %s on %s (%s)", net.id, agent.id,
+                 agent.host, reason)
+        return MoveInfo(net.id, agent.id, None, reason, None, True)
 
     # ---- finishing ----------------------------------------------------------------------------
 
