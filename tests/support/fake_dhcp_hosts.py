@@ -7,7 +7,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from neutrino.agent_protocol.messages import AgentState, NetworkApplied
+from neutrino.agent.naming import dhcp_device_id
+from neutrino.agent_protocol.messages import (
+    AgentState,
+    DeviceList,
+    DhcpPortRequest,
+    NetworkApplied,
+)
 from neutrino.transport.client import TransportError
 from neutrino.transport.http_client import HttpAgentClient
 from tests.support.agents import agent_client, dhcp_state
@@ -25,6 +31,7 @@ class FakeDhcpHosts:
         self.ids: dict[str, str] = {}
         self._states: dict[str, list[AgentState]] = {}
         self._auto: dict[str, set[str]] = {}  # host -> networks it confirmed
+        self._with_l2: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -34,6 +41,8 @@ class FakeDhcpHosts:
         if l2 is not None:
             self.client.report_state(l2.model_copy(update={"start_flag": True}))
         self.ids[host] = self.client.report_state(dhcp_state(host, start=True)).agent_id
+        if l2 is not None:
+            self._with_l2.add(host)
         with self._lock:
             self._states[host] = [dhcp_state(host)] + ([l2] if l2 is not None else [])
             if auto:
@@ -53,7 +62,17 @@ class FakeDhcpHosts:
         done.update(new)
 
     def confirm(self, host: str, network_ids: Iterable[str]) -> None:
-        """Tell the server `host` serves these networks, at the revision it would fetch."""
+        """Tell the server `host` serves these networks, at the revision it would fetch.
+        A host with an L2 agent first makes its DHCP port, which its L2 agent reports
+        wired, as the real agents do (the ready rule waits for both)."""
+        network_ids = list(network_ids)
+        if host in self._with_l2:
+            ports = [self.client.create_dhcp_port(DhcpPortRequest(
+                network_id=n, device_id=dhcp_device_id(host, n), host=host)).id
+                for n in network_ids]
+            for start in range(0, len(ports), 500):
+                self.client.update_device_list(host, DeviceList(
+                    devices_up=ports[start:start + 500]))
         items = []
         for network_id in network_ids:
             info = self.client.get_network_info(host, network_id)
