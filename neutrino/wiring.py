@@ -18,6 +18,7 @@ from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
+from neutrino.services.drain import Drains
 from neutrino.services.hearing import Hearing
 from neutrino.services.moves import Moves
 from neutrino.services.networks import Networks
@@ -35,6 +36,7 @@ class Services:
     ports: Ports
     bindings: Bindings
     moves: Moves
+    drains: Drains
     rebalancer: Rebalancer
     agents: Agents
     rpc: AgentRpc
@@ -59,6 +61,7 @@ def build_services(settings: ServerSettings, db: Database,
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings, moves=moves,
+        drains=Drains(db, settings, bindings, moves, rng),
         rebalancer=rebalancer,
         agents=Agents(db, settings, bindings, joined=rebalancer.agent_joined),
         rpc=AgentRpc(db, ports, moves),

@@ -1,6 +1,7 @@
 """The `agent` and `agent_scheduler` extensions: admin-only agent management."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +15,8 @@ from neutrino.api.errors import neutron_error
 from neutrino.api.responses import json_response
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
+from neutrino.neutron_names import AGENT_TYPE_DHCP
+from neutrino.scheduler.readiness import LEAVING, LOADING, READY
 from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, PageRequest
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
@@ -77,6 +80,14 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
                          ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_agent")
         item = await run_in_threadpool(agents.get, agent_id)
+        if item.get("agent_type") == AGENT_TYPE_DHCP:
+            # Per-network readiness, as the server knows it from the agent's confirmations;
+            # one network's own state is in GET .../dhcp-networks (dhcp_state).
+            states = Counter((await run_in_threadpool(moves.states_on_agent, agent_id))
+                             .values())
+            item["configurations"] = {**(item.get("configurations") or {}),
+                                      **{f"networks_{state}": states[state]
+                                         for state in (READY, LOADING, LEAVING)}}
         fields = request.query_params.getlist("fields")
         return json_response({"agent": {k: v for k, v in item.items()
                                         if not fields or k in fields}})

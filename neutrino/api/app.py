@@ -17,6 +17,7 @@ from neutrino.agent_protocol.messages import HTTP_PREFIX, Event
 from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
+from neutrino.api import drain as drain_api
 from neutrino.api import rebalance as rebalance_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
@@ -130,6 +131,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     app.include_router(agents_api.agents_router(services.agents, services.bindings,
                                                 services.moves, auth))
     app.include_router(rebalance_api.rebalance_router(services.rebalancer, auth))
+    app.include_router(drain_api.drain_router(services.drains, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {

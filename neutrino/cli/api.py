@@ -147,3 +147,19 @@ class NeutronClient:
         """DELETE /v2.0/agents/<id>/dhcp-networks/<network_id>."""
         self._call("DELETE",
                    f"/v2.0/agents/{_segment(agent_id)}/dhcp-networks/{_segment(network_id)}")
+
+    # Drain (docs/operations.md): move an agent's networks away make-before-break.
+
+    def drain_agent(self, agent_id: str, dry_run: bool = False,
+                    limit: int | None = None) -> dict[str, Any]:
+        """POST /v2.0/agents/<id>/drain: disable the agent, start moves (or plan them)."""
+        options: dict[str, Any] = {"dry_run": dry_run}
+        if limit is not None:
+            options["limit"] = limit
+        answer = self._call("POST", f"/v2.0/agents/{_segment(agent_id)}/drain",
+                            {"drain": options})
+        return dict(answer["drain"])
+
+    def drain_status(self, agent_id: str) -> dict[str, Any]:
+        """GET /v2.0/agents/<id>/drain."""
+        return dict(self._call("GET", f"/v2.0/agents/{_segment(agent_id)}/drain")["drain"])

@@ -14,6 +14,7 @@ from neutrino.cli.app import NeutrinoApp
 from neutrino.cli.commands import (
     agents,
     dhcp_scheduling,
+    drain,
     extensions,
     networks,
     ports,
@@ -48,6 +49,8 @@ COMMANDS: dict[str, type[Command]] = {
     "net-list-on-dhcp-agent": dhcp_scheduling.ListNetworksOnDhcpAgent,
     "dhcp-agent-network-add": dhcp_scheduling.AddNetworkToDhcpAgent,
     "dhcp-agent-network-remove": dhcp_scheduling.RemoveNetworkFromDhcpAgent,
+    # Beyond the old client: make-before-break drain (docs/operations.md).
+    "agent-drain": drain.DrainAgent,
     "dhcp-agent-rebalance": rebalance.RebalanceDhcpAgents,
 }
 

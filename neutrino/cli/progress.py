@@ -1,9 +1,5 @@
-"""Progress of a long operation: a bar redrawn in place on a terminal, plain lines otherwise.
-
-A log or a pipe wants one line per finished step that a person can read later; a terminal
-wants one line that fills up. Both get the step's own text.
-"""
-
+"""How a long CLI operation shows progress: a bar redrawn in place on a terminal, a plain
+line per change otherwise (logs, pipes, CI), so both read well."""
 from __future__ import annotations
 
 from typing import TextIO
@@ -12,34 +8,29 @@ WIDTH = 30
 
 
 def bar(done: int, total: int, width: int = WIDTH) -> str:
-    """`[#########.....]  3/5` for `done` steps of `total`."""
-    filled = width if total <= 0 else width * done // total
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+    """`[#####·····]` for done of total (an empty total is complete)."""
+    filled = width if total <= 0 else min(width, done * width // total)
+    return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
 class Progress:
-    def __init__(self, stream: TextIO, total: int, tty: bool | None = None) -> None:
+    def __init__(self, stream: TextIO, tty: bool | None = None) -> None:
         self.stream = stream
-        self.total = total
-        self.done = 0
         self.tty = stream.isatty() if tty is None else tty
+        self._last = ""
 
-    def step(self, text: str) -> None:
-        """One step finished; `text` says which."""
-        self.done += 1
+    def show(self, done: int, total: int, note: str) -> None:
+        line = f"{done}/{total} {note}"
+        if line == self._last:
+            return
+        self._last = line
         if self.tty:
-            # The step's line stays above the bar, which is redrawn below it.
-            self.stream.write(f"\r\x1b[K{text}\n{bar(self.done, self.total)}")
+            self.stream.write(f"\r{bar(done, total)} {line}\x1b[K")
         else:
-            self.stream.write(f"{text} ({self.done}/{self.total})\n")
+            self.stream.write(line + "\n")
         self.stream.flush()
 
-    def start(self) -> None:
-        if self.tty:
-            self.stream.write(bar(self.done, self.total))
-            self.stream.flush()
-
     def end(self) -> None:
-        if self.tty:
+        if self.tty and self._last:
             self.stream.write("\n")
             self.stream.flush()

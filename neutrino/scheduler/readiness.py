@@ -7,6 +7,12 @@ network since it was given it. A later change of the network does not make it un
 since the agent still serves the network while it loads the change. Bindings made before
 `bound_revision` existed (NULL) are ready once they confirmed anything.
 
+A dnsmasq that runs is not yet one the VMs reach: where the host has an L2 agent, its
+DHCP port must also be wired (the L2 agent reported its tap in a bridge with the segment's
+uplink: neutrino/agent/l2_plan.py wired_ports). Without this, a move to a host that had
+no bridge for the network yet would drop the old agent a moment before the new one can be
+heard (seen in tests/e2e/test_moves_e2e.py).
+
 Moves (services/moves.py) keep the old binding until the new one is ready, and the API
 shows each binding's state: ready, loading, or leaving (ready, removed once its
 replacement is ready).
@@ -21,17 +27,19 @@ LOADING = "loading"
 LEAVING = "leaving"
 
 
-def is_ready(applied_revision: int | None, bound_revision: int | None) -> bool:
-    """True when the agent confirmed serving the network since it was bound to it."""
-    if applied_revision is None:
+def is_ready(applied_revision: int | None, bound_revision: int | None,
+             wired: bool | None = None) -> bool:
+    """True when the agent confirmed serving the network since it was bound to it, and its
+    DHCP port is wired (`wired` None: its host has no L2 agent, nothing to wait for)."""
+    if applied_revision is None or wired is False:
         return False
     return bound_revision is None or applied_revision >= bound_revision
 
 
 def binding_state(applied_revision: int | None, bound_revision: int | None,
-                  leaving: bool) -> str:
+                  leaving: bool, wired: bool | None = None) -> str:
     """What the API shows for one binding."""
-    if not is_ready(applied_revision, bound_revision):
+    if not is_ready(applied_revision, bound_revision, wired):
         return LOADING
     return LEAVING if leaving else READY
 
@@ -41,10 +49,11 @@ class BindingFacts:
     agent_id: str
     applied_revision: int | None
     bound_revision: int | None
+    wired: bool | None = None
 
     @property
     def ready(self) -> bool:
-        return is_ready(self.applied_revision, self.bound_revision)
+        return is_ready(self.applied_revision, self.bound_revision, self.wired)
 
 
 def removal_waits_for(removed: BindingFacts, others: Sequence[BindingFacts]) -> str | None:

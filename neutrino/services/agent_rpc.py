@@ -161,6 +161,9 @@ class AgentRpc:
         if devices.devices_up or devices.devices_down:
             self.db.run(lambda session: statuses.devices_wired(
                 session, host, devices.devices_up, devices.devices_down))
+        if devices.devices_up:
+            # A wired DHCP port may be what a move to this host's DHCP agent waited for.
+            self.moves.after_wiring(host)
 
     def ports_ready(self, port_ids: list[str]) -> None:
         def work(session: Session) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, NetworkMove
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, NetworkMove, Port
 from neutrino.db.session import Database
 from neutrino.errors import (
     AgentDisabled,
@@ -30,6 +30,7 @@ from neutrino.errors import (
     NetworkNotHosted,
     NoMoveTarget,
 )
+from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler import moves as plan
 from neutrino.scheduler.liveness import is_alive, judged_dead, silent_while_heard
 from neutrino.scheduler.readiness import BindingFacts, binding_state, removal_waits_for
@@ -59,12 +60,39 @@ class MoveInfo:
                 "state": "done" if self.done else "pending"}
 
 
+def facts_of(session: Session, network_ids: Sequence[str]
+             ) -> dict[str, dict[str, BindingFacts]]:
+    """Per network, each binding as the ready rule sees it (scheduler/readiness.py): the
+    revisions, and whether the agent's DHCP port is wired where its host has an L2 agent."""
+    ids = sorted(set(network_ids))
+    result: dict[str, dict[str, BindingFacts]] = {n: {} for n in ids}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows = session.execute(select(
+            NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id,
+            NetworkDhcpAgentBinding.applied_revision, NetworkDhcpAgentBinding.bound_revision,
+            Agent.host).join(Agent, Agent.id == NetworkDhcpAgentBinding.dhcp_agent_id)
+            .where(NetworkDhcpAgentBinding.network_id.in_(chunk))).all()
+        hosts = sorted({row[4] for row in rows})
+        with_l2 = set(session.scalars(select(Agent.host).where(
+            Agent.agent_type == AGENT_TYPE_LINUXBRIDGE, Agent.host.in_(hosts)))) if hosts \
+            else set()
+        wired = {(n, h) for n, h in session.execute(select(Port.network_id, Port.wired_host)
+                 .where(Port.network_id.in_(chunk), Port.device_owner == DEVICE_OWNER_DHCP,
+                        Port.wired_host == Port.binding_host_id))}
+        for network_id, agent_id, applied, bound, host in rows:
+            result[network_id][agent_id] = BindingFacts(
+                agent_id, applied, bound,
+                ((network_id, host) in wired) if host in with_l2 else None)
+    return result
+
+
 def binding_facts(session: Session, network_id: str) -> dict[str, BindingFacts]:
-    return {agent_id: BindingFacts(agent_id, applied, bound) for agent_id, applied, bound in
-            session.execute(select(NetworkDhcpAgentBinding.dhcp_agent_id,
-                                   NetworkDhcpAgentBinding.applied_revision,
-                                   NetworkDhcpAgentBinding.bound_revision)
-                            .where(NetworkDhcpAgentBinding.network_id == network_id))}
+    return facts_of(session, [network_id])[network_id]
+
+
+def _state(facts: BindingFacts, leaving: bool) -> str:
+    return binding_state(facts.applied_revision, facts.bound_revision, leaving, facts.wired)
 
 
 def _info(row: NetworkMove, done: bool = False) -> MoveInfo:
@@ -158,23 +186,27 @@ class Moves:
         def work(session: Session) -> MoveInfo:
             agent = self.bindings._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
-            facts = binding_facts(session, network_id)
-            if agent_id not in facts:
-                raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
-                                       f"agent {agent_id}.")
-            pending = session.get(NetworkMove, (network_id, agent_id))
-            if pending is not None:
-                return _info(pending)
-            others = [f for a, f in facts.items() if a != agent_id]
-            wait_for = removal_waits_for(facts[agent_id], others)
-            if wait_for is not None:
-                return self.request_in(session, network_id, agent_id, wait_for,
-                                       "removal requested", utcnow())
-            self.bindings.drop(session, net, agent)
-            LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
-                     agent_id, agent.host)
-            return MoveInfo(network_id, agent_id, None, "removal requested", None, True)
+            return self.remove_in(session, net, agent, "removal requested")
         return self.db.run(work)
+
+    def remove_in(self, session: Session, net: Network, agent: Agent, reason: str
+                  ) -> MoveInfo:
+        """`remove` inside the caller's transaction; the caller has locked the network."""
+        facts = binding_facts(session, net.id)
+        if agent.id not in facts:
+            raise NetworkNotHosted(f"The network {net.id} is not hosted by the DHCP "
+                                   f"agent {agent.id}.")
+        pending = session.get(NetworkMove, (net.id, agent.id))
+        if pending is not None:
+            return _info(pending)
+        others = [f for a, f in facts.items() if a != agent.id]
+        wait_for = removal_waits_for(facts[agent.id], others)
+        if wait_for is not None:
+            return self.request_in(session, net.id, agent.id, wait_for, reason, utcnow())
+        self.bindings.drop(session, net, agent)
+        LOG.info("network %s removed from DHCP agent %s on %s (%s)", net.id, agent.id,
+                 agent.host, reason)
+        return MoveInfo(net.id, agent.id, None, reason, None, True)
 
     # ---- finishing ----------------------------------------------------------------------------
 
@@ -278,7 +310,7 @@ class Moves:
         with self.db.session() as session:
             leaving = set(session.scalars(select(NetworkMove.from_agent_id).where(
                 NetworkMove.network_id == network_id)))
-            return {a: binding_state(f.applied_revision, f.bound_revision, a in leaving)
+            return {a: _state(f, a in leaving)
                     for a, f in binding_facts(session, network_id).items()}
 
     def states_on_agent(self, agent_id: str) -> dict[str, str]:
@@ -286,12 +318,18 @@ class Moves:
         with self.db.session() as session:
             leaving = set(session.scalars(select(NetworkMove.network_id).where(
                 NetworkMove.from_agent_id == agent_id)))
-            return {n: binding_state(applied, bound, n in leaving)
-                    for n, applied, bound in session.execute(
-                        select(NetworkDhcpAgentBinding.network_id,
-                               NetworkDhcpAgentBinding.applied_revision,
-                               NetworkDhcpAgentBinding.bound_revision)
-                        .where(NetworkDhcpAgentBinding.dhcp_agent_id == agent_id))}
+            networks = list(session.scalars(select(NetworkDhcpAgentBinding.network_id).where(
+                NetworkDhcpAgentBinding.dhcp_agent_id == agent_id)))
+            facts = facts_of(session, networks)
+            return {n: _state(facts[n][agent_id], n in leaving) for n in networks}
+
+    def after_wiring(self, host: str) -> int:
+        """The L2 agent of `host` wired ports: finish the moves to its DHCP agent now ready."""
+        with self.db.session() as session:
+            pairs = [(n, a) for n, a in session.execute(
+                select(NetworkMove.network_id, NetworkMove.from_agent_id)
+                .join(Agent, Agent.id == NetworkMove.to_agent_id).where(Agent.host == host))]
+        return self._advance(pairs) if pairs else 0
 
     def pending(self, from_agent_id: str | None = None) -> list[MoveInfo]:
         with self.db.session() as session:

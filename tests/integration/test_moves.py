@@ -84,8 +84,14 @@ def test_source_serves_until_target_confirms(server: RunningServer) -> None:
         assert moves_of(server).request(net, hosts.ids[x], None, "again") == info
         moves_of(server).check()
         assert hosting(server, net) == {x: "leaving", y: "loading"}
+        with server.client() as c:
+            shown = c.get(f"/v2.0/agents/{hosts.ids[y]}").json()["agent"]["configurations"]
+            assert (shown["networks_loading"], shown["networks_ready"]) == (1, 0)
         hosts.confirm(y, [net])
         assert hosting(server, net) == {y: "ready"}  # finished by the confirmation itself
+        with server.client() as c:
+            shown = c.get(f"/v2.0/agents/{hosts.ids[y]}").json()["agent"]["configurations"]
+            assert (shown["networks_loading"], shown["networks_ready"]) == (0, 1)
         assert moves_of(server).pending(hosts.ids[x]) == []
 
 

@@ -126,7 +126,7 @@ def test_a_third_agent_gets_its_share_make_before_break(server: RunningServer) -
         assert result, "the CLI did not finish"
         code, out, err = result[0]
         assert code == 0, (out, err)
-        assert out.count("moved network ") == 2 and "(2/2)" in out
+        assert err.count("moved network ") == 2 and "2/2 moved network " in err
         assert "Rebalanced: 2 network(s) moved." in out
         assert load(server) == {a: 2, b: 2, c: 2}
         assert pending(server) == []

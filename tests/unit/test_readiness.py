@@ -27,6 +27,14 @@ def test_binding_is_ready_once_it_confirms_a_revision_since_it_was_bound(
     assert is_ready(applied, bound) is ready
 
 
+def test_binding_waits_for_its_dhcp_port_wired_where_the_host_has_an_l2_agent() -> None:
+    assert is_ready(3, 3, wired=False) is False  # dnsmasq runs, no VM can reach it yet
+    assert is_ready(3, 3, wired=True) is True
+    assert is_ready(3, 3, wired=None) is True    # no L2 agent on its host: nothing to wait for
+    assert is_ready(None, 3, wired=True) is False
+    assert binding_state(3, 3, leaving=False, wired=False) == LOADING
+
+
 def test_binding_state_shows_loading_ready_or_leaving() -> None:
     assert binding_state(None, 1, leaving=False) == LOADING
     assert binding_state(None, 1, leaving=True) == LOADING  # serves nothing to keep

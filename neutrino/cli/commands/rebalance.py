@@ -74,17 +74,19 @@ class RebalanceDhcpAgents(Command):
         for move in skipped:
             say(self.app, f"  not moved: network {move['network_id']}: {move['skipped']}")
         moves = [m for m in moves if "skipped" not in m]
-        progress = Progress(self.app.stdout, len(moves))
+        # On stderr, as agent-drain's: stdout keeps the plan and the outcome.
+        progress = Progress(self.app.stderr)
         pending = set(range(len(moves)))
         deadline = time.monotonic() + timeout
-        progress.start()
+        progress.show(0, len(moves), "moves done")
         try:
             while pending and time.monotonic() < deadline:
                 still = waiting(client)
                 for i in sorted(pending):
                     if (moves[i]["network_id"], moves[i]["from_agent_id"]) not in still:
                         pending.discard(i)
-                        progress.step("moved " + move_line(moves[i]))
+                        progress.show(len(moves) - len(pending), len(moves),
+                                      "moved " + move_line(moves[i]))
                 if pending:
                     time.sleep(POLL)
         except KeyboardInterrupt:
