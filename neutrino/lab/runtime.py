@@ -142,12 +142,12 @@ def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
 def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
        prefix: str = DEFAULT_PREFIX, subnet: str = DEFAULT_SUBNET,
        rabbit: RabbitAccess | None = None, ca_file: str | None = None,
-       report_interval: int = REPORT_INTERVAL) -> None:
-    """Build the switch and HostA/HostB and start their agents; leftovers with the same
-    prefix (an earlier run that crashed) are removed first. With `rabbit`, the agents talk
-    to the server through that broker (reached on the switch address) instead of HTTP;
-    with an https:// server_url they verify it against `ca_file`. `report_interval`: the
-    agents' heartbeat period (tests of liveness use 1 s)."""
+       report_interval: int = REPORT_INTERVAL, hosts: tuple[str, ...] = HOSTS) -> None:
+    """Build the switch and the hosts (HostA/HostB) and start their agents; leftovers with
+    the same prefix (an earlier run that crashed) are removed first. With `rabbit`, the
+    agents talk to the server through that broker (reached on the switch address) instead
+    of HTTP; with an https:// server_url they verify it against `ca_file`.
+    `report_interval`: the agents' heartbeat period (tests of liveness use 1 s)."""
     require_root()
     lab_dir = lab_dir.resolve()
     down(lab_dir, prefix=prefix)
@@ -159,7 +159,7 @@ def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
         with wiring.subnet_lock():
             if subnet == "auto":
                 subnet = choose_subnet(wiring.networks_in_use())
-            state = LabState(prefix, subnet, server_url, HOSTS)
+            state = LabState(prefix, subnet, server_url, tuple(hosts))
             plan = state.plan
             (lab_dir / STATE_FILE).write_text(json.dumps(asdict(state), indent=2) + "\n")
             wiring.make_switch(plan)
