@@ -165,3 +165,34 @@ def test_only_admins_rebalance(server: RunningServer) -> None:
             assert r.json()["NeutronError"]["type"] == "PolicyNotAuthorized"
     with server.client(None) as http:
         assert http.get("/v2.0/dhcp-agent-rebalance").status_code == 401
+
+
+@pytest.fixture(scope="module")
+def ports_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with fresh_database("sqlite", str(tmp_path_factory.mktemp("db"))) as url:
+        settings = settings_for(url, str(tmp_path_factory.mktemp("state")),
+                                agent_down_time=10, dhcp_load_type="ports")
+        with running_server(settings) as running:
+            yield running
+
+
+def test_under_dhcp_load_type_ports_a_network_weighs_its_ports(ports_server: RunningServer
+                                                                ) -> None:
+    server = ports_server
+    tag = uuid.uuid4().hex[:6]
+    a, b = f"{tag}-a", f"{tag}-b"
+    with FakeDhcpHosts(server) as hosts:
+        hosts.start(a)
+        nets = make_networks(server, 3)
+        with server.client() as c:
+            for net_id, ports in zip(nets, (4, 1, 1), strict=True):
+                for _ in range(ports):
+                    body_of(c.post("/v2.0/ports", json={"port": {"network_id": net_id}}))
+        hosts.start(b)
+        with server.client() as c:
+            plan = body_of(c.get("/v2.0/dhcp-agent-rebalance"))["rebalance"]
+    # a carries 6: moving the 4-port network (to 2 / 4) evens out best; then no network
+    # is light enough to narrow a gap of 2.
+    assert plan["load_type"] == "ports"
+    assert [(m["network_id"], m["to_host"]) for m in plan["moves"]] == [(nets[0], b)]
+    assert plan["moves"][0]["reason"] == f"evens out load (ports): {a} 6 -> 2, {b} 0 -> 4"
