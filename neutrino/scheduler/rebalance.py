@@ -10,7 +10,8 @@ the sum of squared loads (its weight is below the gap between the two), so plann
 with unit weights it is the classic "heaviest to lightest until no two differ by more than
 one", which needs no more moves than any other way of getting there. A move never goes to an
 agent that hosts the network already, to one the network's `allowed` set excludes (the L2
-reach filter of scheduler/reach.py and any zone hints, folded in by the caller), nor into an
+reach filter of scheduler/reach.py and the zones its hints allow, scheduler/zones.py,
+folded in by the caller), nor into an
 availability zone the network's other agents already use while an unused zone has a
 candidate. A move keeps the number of a network's agents as it is, so
 dhcp_agents_per_network is never exceeded by the plan.
@@ -23,8 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from neutrino.scheduler.placement import AgentSnapshot, eligible
-
-DEFAULT_ZONE = "nova"
+from neutrino.scheduler.zones import Zone
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ class RebalanceInput:
     load_type: str = "networks"                      # only for the reasons' wording
 
 
-def zone_of(agent: AgentSnapshot) -> str:
-    return agent.availability_zone or DEFAULT_ZONE
+def zone_of(agent: AgentSnapshot) -> Zone:
+    # As scheduler/zones.py: an agent reporting no zone is in zone None, a zone of its own.
+    return agent.availability_zone
 
 
 def loads(data: RebalanceInput) -> dict[str, int]:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from neutrino import zone_hints
 from neutrino.config import ServerSettings
 from neutrino.db.models import (
     Agent,
@@ -46,9 +47,12 @@ from neutrino.scheduler.reach import (
     reach_from,
     reachable_agents,
 )
-from neutrino.services import events, quarantine, statuses
+from neutrino.scheduler.zones import allowed_zones
+from neutrino.services import binding_changes, events, quarantine, statuses
+from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
+from neutrino.services.views import network_view
 
 LOG = logging.getLogger(__name__)
 
@@ -122,6 +126,15 @@ class Bindings:
         return {nid: reachable_agents(candidates, live, segments.get(nid))
                 for nid in network_ids}
 
+    def zones(self, session: Session, network_ids: Sequence[str]
+              ) -> dict[str, frozenset[str] | None]:
+        """Per network, the availability zones its agents may be in (scheduler/zones.py)."""
+        defaults = self.settings.default_availability_zones
+        return {nid: allowed_zones(zone_hints.split(hints), defaults)
+                for nid, hints in session.execute(
+                    select(Network.id, Network.availability_zone_hints)
+                    .where(Network.id.in_(list(network_ids))))}
+
     def hosting(self, session: Session, network_id: str) -> list[str]:
         return list(session.scalars(select(NetworkDhcpAgentBinding.dhcp_agent_id)
                                     .where(NetworkDhcpAgentBinding.network_id == network_id)))
@@ -147,11 +160,13 @@ class Bindings:
             candidates = [a for a in candidates if a.id in may or a.id in hosting]
         chosen = choose_agents(candidates, hosting,
                                self.settings.dhcp_agents_per_network,
-                               self.settings.network_scheduler_driver, self.rng)
+                               self.settings.network_scheduler_driver, self.rng,
+                               self.zones(session, [network_id]).get(network_id))
         hosts = {}
         for agent_id in chosen:
             hosts[agent_id] = self._bind(session, network_id, agent_id, now)
         if chosen:
+            binding_changes.note(session, "scheduled", len(chosen))
             statuses.refresh_networks(session, [network_id])
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
@@ -228,6 +243,7 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
+            binding_changes.note(session, "added")
             statuses.refresh_networks(session, [network_id])
             return agent.host
 
@@ -262,6 +278,7 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self.drop(session, net, agent)
+            binding_changes.note(session, "removed")
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
                      agent_id, agent.host)
 
@@ -287,7 +304,8 @@ class Bindings:
         # Ports that waited for this agent alone to load them wait no more.
         statuses.refresh_networks(session, [network_id])
 
-    def networks_of_agent(self, agent_id: str) -> list[Network]:
+    def networks_of_agent(self, agent_id: str) -> list[dict[str, Any]]:
+        """The networks the agent hosts, as the API shows networks."""
         with self.db.session() as session:
             self._dhcp_agent(session, agent_id)
             query = (select(Network).join(NetworkDhcpAgentBinding,
@@ -295,9 +313,8 @@ class Bindings:
                      .where(NetworkDhcpAgentBinding.dhcp_agent_id == agent_id)
                      .order_by(Network.created_at))
             nets = list(session.scalars(query))
-            for net in nets:
-                _ = net.subnets, net.segment  # load before the session closes
-            return nets
+            zones = hosting_zones(session, [n.id for n in nets])
+            return [network_view(n, zones.get(n.id, ())) for n in nets]
 
     def agents_of_network(self, network_id: str, project_id: str | None = None) -> list[Agent]:
         with self.db.session() as session:
@@ -352,7 +369,8 @@ class Bindings:
                 .where(NetworkDhcpAgentBinding.network_id.in_(network_ids)))]
             candidates = self.snapshots(session, now)
             reach = self.reach(session, now, candidates, sorted(network_ids))
-            moves = plan_failover(all_bindings, candidates, dead, self.rng, reach)
+            moves = plan_failover(all_bindings, candidates, dead, self.rng, reach,
+                                  self.zones(session, sorted(network_ids)))
         done: list[dict[str, Any]] = []
         # A few transactions for all of them, not one per network: an agent hosting
         # hundreds of networks must have them all moved within the bound (docs/operations.md,
@@ -432,6 +450,7 @@ class Bindings:
             events.record(session, "agent.network_added", "agent", move.to_agent,
                           move.network_id, host=agents[move.to_agent].host, now=stamp)
         session.flush()
+        binding_changes.note(session, "failover", len(done))
         # Both at once: the newcomer holds back the ports the dead agent held back.
         statuses.refresh_networks(session, [m.network_id for m in done])
         return done

@@ -30,6 +30,8 @@ from neutrino.scheduler.rebalance import (
     loads_after,
     plan_rebalance,
 )
+from neutrino.scheduler.zones import in_zones
+from neutrino.services import binding_changes
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.moves import Moves
@@ -94,11 +96,18 @@ class Rebalancer:
             grouped.get(network_id, set()).discard(agent_id)  # on its way out already
         network_ids = sorted(grouped)
         reach = self.bindings.reach(session, now, agents, network_ids)
-        allowed = None if reach is None else {n: frozenset(a) for n, a in reach.items()}
+        allowed = {} if reach is None else {n: frozenset(a) for n, a in reach.items()}
+        # Zone hints (else default_availability_zones) narrow a network's targets further.
+        everyone = frozenset(a.id for a in agents)
+        for network_id, zones in self.bindings.zones(session, network_ids).items():
+            if zones is not None:
+                allowed[network_id] = allowed.get(network_id, everyone) & frozenset(
+                    a.id for a in agents if in_zones(a.availability_zone, zones))
         load_type = self.settings.dhcp_load_type
         return RebalanceInput(
             agents=agents, bindings={n: frozenset(a) for n, a in grouped.items()},
-            weights=network_weights(session, load_type, network_ids), allowed=allowed,
+            weights=network_weights(session, load_type, network_ids),
+            allowed=allowed if reach is not None or allowed else None,
             dhcp_agents_per_network=self.settings.dhcp_agents_per_network,
             load_type=load_type)
 
@@ -155,6 +164,7 @@ class Rebalancer:
                                           move.to_agent, f"rebalance: {move.reason}", now)
             except (Conflict, NotFound) as exc:
                 skipped[move.network_id] = str(exc)
+        binding_changes.note(session, "rebalance", len(batch) - len(skipped))
         return skipped
 
     def pending_moves(self) -> list[dict[str, object]]:
