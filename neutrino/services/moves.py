@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,6 +89,16 @@ def facts_of(session: Session, network_ids: Sequence[str]
 
 def binding_facts(session: Session, network_id: str) -> dict[str, BindingFacts]:
     return facts_of(session, [network_id])[network_id]
+
+
+class AgentLiveness(Protocol):
+    """What a move's step reads of an agent (an Agent row or a plain select of it)."""
+
+    @property
+    def admin_state_up(self) -> bool: ...
+
+    @property
+    def heartbeat_timestamp(self) -> datetime: ...
 
 
 def _state(facts: BindingFacts, leaving: bool) -> str:
@@ -219,14 +229,7 @@ class Moves:
         facts = binding_facts(session, network_id)
         source = session.get(Agent, from_agent_id)
         target = session.get(Agent, row.to_agent_id)
-        hearing = self.hearing_since()
-        down = self.settings.agent_down_time
-        usable = target is not None and target.admin_state_up and not silent_while_heard(
-            target.heartbeat_timestamp, now, hearing, down)
-        source_dead = source is not None and judged_dead(
-            source.heartbeat_timestamp, now, hearing, down, self.settings.dhcp_failover_grace)
-        step = plan.move_step(facts.get(from_agent_id), facts.get(row.to_agent_id), usable,
-                              source_dead)
+        step = self._next_step(facts, from_agent_id, row.to_agent_id, source, target, now)
         net = session.get(Network, network_id)
         if step == plan.WAIT:
             return False
@@ -240,6 +243,18 @@ class Moves:
                      from_agent_id, to_agent_id, reason or "move")
             return True
         return self._retarget(session, row, facts, target, now)
+
+    def _next_step(self, facts: dict[str, BindingFacts], from_agent_id: str,
+                   to_agent_id: str, source: AgentLiveness | None,
+                   target: AgentLiveness | None, now: datetime) -> str:
+        hearing = self.hearing_since()
+        down = self.settings.agent_down_time
+        usable = target is not None and target.admin_state_up and not silent_while_heard(
+            target.heartbeat_timestamp, now, hearing, down)
+        source_dead = source is not None and judged_dead(
+            source.heartbeat_timestamp, now, hearing, down, self.settings.dhcp_failover_grace)
+        return plan.move_step(facts.get(from_agent_id), facts.get(to_agent_id), usable,
+                              source_dead)
 
     def _retarget(self, session: Session, row: NetworkMove, facts: dict[str, BindingFacts],
                   old: Agent | None, now: datetime) -> bool:
@@ -298,11 +313,24 @@ class Moves:
         return self._advance(pairs) if pairs else 0
 
     def check(self) -> int:
-        """The periodic pass over every pending move (finish, re-target, give up)."""
+        """The periodic pass over every pending move (finish, re-target, give up).
+
+        One read decides which moves have something to do; only those take a transaction
+        (and their network's lock), so a drain of thousands waiting costs a few queries."""
+        now = utcnow()
         with self.db.session() as session:
-            pairs = [(n, a) for n, a in session.execute(
-                select(NetworkMove.network_id, NetworkMove.from_agent_id)
-                .order_by(NetworkMove.requested_at))]
+            rows = [(n, a, t) for n, a, t in session.execute(
+                select(NetworkMove.network_id, NetworkMove.from_agent_id,
+                       NetworkMove.to_agent_id).order_by(NetworkMove.requested_at))]
+            if not rows:
+                return 0
+            facts = facts_of(session, [n for n, _, _ in rows])
+            agents = {a.id: a for a in session.execute(
+                select(Agent.id, Agent.admin_state_up, Agent.heartbeat_timestamp).where(
+                    Agent.id.in_(sorted({i for _, a, t in rows for i in (a, t)}))))}
+        pairs = [(n, a) for n, a, t in rows
+                 if self._next_step(facts[n], a, t, agents.get(a), agents.get(t), now)
+                 != plan.WAIT]
         return self._advance(pairs) if pairs else 0
 
     def states_of_network(self, network_id: str) -> dict[str, str]:
