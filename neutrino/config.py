@@ -336,6 +336,9 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("dhcp_load_type", "DEFAULT", "dhcp_load_type", one_of("networks", "subnets", "ports"),
         "networks"),
     Opt("network_auto_schedule", "DEFAULT", "network_auto_schedule", parse_bool, True),
+    # Zones a network without availability_zone_hints is scheduled in (Neutron's key).
+    Opt("default_availability_zones", "DEFAULT", "default_availability_zones", parse_list,
+        []),
     Opt("allow_automatic_dhcp_failover", "DEFAULT", "allow_automatic_dhcp_failover",
         parse_bool, True),
     Opt("dhcp_failover_grace", "DEFAULT", "dhcp_failover_grace", int_in(0), 0),
@@ -455,6 +458,7 @@ class ServerSettings:
     max_connections: int = 2048
     dns_domain: str = dns_names.DEFAULT_DOMAIN
     log: LogOptions = LogOptions()
+    default_availability_zones: list[str] = field(default_factory=list)
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)

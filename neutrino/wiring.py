@@ -16,6 +16,7 @@ from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
 from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
+from neutrino.services.availability_zones import AvailabilityZones
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.drain import Drains
@@ -43,6 +44,7 @@ class Services:
     revocations: Revocations
     hearing: Hearing
     committed: CommittedEvents  # what each commit of this process wrote to the event log
+    zones: AvailabilityZones
 
 
 def build_services(settings: ServerSettings, db: Database,
@@ -62,4 +64,4 @@ def build_services(settings: ServerSettings, db: Database,
         agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports, moves),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
-        hearing=hearing, committed=CommittedEvents(db))
+        hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db))

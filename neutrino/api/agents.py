@@ -21,7 +21,6 @@ from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, Pa
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.moves import Moves
-from neutrino.services.views import network_view
 
 # What an agent shows, so what its list filters and sorts on.
 AGENT_FIELDS = {*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY, "resources_synced"}
@@ -116,8 +115,8 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
         nets = await run_in_threadpool(bindings.networks_of_agent, agent_id)
         states = await run_in_threadpool(moves.states_on_agent, agent_id)
         # dhcp_state: this agent's binding (ready, loading, leaving); clients ignore it.
-        return json_response({"networks": [{**network_view(n), "dhcp_state": states.get(
-            n.id, "loading")} for n in nets]})
+        return json_response({"networks": [{**n, "dhcp_state": states.get(n["id"], "loading")}
+                                           for n in nets]})
 
     @router.post("/v2.0/agents/{agent_id}/dhcp-networks", status_code=201,
                  openapi_extra=openapi.body(NETWORK_ID_BODY))

@@ -19,6 +19,7 @@ from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
 from neutrino.api import drain as drain_api
 from neutrino.api.auth import Authenticator
+from neutrino.api.availability_zones import availability_zones_router
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.identity_routes import identity_router
 from neutrino.api.loops import every
@@ -129,6 +130,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     app.include_router(agents_api.agents_router(services.agents, services.bindings,
                                                 services.moves, auth))
     app.include_router(drain_api.drain_router(services.drains, auth))
+    app.include_router(availability_zones_router(services.zones, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {

@@ -130,15 +130,18 @@ def transport_lines(plan: LabPlan, server_url: str, user: str, password: str,
 def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, password: str,
                   state_path: str, rabbit: RabbitAccess | None = None,
                   ca_file: str | None = None,
-                  report_interval: int = REPORT_INTERVAL) -> dict[str, str]:
-    """File name -> text of the three files the host's agents read, with the seed's keys."""
+                  report_interval: int = REPORT_INTERVAL,
+                  availability_zone: str | None = None) -> dict[str, str]:
+    """File name -> text of the three files the host's agents read, with the seed's keys;
+    `availability_zone`: both agents' [agent] availability_zone (None: the default, nova)."""
+    zone_line = f"availability_zone = {availability_zone}\n" if availability_zone else ""
     neutron_conf = (
         "[DEFAULT]\n"
         f"host = {host.name}\n"
         f"state_path = {state_path}\n"
         + transport_lines(plan, server_url, user, password, rabbit, ca_file) +
         "[agent]\n"
-        f"report_interval = {report_interval}\n")
+        f"report_interval = {report_interval}\n" + zone_line)
     dhcp_ini = (
         "[DEFAULT]\n"
         "interface_driver = neutron.agent.linux.interface.BridgeInterfaceDriver\n"

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from neutrino import zone_hints
 from neutrino.config import ServerSettings
 from neutrino.db.models import (
     Agent,
@@ -41,9 +42,12 @@ from neutrino.scheduler.reach import (
     reach_from,
     reachable_agents,
 )
+from neutrino.scheduler.zones import allowed_zones
 from neutrino.services import events, quarantine, statuses
+from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
+from neutrino.services.views import network_view
 
 LOG = logging.getLogger(__name__)
 
@@ -111,6 +115,15 @@ class Bindings:
         return {nid: reachable_agents(candidates, live, segments.get(nid))
                 for nid in network_ids}
 
+    def zones(self, session: Session, network_ids: Sequence[str]
+              ) -> dict[str, frozenset[str] | None]:
+        """Per network, the availability zones its agents may be in (scheduler/zones.py)."""
+        defaults = self.settings.default_availability_zones
+        return {nid: allowed_zones(zone_hints.split(hints), defaults)
+                for nid, hints in session.execute(
+                    select(Network.id, Network.availability_zone_hints)
+                    .where(Network.id.in_(list(network_ids))))}
+
     def hosting(self, session: Session, network_id: str) -> list[str]:
         return list(session.scalars(select(NetworkDhcpAgentBinding.dhcp_agent_id)
                                     .where(NetworkDhcpAgentBinding.network_id == network_id)))
@@ -136,7 +149,8 @@ class Bindings:
             candidates = [a for a in candidates if a.id in may or a.id in hosting]
         chosen = choose_agents(candidates, hosting,
                                self.settings.dhcp_agents_per_network,
-                               self.settings.network_scheduler_driver, self.rng)
+                               self.settings.network_scheduler_driver, self.rng,
+                               self.zones(session, [network_id]).get(network_id))
         hosts = {}
         for agent_id in chosen:
             hosts[agent_id] = self._bind(session, network_id, agent_id, now)
@@ -276,7 +290,8 @@ class Bindings:
         # Ports that waited for this agent alone to load them wait no more.
         statuses.refresh_networks(session, [network_id])
 
-    def networks_of_agent(self, agent_id: str) -> list[Network]:
+    def networks_of_agent(self, agent_id: str) -> list[dict[str, Any]]:
+        """The networks the agent hosts, as the API shows networks."""
         with self.db.session() as session:
             self._dhcp_agent(session, agent_id)
             query = (select(Network).join(NetworkDhcpAgentBinding,
@@ -284,9 +299,8 @@ class Bindings:
                      .where(NetworkDhcpAgentBinding.dhcp_agent_id == agent_id)
                      .order_by(Network.created_at))
             nets = list(session.scalars(query))
-            for net in nets:
-                _ = net.subnets, net.segment  # load before the session closes
-            return nets
+            zones = hosting_zones(session, [n.id for n in nets])
+            return [network_view(n, zones.get(n.id, ())) for n in nets]
 
     def agents_of_network(self, network_id: str, project_id: str | None = None) -> list[Agent]:
         with self.db.session() as session:
@@ -341,7 +355,8 @@ class Bindings:
                 .where(NetworkDhcpAgentBinding.network_id.in_(network_ids)))]
             candidates = self.snapshots(session, now)
             reach = self.reach(session, now, candidates, sorted(network_ids))
-            moves = plan_failover(all_bindings, candidates, dead, self.rng, reach)
+            moves = plan_failover(all_bindings, candidates, dead, self.rng, reach,
+                                  self.zones(session, sorted(network_ids)))
         done = []
         for move in moves:
             def work(session: Session, move: Any = move) -> bool:

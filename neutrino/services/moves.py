@@ -186,7 +186,7 @@ class Moves:
         candidates = self.bindings.snapshots(session, now)
         reach = self.bindings.reach(session, now, candidates, [network_id])
         return plan.choose_target(network_id, hosts, from_agent, candidates, reach, self.rng,
-                                  avoid)
+                                  avoid, self.bindings.zones(session, [network_id]))
 
     # ---- the API's removal ------------------------------------------------------------------
 
