@@ -135,7 +135,7 @@ class Drains:
                 self.moves.remove_in(session, net, agent, "drain")
             else:
                 self.moves.request_in(session, net.id, move.from_agent, move.to_agent,
-                                      "drain", utcnow())
+                                      "drain", utcnow(), reach_checked=True)
         try:
             self.db.run(work)  # an error rolls the whole of it back
         except (Conflict, NotFound) as exc:

@@ -133,8 +133,10 @@ class Moves:
         return self.db.run(work)
 
     def request_in(self, session: Session, network_id: str, from_agent_id: str,
-                   to_agent_id: str | None, reason: str, now: datetime) -> MoveInfo:
-        """`request` inside the caller's transaction; the caller has locked the network."""
+                   to_agent_id: str | None, reason: str, now: datetime,
+                   reach_checked: bool = False) -> MoveInfo:
+        """`request` inside the caller's transaction; the caller has locked the network.
+        `reach_checked`: the caller chose the target with Bindings.reach just now."""
         source = self.bindings._dhcp_agent(session, from_agent_id)
         facts = binding_facts(session, network_id)
         if from_agent_id not in facts:
@@ -150,7 +152,8 @@ class Moves:
                     f"No live, enabled DHCP agent that reaches the segment of network "
                     f"{network_id} can take it from DHCP agent {from_agent_id}; it stays.")
         elif to_agent_id not in facts:
-            self._check_target(session, to_agent_id, from_agent_id, network_id, now)
+            self._check_target(session, to_agent_id, from_agent_id, network_id, now,
+                               reach_checked)
         if to_agent_id == from_agent_id:
             raise MoveTargetUnusable(f"DHCP agent {to_agent_id} cannot take network "
                                      f"{network_id} from itself.")
@@ -165,11 +168,12 @@ class Moves:
                  from_agent_id, source.host, to_agent_id, reason or "no reason given")
         info = _info(row)
         # A source that serves nothing goes at once.
-        done = self._step(session, network_id, from_agent_id, now)
+        done = not facts[from_agent_id].ready and self._step(session, network_id,
+                                                             from_agent_id, now)
         return replace(info, done=done)
 
     def _check_target(self, session: Session, agent_id: str, from_agent_id: str,
-                      network_id: str, now: datetime) -> None:
+                      network_id: str, now: datetime, reach_checked: bool) -> None:
         agent = self.bindings._dhcp_agent(session, agent_id)
         if agent_id == from_agent_id:
             raise MoveTargetUnusable(f"DHCP agent {agent_id} cannot take network "
@@ -179,7 +183,8 @@ class Moves:
         if not is_alive(agent.heartbeat_timestamp, now, self.settings.agent_down_time):
             raise MoveTargetUnusable(f"DHCP agent {agent_id} on {agent.host} is not alive; a "
                                      "network moves only to an agent that reports.")
-        self.bindings._check_reach(session, agent, network_id)
+        if not reach_checked:
+            self.bindings._check_reach(session, agent, network_id)
 
     def _choose(self, session: Session, network_id: str, hosts: set[str], from_agent: str,
                 now: datetime, avoid: set[str] | None = None) -> str | None:
