@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/rebalance_bench.py [--networks 1000] [--db sqlite postgresql]
 A real neutrino-server process per database; fake DHCP agents (report_state and
-networks_applied over HTTP, no dnsmasq: tests/support/fake_dhcp_hosts.py, ready_hosts.py).
+networks_applied over HTTP, no dnsmasq: tests/support/fake_dhcp_hosts.py).
 A and B host the N networks (scheduled as they were created); C joins empty. Prints:
 the pure planner on the same data in this process; GET /v2.0/dhcp-agent-rebalance (read
 the database + plan); POST (plan + request every move); and the time from the POST until
@@ -16,23 +16,15 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.common import database, server
+from bench.common import AGENT, database, server
 from neutrino.scheduler.placement import AgentSnapshot
 from neutrino.scheduler.rebalance import RebalanceInput, plan_rebalance
+from neutrino.transport.http_client import HttpAgentClient
 from tests.support.fake_dhcp_hosts import FakeDhcpHosts
-from tests.support.ready_hosts import AutoConfirm
-
-
-@dataclass
-class Where:
-    """What FakeDhcpHosts needs of a server: its URL."""
-
-    url: str
 
 
 def make_networks(http: httpx.Client, count: int) -> None:
@@ -65,15 +57,13 @@ def one_run(kind: str, networks: int) -> None:
                             timeout=120)
         tag = uuid.uuid4().hex[:6]
         a, b, c = (f"{tag}-{n}" for n in "abc")
-        with FakeDhcpHosts(Where(srv.url)) as hosts, AutoConfirm(hosts) as confirm:  # type: ignore[arg-type]
+        with FakeDhcpHosts(None, client=HttpAgentClient(srv.url, *AGENT)) as hosts:
             for host in (a, b):
-                hosts.start(host)
-                confirm.ready(host)
+                hosts.start(host, auto=True)
             start = time.perf_counter()
             make_networks(http, networks)
             made = time.perf_counter() - start
-            confirm.ready(c)
-            hosts.start(c)
+            hosts.start(c, auto=True)
             ids = dict(hosts.ids)
             start = time.perf_counter()
             planned = http.get("/v2.0/dhcp-agent-rebalance").json()["rebalance"]

@@ -2,8 +2,9 @@
 
 The same choice serves a drain, a move whose target died (re-targeting) and the rebalance
 planner: a live, enabled agent that may take the network (`allowed`, the L2-reach filter of
-scheduler/reach.py) and does not host it yet, least loaded first, spread over availability
-zones by choose_agents (the zones of the agents that stay are the ones in use).
+scheduler/reach.py) in a zone the network may use (`zones`, scheduler/zones.py) and that
+does not host it yet, least loaded first and spread over availability zones by
+choose_agents (the zones of the agents that stay are the ones in use).
 """
 from __future__ import annotations
 
@@ -29,21 +30,24 @@ class PlannedMove:
 def choose_target(network_id: str, hosts: set[str], from_agent: str,
                   agents: Sequence[AgentSnapshot],
                   allowed: Mapping[str, set[str]] | None,
-                  rng: random.Random, avoid: set[str] | None = None) -> str | None:
+                  rng: random.Random, avoid: set[str] | None = None,
+                  zones: Mapping[str, frozenset[str] | None] | None = None) -> str | None:
     """One agent to take `network_id` from `from_agent`; None when no agent can."""
     may = allowed.get(network_id) if allowed is not None else None
     staying = hosts - {from_agent}
     pool = [a for a in agents
             if a.id != from_agent and a.id not in (avoid or set())
             and (may is None or a.id in may or a.id in staying)]
-    chosen = choose_agents(pool, staying, len(staying) + 1, LEAST_LOADED, rng)
+    chosen = choose_agents(pool, staying, len(staying) + 1, LEAST_LOADED, rng,
+                           zones.get(network_id) if zones is not None else None)
     return chosen[0] if chosen else None
 
 
 def plan_drain(agent_id: str, hosting: Mapping[str, set[str]],
                agents: Sequence[AgentSnapshot], wanted: int,
                allowed: Mapping[str, set[str]] | None = None,
-               rng: random.Random | None = None) -> list[PlannedMove]:
+               rng: random.Random | None = None,
+               zones: Mapping[str, frozenset[str] | None] | None = None) -> list[PlannedMove]:
     """A move for each network in `hosting` (network -> agents hosting it; each includes
     `agent_id`), in network id order, the loads updated as the plan fills them."""
     rng = rng or random.Random()
@@ -55,7 +59,8 @@ def plan_drain(agent_id: str, hosting: Mapping[str, set[str]],
             plan.append(PlannedMove(network_id, agent_id, None, drop=True))
             continue
         snapshot = [replace(a, load=loads[a.id]) for a in agents]
-        target = choose_target(network_id, hosts, agent_id, snapshot, allowed, rng)
+        target = choose_target(network_id, hosts, agent_id, snapshot, allowed, rng,
+                               zones=zones)
         plan.append(PlannedMove(network_id, agent_id, target))
         if target is not None:
             loads[target] += 1

@@ -83,8 +83,9 @@ class Drains:
                 hosting[network_id].add(host_id)
         candidates = self.bindings.snapshots(session, now)
         reach = self.bindings.reach(session, now, candidates, ids) if ids else None
+        zones = self.bindings.zones(session, ids) if ids else None
         return plan_drain(agent_id, hosting, candidates,
-                          self.settings.dhcp_agents_per_network, reach, self.rng)
+                          self.settings.dhcp_agents_per_network, reach, self.rng, zones)
 
     def status(self, agent_id: str) -> DrainReport:
         """How the agent's drain stands (also for an agent never drained)."""
@@ -134,7 +135,7 @@ class Drains:
                 self.moves.remove_in(session, net, agent, "drain")
             else:
                 self.moves.request_in(session, net.id, move.from_agent, move.to_agent,
-                                      "drain", utcnow())
+                                      "drain", utcnow(), reach_checked=True)
         try:
             self.db.run(work)  # an error rolls the whole of it back
         except (Conflict, NotFound) as exc:

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,6 +91,16 @@ def binding_facts(session: Session, network_id: str) -> dict[str, BindingFacts]:
     return facts_of(session, [network_id])[network_id]
 
 
+class AgentLiveness(Protocol):
+    """What a move's step reads of an agent (an Agent row or a plain select of it)."""
+
+    @property
+    def admin_state_up(self) -> bool: ...
+
+    @property
+    def heartbeat_timestamp(self) -> datetime: ...
+
+
 def _state(facts: BindingFacts, leaving: bool) -> str:
     return binding_state(facts.applied_revision, facts.bound_revision, leaving, facts.wired)
 
@@ -123,8 +133,10 @@ class Moves:
         return self.db.run(work)
 
     def request_in(self, session: Session, network_id: str, from_agent_id: str,
-                   to_agent_id: str | None, reason: str, now: datetime) -> MoveInfo:
-        """`request` inside the caller's transaction; the caller has locked the network."""
+                   to_agent_id: str | None, reason: str, now: datetime,
+                   reach_checked: bool = False) -> MoveInfo:
+        """`request` inside the caller's transaction; the caller has locked the network.
+        `reach_checked`: the caller chose the target with Bindings.reach just now."""
         source = self.bindings._dhcp_agent(session, from_agent_id)
         facts = binding_facts(session, network_id)
         if from_agent_id not in facts:
@@ -140,7 +152,8 @@ class Moves:
                     f"No live, enabled DHCP agent that reaches the segment of network "
                     f"{network_id} can take it from DHCP agent {from_agent_id}; it stays.")
         elif to_agent_id not in facts:
-            self._check_target(session, to_agent_id, from_agent_id, network_id, now)
+            self._check_target(session, to_agent_id, from_agent_id, network_id, now,
+                               reach_checked)
         if to_agent_id == from_agent_id:
             raise MoveTargetUnusable(f"DHCP agent {to_agent_id} cannot take network "
                                      f"{network_id} from itself.")
@@ -155,11 +168,12 @@ class Moves:
                  from_agent_id, source.host, to_agent_id, reason or "no reason given")
         info = _info(row)
         # A source that serves nothing goes at once.
-        done = self._step(session, network_id, from_agent_id, now)
+        done = not facts[from_agent_id].ready and self._step(session, network_id,
+                                                             from_agent_id, now)
         return replace(info, done=done)
 
     def _check_target(self, session: Session, agent_id: str, from_agent_id: str,
-                      network_id: str, now: datetime) -> None:
+                      network_id: str, now: datetime, reach_checked: bool) -> None:
         agent = self.bindings._dhcp_agent(session, agent_id)
         if agent_id == from_agent_id:
             raise MoveTargetUnusable(f"DHCP agent {agent_id} cannot take network "
@@ -169,14 +183,15 @@ class Moves:
         if not is_alive(agent.heartbeat_timestamp, now, self.settings.agent_down_time):
             raise MoveTargetUnusable(f"DHCP agent {agent_id} on {agent.host} is not alive; a "
                                      "network moves only to an agent that reports.")
-        self.bindings._check_reach(session, agent, network_id)
+        if not reach_checked:
+            self.bindings._check_reach(session, agent, network_id)
 
     def _choose(self, session: Session, network_id: str, hosts: set[str], from_agent: str,
                 now: datetime, avoid: set[str] | None = None) -> str | None:
         candidates = self.bindings.snapshots(session, now)
         reach = self.bindings.reach(session, now, candidates, [network_id])
         return plan.choose_target(network_id, hosts, from_agent, candidates, reach, self.rng,
-                                  avoid)
+                                  avoid, self.bindings.zones(session, [network_id]))
 
     # ---- the API's removal ------------------------------------------------------------------
 
@@ -219,14 +234,7 @@ class Moves:
         facts = binding_facts(session, network_id)
         source = session.get(Agent, from_agent_id)
         target = session.get(Agent, row.to_agent_id)
-        hearing = self.hearing_since()
-        down = self.settings.agent_down_time
-        usable = target is not None and target.admin_state_up and not silent_while_heard(
-            target.heartbeat_timestamp, now, hearing, down)
-        source_dead = source is not None and judged_dead(
-            source.heartbeat_timestamp, now, hearing, down, self.settings.dhcp_failover_grace)
-        step = plan.move_step(facts.get(from_agent_id), facts.get(row.to_agent_id), usable,
-                              source_dead)
+        step = self._next_step(facts, from_agent_id, row.to_agent_id, source, target, now)
         net = session.get(Network, network_id)
         if step == plan.WAIT:
             return False
@@ -240,6 +248,18 @@ class Moves:
                      from_agent_id, to_agent_id, reason or "move")
             return True
         return self._retarget(session, row, facts, target, now)
+
+    def _next_step(self, facts: dict[str, BindingFacts], from_agent_id: str,
+                   to_agent_id: str, source: AgentLiveness | None,
+                   target: AgentLiveness | None, now: datetime) -> str:
+        hearing = self.hearing_since()
+        down = self.settings.agent_down_time
+        usable = target is not None and target.admin_state_up and not silent_while_heard(
+            target.heartbeat_timestamp, now, hearing, down)
+        source_dead = source is not None and judged_dead(
+            source.heartbeat_timestamp, now, hearing, down, self.settings.dhcp_failover_grace)
+        return plan.move_step(facts.get(from_agent_id), facts.get(to_agent_id), usable,
+                              source_dead)
 
     def _retarget(self, session: Session, row: NetworkMove, facts: dict[str, BindingFacts],
                   old: Agent | None, now: datetime) -> bool:
@@ -298,11 +318,24 @@ class Moves:
         return self._advance(pairs) if pairs else 0
 
     def check(self) -> int:
-        """The periodic pass over every pending move (finish, re-target, give up)."""
+        """The periodic pass over every pending move (finish, re-target, give up).
+
+        One read decides which moves have something to do; only those take a transaction
+        (and their network's lock), so a drain of thousands waiting costs a few queries."""
+        now = utcnow()
         with self.db.session() as session:
-            pairs = [(n, a) for n, a in session.execute(
-                select(NetworkMove.network_id, NetworkMove.from_agent_id)
-                .order_by(NetworkMove.requested_at))]
+            rows = [(n, a, t) for n, a, t in session.execute(
+                select(NetworkMove.network_id, NetworkMove.from_agent_id,
+                       NetworkMove.to_agent_id).order_by(NetworkMove.requested_at))]
+            if not rows:
+                return 0
+            facts = facts_of(session, [n for n, _, _ in rows])
+            agents = {a.id: a for a in session.execute(
+                select(Agent.id, Agent.admin_state_up, Agent.heartbeat_timestamp).where(
+                    Agent.id.in_(sorted({i for _, a, t in rows for i in (a, t)}))))}
+        pairs = [(n, a) for n, a, t in rows
+                 if self._next_step(facts[n], a, t, agents.get(a), agents.get(t), now)
+                 != plan.WAIT]
         return self._advance(pairs) if pairs else 0
 
     def states_of_network(self, network_id: str) -> dict[str, str]:

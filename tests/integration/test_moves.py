@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from neutrino.config import ServerSettings
 from neutrino.services.moves import Moves
 from tests.support.databases import fresh_database
 from tests.support.fake_dhcp_hosts import FakeDhcpHosts
@@ -163,11 +164,18 @@ def test_removal_waits_for_the_loading_binding(server: RunningServer) -> None:
         assert hosting(server, net) == {x: "ready"}
 
 
-def test_a_restarted_server_finishes_the_move(db_url: str,
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_restarted_server_finishes_the_move(kind: str,
                                               tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The module's server runs on the same database meanwhile: a replica, which must
-    neither finish nor drop the move while both agents report."""
-    settings = settings_for(db_url, str(tmp_path_factory.mktemp("restart")), **SETTINGS)
+    """A database of its own and a long agent_down_time: nothing but the restart matters
+    (the agents' heartbeats fail while no server listens)."""
+    with fresh_database(kind, str(tmp_path_factory.mktemp("db"))) as url:
+        settings = settings_for(url, str(tmp_path_factory.mktemp("restart")),
+                                **{**SETTINGS, "agent_down_time": 30})
+        restart_and_finish(settings)
+
+
+def restart_and_finish(settings: ServerSettings) -> None:
     x, y, _ = names()
     with running_server(settings) as first:
         hosts = FakeDhcpHosts(first)

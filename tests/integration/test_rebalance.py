@@ -3,7 +3,7 @@ dhcp-agent-rebalance --dry-run`), carried out make-before-break with progress, a
 itself when an agent joins ([DEFAULT] dhcp_rebalance_on_agent_join); admin only.
 
 Fake DHCP agents heartbeat over HTTP and confirm their networks when the test lets them
-(tests/support/fake_dhcp_hosts.py, ready_hosts.py).
+(tests/support/fake_dhcp_hosts.py).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import pytest
 from neutrino.cli.main import main
 from tests.support.databases import fresh_database
 from tests.support.fake_dhcp_hosts import FakeDhcpHosts
-from tests.support.ready_hosts import AutoConfirm
 from tests.support.server import USERS, RunningServer, body_of, running_server, settings_for
 from tests.support.waiting import wait_until
 
@@ -80,10 +79,9 @@ def pending(server: RunningServer) -> list[dict[str, str]]:
 def test_a_third_agent_gets_its_share_make_before_break(server: RunningServer) -> None:
     tag = uuid.uuid4().hex[:6]
     a, b, c = (f"{tag}-{n}" for n in "abc")
-    with FakeDhcpHosts(server) as hosts, AutoConfirm(hosts) as confirm:
+    with FakeDhcpHosts(server) as hosts:
         for host in (a, b):
-            hosts.start(host)
-            confirm.ready(host)
+            hosts.start(host, auto=True)
         make_networks(server, 6)
         before = hosting(server)
         assert load(server) == {a: 3, b: 3}
@@ -121,7 +119,7 @@ def test_a_third_agent_gets_its_share_make_before_break(server: RunningServer) -
             assert now[move["network_id"]] == {move["from_host"], c}
         with server.client() as http:  # asked again meanwhile: nothing more to do
             assert body_of(http.get("/v2.0/dhcp-agent-rebalance"))["rebalance"]["moves"] == []
-        confirm.ready(c)
+        hosts.confirm(c, [m["network_id"] for m in moves])
         watcher.join(60)
         assert result, "the CLI did not finish"
         code, out, err = result[0]
@@ -146,13 +144,11 @@ def test_an_agent_joining_gets_its_share_by_itself_when_asked_to(auto_server: Ru
     server = auto_server
     tag = uuid.uuid4().hex[:6]
     a, b = f"{tag}-a", f"{tag}-b"
-    with FakeDhcpHosts(server) as hosts, AutoConfirm(hosts) as confirm:
-        hosts.start(a)
-        confirm.ready(a)
+    with FakeDhcpHosts(server) as hosts:
+        hosts.start(a, auto=True)
         make_networks(server, 4)
         assert load(server) == {a: 4}
-        confirm.ready(b)
-        hosts.start(b)
+        hosts.start(b, auto=True)
         wait_until(lambda: load(server) == {a: 2, b: 2} and not pending(server), 30,
                    message="the new agent to take half")
 

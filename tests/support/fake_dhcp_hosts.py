@@ -25,8 +25,11 @@ BEAT = 0.3
 class FakeDhcpHosts:
     """`start(host)` registers a DHCP agent; `silence(host)` stops its heartbeats."""
 
-    def __init__(self, server: RunningServer, beat: float = BEAT) -> None:
-        self.client: HttpAgentClient = agent_client(server)
+    def __init__(self, server: RunningServer | None, beat: float = BEAT,
+                 client: HttpAgentClient | None = None) -> None:
+        """`client`: an agent client of a server that is no RunningServer (benches)."""
+        assert server is not None or client is not None
+        self.client: HttpAgentClient = client or agent_client(server)  # type: ignore[arg-type]
         self.beat = beat
         self.ids: dict[str, str] = {}
         self._states: dict[str, list[AgentState]] = {}

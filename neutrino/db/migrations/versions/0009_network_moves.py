@@ -1,7 +1,7 @@
 """Make-before-break moves: a binding's revision at creation, moves in progress
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0010 (relinked after main merged 0010, which also came from 0008)
 Create Date: 2026-12-01 17:00:00
 """
 from __future__ import annotations
