@@ -34,9 +34,10 @@ from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler import moves as plan
 from neutrino.scheduler.liveness import is_alive, judged_dead, silent_while_heard
 from neutrino.scheduler.readiness import BindingFacts, binding_state, removal_waits_for
-from neutrino.services import statuses
+from neutrino.services import history, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import api_time, utcnow
+from neutrino.services.history import SERVER, Actor
 from neutrino.services.networks import load_network
 
 LOG = logging.getLogger(__name__)
@@ -195,17 +196,17 @@ class Moves:
 
     # ---- the API's removal ------------------------------------------------------------------
 
-    def remove(self, agent_id: str, network_id: str) -> MoveInfo:
+    def remove(self, agent_id: str, network_id: str, actor: Actor = SERVER) -> MoveInfo:
         """dhcp-agent-network-remove: at once, unless it would take away the last ready
         binding while another is loading; then the binding leaves once that one is ready."""
         def work(session: Session) -> MoveInfo:
             agent = self.bindings._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
-            return self.remove_in(session, net, agent, "removal requested")
+            return self.remove_in(session, net, agent, "removal requested", actor)
         return self.db.run(work)
 
-    def remove_in(self, session: Session, net: Network, agent: Agent, reason: str
-                  ) -> MoveInfo:
+    def remove_in(self, session: Session, net: Network, agent: Agent, reason: str,
+                  actor: Actor = SERVER) -> MoveInfo:
         """`remove` inside the caller's transaction; the caller has locked the network."""
         facts = binding_facts(session, net.id)
         if agent.id not in facts:
@@ -219,6 +220,8 @@ class Moves:
         if wait_for is not None:
             return self.request_in(session, net.id, agent.id, wait_for, reason, utcnow())
         self.bindings.drop(session, net, agent)
+        history.note(session, history.REMOVED, actor=actor, reason=reason,
+                     network_id=net.id, from_agent=agent.id, host=agent.host)
         LOG.info("network %s removed from DHCP agent %s on %s (%s)", net.id, agent.id,
                  agent.host, reason)
         return MoveInfo(net.id, agent.id, None, reason, None, True)
