@@ -43,7 +43,7 @@ from neutrino.scheduler.reach import (
     reachable_agents,
 )
 from neutrino.scheduler.zones import allowed_zones
-from neutrino.services import events, quarantine, statuses
+from neutrino.services import binding_changes, events, quarantine, statuses
 from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
@@ -155,6 +155,7 @@ class Bindings:
         for agent_id in chosen:
             hosts[agent_id] = self._bind(session, network_id, agent_id, now)
         if chosen:
+            binding_changes.note(session, "scheduled", len(chosen))
             statuses.refresh_networks(session, [network_id])
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
@@ -231,6 +232,7 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
+            binding_changes.note(session, "added")
             statuses.refresh_networks(session, [network_id])
             return agent.host
 
@@ -265,6 +267,7 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self.drop(session, net, agent)
+            binding_changes.note(session, "removed")
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
                      agent_id, agent.host)
 
@@ -376,6 +379,7 @@ class Bindings:
                     return False
                 self._unbind(session, move.network_id, dead_agent)
                 self._bind(session, move.network_id, move.to_agent, utcnow())
+                binding_changes.note(session, "failover")
                 # Both at once: the newcomer holds back the ports the dead agent held back.
                 statuses.refresh_networks(session, [move.network_id])
                 return True

@@ -34,7 +34,7 @@ from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler import moves as plan
 from neutrino.scheduler.liveness import is_alive, judged_dead, silent_while_heard
 from neutrino.scheduler.readiness import BindingFacts, binding_state, removal_waits_for
-from neutrino.services import statuses
+from neutrino.services import binding_changes, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import api_time, utcnow
 from neutrino.services.networks import load_network
@@ -99,6 +99,14 @@ class AgentLiveness(Protocol):
 
     @property
     def heartbeat_timestamp(self) -> datetime: ...
+
+
+def change_reason(reason: str) -> str:
+    """The metrics' reason (services/binding_changes.py, a fixed set) for a move's text."""
+    for known in ("drain", "rebalance", "failover"):
+        if reason.startswith(known):
+            return known
+    return "removed"
 
 
 def _state(facts: BindingFacts, leaving: bool) -> str:
@@ -219,6 +227,7 @@ class Moves:
         if wait_for is not None:
             return self.request_in(session, net.id, agent.id, wait_for, reason, utcnow())
         self.bindings.drop(session, net, agent)
+        binding_changes.note(session, change_reason(reason))
         LOG.info("network %s removed from DHCP agent %s on %s (%s)", net.id, agent.id,
                  agent.host, reason)
         return MoveInfo(net.id, agent.id, None, reason, None, True)
@@ -244,6 +253,7 @@ class Moves:
         if step == plan.FINISH:
             to_agent_id, reason = row.to_agent_id, row.reason
             self.bindings.drop(session, net, source)  # deletes the move row too
+            binding_changes.note(session, change_reason(reason))
             LOG.info("network %s moved from DHCP agent %s to %s (%s)", network_id,
                      from_agent_id, to_agent_id, reason or "move")
             return True
