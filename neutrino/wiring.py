@@ -26,6 +26,7 @@ from neutrino.services.hearing import Hearing
 from neutrino.services.moves import Moves
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
+from neutrino.services.rebalance import Rebalancer
 from neutrino.services.subnets import Subnets
 
 
@@ -39,6 +40,7 @@ class Services:
     bindings: Bindings
     moves: Moves
     drains: Drains
+    rebalancer: Rebalancer
     agents: Agents
     rpc: AgentRpc
     tokens: TokenService
@@ -58,6 +60,7 @@ def build_services(settings: ServerSettings, db: Database,
     bindings = Bindings(db, settings, rng, hearing.since)
     ports = Ports(db, settings, bindings, rng)
     moves = Moves(db, settings, bindings, rng, hearing.since)
+    rebalancer = Rebalancer(db, settings, bindings, moves)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
     metrics = ServerMetrics(multiprocess_dir())
@@ -66,7 +69,8 @@ def build_services(settings: ServerSettings, db: Database,
         db=db, settings=settings, networks=Networks(db, settings, rng),
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings, moves=moves,
         drains=Drains(db, settings, bindings, moves, rng),
-        agents=Agents(db, settings, bindings),
+        rebalancer=rebalancer,
+        agents=Agents(db, settings, bindings, joined=rebalancer.agent_joined),
         rpc=AgentRpc(db, ports, moves, on_events_read=metrics.events_read),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,

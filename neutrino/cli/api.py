@@ -134,6 +134,15 @@ class NeutronClient:
         self._call("POST", f"/v2.0/agents/{_segment(agent_id)}/dhcp-networks",
                    {"network_id": network_id})
 
+    def dhcp_rebalance(self, dry_run: bool) -> dict[str, Any]:
+        """GET (the plan) or POST (carry it out) /v2.0/dhcp-agent-rebalance."""
+        answer = self._call("GET" if dry_run else "POST", "/v2.0/dhcp-agent-rebalance")
+        return dict(answer["rebalance"])
+
+    def pending_moves(self) -> list[dict[str, Any]]:
+        """GET /v2.0/dhcp-agent-rebalance/moves: moves still waiting for their new agent."""
+        return list(self._call("GET", "/v2.0/dhcp-agent-rebalance/moves")["moves"])
+
     def remove_network_from_dhcp_agent(self, agent_id: str, network_id: str) -> None:
         """DELETE /v2.0/agents/<id>/dhcp-networks/<network_id>."""
         self._call("DELETE",

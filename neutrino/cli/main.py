@@ -18,6 +18,7 @@ from neutrino.cli.commands import (
     extensions,
     networks,
     ports,
+    rebalance,
     subnets,
 )
 
@@ -50,6 +51,7 @@ COMMANDS: dict[str, type[Command]] = {
     "dhcp-agent-network-remove": dhcp_scheduling.RemoveNetworkFromDhcpAgent,
     # Beyond the old client: make-before-break drain (docs/operations.md).
     "agent-drain": drain.DrainAgent,
+    "dhcp-agent-rebalance": rebalance.RebalanceDhcpAgents,
 }
 
 

@@ -70,6 +70,13 @@ def verdicts_resume_at(hearing: datetime, agent_down_time: int,
     return hearing + failover_silence(agent_down_time, dhcp_failover_grace)
 
 
+def judged_dead_after(heartbeat: datetime, hearing: datetime, agent_down_time: int,
+                      dhcp_failover_grace: int) -> datetime:
+    """The moment after which an agent silent since `heartbeat` is judged dead, if it stays
+    silent and the server keeps hearing (the failover loop wakes then, not on a tick)."""
+    return max(heartbeat, hearing) + failover_silence(agent_down_time, dhcp_failover_grace)
+
+
 def failover_cutoff(now: datetime, hearing: datetime | None, agent_down_time: int,
                     dhcp_failover_grace: int) -> datetime | None:
     """Agents whose last heartbeat is older than this are dead for failover; None: nobody.

@@ -224,10 +224,10 @@ class Moves:
             return _info(pending)
         others = [f for a, f in facts.items() if a != agent.id]
         wait_for = removal_waits_for(facts[agent.id], others)
+        binding_changes.note(session, change_reason(reason))
         if wait_for is not None:
             return self.request_in(session, net.id, agent.id, wait_for, reason, utcnow())
         self.bindings.drop(session, net, agent)
-        binding_changes.note(session, change_reason(reason))
         LOG.info("network %s removed from DHCP agent %s on %s (%s)", net.id, agent.id,
                  agent.host, reason)
         return MoveInfo(net.id, agent.id, None, reason, None, True)
@@ -252,8 +252,8 @@ class Moves:
             return True
         if step == plan.FINISH:
             to_agent_id, reason = row.to_agent_id, row.reason
+            # Counted when requested (by the caller, as rebalance and drain do), not here.
             self.bindings.drop(session, net, source)  # deletes the move row too
-            binding_changes.note(session, change_reason(reason))
             LOG.info("network %s moved from DHCP agent %s to %s (%s)", network_id,
                      from_agent_id, to_agent_id, reason or "move")
             return True
