@@ -34,7 +34,7 @@ from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler import moves as plan
 from neutrino.scheduler.liveness import is_alive, judged_dead, silent_while_heard
 from neutrino.scheduler.readiness import BindingFacts, binding_state, removal_waits_for
-from neutrino.services import history, statuses
+from neutrino.services import binding_changes, history, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import api_time, utcnow
 from neutrino.services.history import SERVER, Actor
@@ -100,6 +100,20 @@ class AgentLiveness(Protocol):
 
     @property
     def heartbeat_timestamp(self) -> datetime: ...
+
+
+def change_reason(reason: str) -> str:
+    """The metrics' reason (services/binding_changes.py, a fixed set) for a move's text."""
+    for known in ("drain", "rebalance", "failover"):
+        if reason.startswith(known):
+            return known
+    return "removed"
+
+
+def history_kind(reason: str) -> str:
+    """The agent history's kind (services/history.py) for a finished move's text."""
+    return {"drain": history.DRAIN, "rebalance": history.REBALANCE}.get(
+        change_reason(reason), history.MOVE)
 
 
 def _state(facts: BindingFacts, leaving: bool) -> str:
@@ -217,6 +231,7 @@ class Moves:
             return _info(pending)
         others = [f for a, f in facts.items() if a != agent.id]
         wait_for = removal_waits_for(facts[agent.id], others)
+        binding_changes.note(session, change_reason(reason))
         if wait_for is not None:
             return self.request_in(session, net.id, agent.id, wait_for, reason, utcnow())
         self.bindings.drop(session, net, agent)
@@ -246,7 +261,11 @@ class Moves:
             return True
         if step == plan.FINISH:
             to_agent_id, reason = row.to_agent_id, row.reason
+            # Counted when requested (by the caller, as rebalance and drain do), not here.
             self.bindings.drop(session, net, source)  # deletes the move row too
+            history.note(session, history_kind(reason), reason=reason or "move",
+                         network_id=network_id, from_agent=from_agent_id,
+                         to_agent=to_agent_id, host=target.host if target else None, now=now)
             LOG.info("network %s moved from DHCP agent %s to %s (%s)", network_id,
                      from_agent_id, to_agent_id, reason or "move")
             return True

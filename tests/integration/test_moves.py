@@ -138,6 +138,20 @@ def test_move_whose_target_dies_is_retargeted_or_given_up(server: RunningServer)
         assert moves_of(server).pending(hosts.ids[x]) == []
 
 
+def test_dead_source_leaves_its_move_to_the_target_and_failover_adds_nobody(
+        server: RunningServer) -> None:
+    x, y, z = names()
+    with FakeDhcpHosts(server) as hosts:
+        for host in (x, y, z):
+            hosts.start(host)
+        net = network_on(server, hosts, x)
+        moves_of(server).request(net, hosts.ids[x], hosts.ids[y], "test")
+        hosts.silence(x)  # judged dead after agent_down_time (+ grace 0): y replaces it
+        wait_until(lambda: hosting(server, net) == {y: "loading"}, 15)
+        hosts.confirm(y, [net])
+        assert hosting(server, net) == {y: "ready"}  # z was never added by failover
+
+
 def test_removal_waits_for_the_loading_binding(server: RunningServer) -> None:
     x, y, _ = names()
     with FakeDhcpHosts(server) as hosts:
