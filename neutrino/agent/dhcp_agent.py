@@ -29,6 +29,10 @@ LONG_POLL_TIMEOUT = 10.0
 LIVENESS_CHECK_INTERVAL = 5.0
 # After a bug in the main loop, how long before it carries on (not a tight loop of tracebacks).
 AFTER_BUG_PAUSE = 1.0
+# A network changed again within this long of its last convergence waits out the rest, still
+# queued: a burst of port changes (50 creates and 50 deletes a second) becomes one fetch, one
+# hosts file and one SIGHUP per interval instead of one per port, at most this much later.
+CONVERGE_HOLD_DOWN = 0.05
 
 
 class DhcpAgent:
@@ -68,6 +72,7 @@ class DhcpAgent:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._queued: set[str] = set()
+        self._converged_at: dict[str, float] = {}  # network -> when its last pass began
         self._failed: set[str] = set()
         self.after = 0
         self.synced = threading.Event()  # set once the initial full sync is done
@@ -106,9 +111,17 @@ class DhcpAgent:
         return self._pool.submit(self._converge, network_id, refetch)
 
     def _converge(self, network_id: str, refetch: bool) -> None:
-        with self._guard:
-            self._queued.discard(network_id)
         with self._lock(network_id):
+            # Queued until here: while one pass runs, the changes that arrive make one more
+            # pass, which waits for this lock (and out the hold-down), not one pass each.
+            with self._guard:
+                last = self._converged_at.get(network_id)
+            wait_for = 0.0 if last is None else last + CONVERGE_HOLD_DOWN - time.monotonic()
+            if wait_for > 0:
+                time.sleep(min(wait_for, CONVERGE_HOLD_DOWN))
+            with self._guard:
+                self._queued.discard(network_id)
+                self._converged_at[network_id] = time.monotonic()
             applied = self.applied.get(network_id)
             try:
                 if refetch or applied is None:
@@ -135,6 +148,7 @@ class DhcpAgent:
             with self._guard:
                 if result is None:
                     self.applied.pop(network_id, None)
+                    self._converged_at.pop(network_id, None)
                 else:
                     self.applied[network_id] = result
             self._confirm(network_id, network, applied, result)
@@ -298,6 +312,7 @@ class DhcpAgent:
         """Stop threads; dnsmasq keeps serving unless kill_dnsmasq_on_exit."""
         self.heartbeat.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.networks.close()
         self.reporter.stop()
         if self.settings.kill_dnsmasq_on_exit:
             for network_id in list(self.applied):
