@@ -66,7 +66,7 @@ class IpCommand:
             self.runner.run([*self._base(netns), "-batch", "-"], "".join(f"{ln}\n"
                                                                           for ln in lines))
 
-    def delete_links(self, names: Sequence[str], chunk: int = 200) -> None:
+    def delete_links(self, names: Sequence[str], chunk: int = 50) -> None:
         """Delete links of the calling namespace in groups. Each deletion alone waits for an
         RCU grace period under the RTNL lock (tens of ms: minutes for thousands of bridges);
         a device group deleted at once waits once. Groups of `chunk`: one deletion holds
@@ -129,16 +129,20 @@ class SharedBatch:
             if mine.done:
                 return True
             self._running += 1
-            taken, count = [], 0
+            taken: list[_Request] = []
+            count = 0
             while self._queue and (not taken or count + len(self._queue[0].lines)
                                    <= self.max_lines):
                 taken.append(self._queue.pop(0))
                 taken[-1].taken = True
                 count += len(taken[-1].lines)
-        error: Exception | None = None
+        # Whatever stops the leader stops the batch: no caller may take it as done.
+        error: Exception | None = CommandError([self.ip.ip_path, "-batch"], -1,
+                                               "the shared batch did not run to its end")
         try:
             self.ip.batch([line for request in taken for line in request.lines])
-        except Exception as exc:  # every caller of the batch gets it (OSError, CommandError)
+            error = None
+        except (CommandError, OSError) as exc:  # every caller of the batch gets it
             error = exc
         finally:
             with self._cond:
