@@ -38,6 +38,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support
 
+from neutrino.agent import metrics as agent_metrics
 from neutrino.agent import namespaces
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
@@ -112,6 +113,17 @@ class Vm:
 
     def delete(self) -> None:
         subprocess.run(["ip", "netns", "delete", self.namespace], check=False)
+
+
+def dnsmasq_counts(agent: DhcpAgent) -> dict[str, float]:
+    """The agent's own counters (its metrics) of dnsmasq reloads, restarts and starts."""
+    registry = agent.metrics.registry
+    restarts = sum(registry.get_sample_value("neutrino_dnsmasq_restarts_total",
+                                             {"cause": cause}) or 0
+                   for cause in agent_metrics.RESTART_CAUSES)
+    return {"reload": registry.get_sample_value("neutrino_dnsmasq_reloads_total") or 0,
+            "restart": restarts,
+            "start": registry.get_sample_value("neutrino_dnsmasq_starts_total") or 0}
 
 
 @contextmanager
@@ -214,7 +226,7 @@ def churn(args: argparse.Namespace, replica: ReplicaClient, agent: DhcpAgent, pr
     writes: list[float] = []
     hosts = Path(ConfPaths.for_network(agent.settings.dhcp_confs, net_id).hosts)
     failed: list[str] = []
-    before = dict(agent.networks.actions)
+    before = dnsmasq_counts(agent)
 
     def one_create(probe: bool) -> None:
         vm = None
@@ -265,9 +277,9 @@ def churn(args: argparse.Namespace, replica: ReplicaClient, agent: DhcpAgent, pr
         for future in futures:
             future.result()
     elapsed = time.monotonic() - began
-    after = agent.networks.actions
+    after = dnsmasq_counts(agent)
     changes = len(create_times) + len(delete_times)
-    counts = {k: after.get(k, 0) - before.get(k, 0) for k in ("reload", "restart", "start")}
+    counts = {k: after[k] - before[k] for k in after}
     print(f"churn on one network: {len(create_times)} creates + {len(delete_times)} deletes "
           f"in {elapsed:.1f} s ({changes / elapsed:.0f} changes/s; asked {2 * args.rate:.0f}/s; "
           f"load average before {load_before:.1f}, after {os.getloadavg()[0]:.1f})")
@@ -283,8 +295,8 @@ def churn(args: argparse.Namespace, replica: ReplicaClient, agent: DhcpAgent, pr
         print(f"  port created -> the agent's hosts file has its MAC: "
               f"p50 {statistics.median(writes) * 1000:.0f} ms, "
               f"p99 {percentile(writes, 99) * 1000:.0f} ms")
-    print(f"  dnsmasq: {counts['reload']} reloads (SIGHUP), {counts['restart']} restarts, "
-          f"{counts['start']} starts for {changes} port changes "
+    print(f"  dnsmasq: {counts['reload']:.0f} reloads (SIGHUP), {counts['restart']:.0f} "
+          f"restarts, {counts['start']:.0f} starts for {changes} port changes "
           f"({changes / max(1, counts['reload']):.1f} changes per reload)")
     admin.close()
     return net_id

@@ -70,6 +70,7 @@ def database(kind: str) -> Iterator[str]:
 class Server:
     url: str
     proc: subprocess.Popen[bytes]
+    log: str = ""  # its stderr: where its log lines go
 
     def token(self, who: tuple[str, str, str] = ADMIN) -> str:
         user, password, project = who
@@ -118,7 +119,7 @@ def server(db_url: str, extra: str = "", workers: int = 1, code_dir: str | None 
                             from None
                 time.sleep(0.1)
         try:
-            yield Server(url, proc)
+            yield Server(url, proc, os.path.join(tmp, "log"))
         finally:
             proc.terminate()
             proc.wait(10)

@@ -27,11 +27,13 @@ from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
 from neutrino.scheduler.liveness import is_alive
+from neutrino.services.agent_load import reported_load
 
 LOG = logging.getLogger(__name__)
 _AGENTS: Table = Agent.__table__  # type: ignore[assignment]
 _UPDATE = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
-           .values(heartbeat_timestamp=bindparam("b_ts"), configurations=bindparam("b_conf")))
+           .values(heartbeat_timestamp=bindparam("b_ts"), configurations=bindparam("b_conf"),
+                   load=bindparam("b_load")))
 
 
 @dataclass
@@ -51,11 +53,13 @@ class HeartbeatBuffer:
     new binary or zone) is not taken, so it goes through the full transaction.
     """
 
-    def __init__(self, db: Database, agent_down_time: int) -> None:
+    def __init__(self, db: Database, agent_down_time: int, load_type: str = "networks"
+                 ) -> None:
         self._db = db
         self._down = agent_down_time
+        self._load_type = load_type  # [DEFAULT] dhcp_load_type (services/agent_load.py)
         self._known: dict[tuple[str, str], KnownAgent] = {}
-        self._pending: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._pending: dict[str, tuple[datetime, dict[str, Any], int]] = {}
         self._lock = threading.Lock()
 
     def remember(self, state: AgentState, result: ReportResult, now: datetime) -> None:
@@ -81,7 +85,8 @@ class HeartbeatBuffer:
                     (state.binary, state.topic, state.availability_zone):
                 return None
             known.heartbeat = now
-            self._pending[known.id] = (now, state.configurations)
+            self._pending[known.id] = (now, state.configurations, reported_load(
+                state.agent_type, state.configurations, self._load_type))
             return ReportResult(agent_id=known.id, admin_state_up=known.admin_state_up)
 
     def flush(self) -> int:
@@ -95,8 +100,8 @@ class HeartbeatBuffer:
             # rows go in agent id order so every worker and replica takes the row locks in
             # the same order: two overlapping flushes queue instead of deadlocking (1213).
             session.connection().execute(_UPDATE, [
-                {"b_id": agent_id, "b_ts": when, "b_conf": configurations}
-                for agent_id, (when, configurations) in sorted(pending.items())])
+                {"b_id": agent_id, "b_ts": when, "b_conf": configurations, "b_load": load}
+                for agent_id, (when, configurations, load) in sorted(pending.items())])
             states = dict(session.execute(select(Agent.id, Agent.admin_state_up)
                                           .where(Agent.id.in_(list(pending)))).all())
             return set(pending) - set(states), states
@@ -116,7 +121,7 @@ class HeartbeatBuffer:
             self.forget(agent_id)
         return len(pending)
 
-    def _keep(self, failed: dict[str, tuple[datetime, dict[str, Any]]]) -> None:
+    def _keep(self, failed: dict[str, tuple[datetime, dict[str, Any], int]]) -> None:
         """Put back what a failed flush took, unless a newer report of the agent came in."""
         with self._lock:
             for agent_id, entry in failed.items():

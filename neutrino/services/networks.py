@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from neutrino import zone_hints
 from neutrino.config import ServerSettings
 from neutrino.db.models import Network, Port
 from neutrino.db.session import Database
 from neutrino.errors import NetworkInUse, NetworkNotFound
 from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.services import events, segments, statuses
+from neutrino.services.availability_zones import check_hints_exist, hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.views import network_view
 
@@ -55,13 +57,17 @@ class Networks:
         if not request.empty:
             segments.check_request(request, self.settings)
 
+        hints = attrs.get("availability_zone_hints", [])
+
         def work(session: Session) -> dict[str, Any]:
+            check_hints_exist(session, hints)
             now = utcnow()
             net = Network(
                 id=str(uuid.uuid4()), project_id=attrs.get("project_id") or project_id,
                 name=attrs.get("name", ""), description=attrs.get("description", ""),
                 admin_state_up=attrs.get("admin_state_up", True),
                 shared=attrs.get("shared", False), dns_domain=attrs.get("dns_domain", ""),
+                availability_zone_hints=zone_hints.joined(hints),
                 mtu=self._mtu(request.network_type or self.settings.tenant_network_types[0]),
                 revision_number=1, created_at=now, updated_at=now)
             if "mtu" in attrs:
@@ -83,7 +89,8 @@ class Networks:
 
     def get(self, network_id: str, project_id: str | None) -> dict[str, Any]:
         with self.db.session() as session:
-            return network_view(load_network(session, network_id, project_id))
+            net = load_network(session, network_id, project_id)
+            return network_view(net, hosting_zones(session, [net.id]).get(net.id, ()))
 
     def list(self, project_id: str | None) -> list[dict[str, Any]]:
         with self.db.session() as session:
@@ -92,7 +99,12 @@ class Networks:
             if project_id is not None:
                 query = query.where(or_(Network.project_id == project_id,
                                         Network.shared.is_(True)))
-            return [network_view(n) for n in session.scalars(query.order_by(Network.created_at))]
+            nets = list(session.scalars(query.order_by(Network.created_at)))
+            # An admin's list holds every network: one query over all bindings is cheaper
+            # than naming thousands of ids; a project's list names its few.
+            zones = {} if not nets else hosting_zones(
+                session, None if project_id is None else [n.id for n in nets])
+            return [network_view(n, zones.get(n.id, ())) for n in nets]
 
     def update(self, network_id: str, project_id: str | None, attrs: dict[str, Any]
                ) -> dict[str, Any]:
@@ -106,7 +118,7 @@ class Networks:
                 statuses.refresh_networks(session, [net.id])
             events.record(session, "network.update", "network", net.id, net.id)
             session.flush()
-            return network_view(net)
+            return network_view(net, hosting_zones(session, [net.id]).get(net.id, ()))
 
         return self.db.run(work)
 

@@ -1,16 +1,17 @@
 """Rows -> Neutron-shaped dicts; pure."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from neutrino import dns_names
+from neutrino import dns_names, zone_hints
 from neutrino.db.models import Agent, Network, Port, Subnet
 from neutrino.services.clock import api_time, isoformat
 
 
-def network_view(net: Network) -> dict[str, Any]:
+def network_view(net: Network, zones: Sequence[str] = ()) -> dict[str, Any]:
+    """`zones`: those of the DHCP agents hosting it (services/availability_zones.py)."""
     seg = net.segment
     return {
         "id": net.id,
@@ -25,8 +26,8 @@ def network_view(net: Network) -> dict[str, Any]:
         "dns_domain": net.dns_domain,
         "subnets": [s.id for s in net.subnets],
         "router:external": False,
-        "availability_zone_hints": [],
-        "availability_zones": [],
+        "availability_zone_hints": zone_hints.split(net.availability_zone_hints),
+        "availability_zones": list(zones),
         "ipv4_address_scope": None,
         "ipv6_address_scope": None,
         "provider:network_type": seg.network_type if seg else None,

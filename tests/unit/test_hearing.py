@@ -177,7 +177,8 @@ def test_heartbeats_survive_a_failed_flush_and_none_is_taken_while_unreachable()
     assert buffer.offer(state("h1"), first + timedelta(seconds=1)) is None
     db.fail, db.reachable = None, True
     assert buffer.flush() == 1
-    assert db.written == [[{"b_id": "a1", "b_ts": first, "b_conf": {"networks": 1}}]]
+    assert db.written == [[{"b_id": "a1", "b_ts": first, "b_conf": {"networks": 1},
+                            "b_load": 1}]]
 
 
 def test_a_newer_report_wins_over_the_one_a_failed_flush_puts_back() -> None:
