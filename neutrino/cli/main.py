@@ -14,10 +14,12 @@ from neutrino.cli.app import NeutrinoApp
 from neutrino.cli.commands import (
     agents,
     dhcp_scheduling,
+    drain,
     extensions,
     history,
     networks,
     ports,
+    rebalance,
     subnets,
 )
 
@@ -48,6 +50,9 @@ COMMANDS: dict[str, type[Command]] = {
     "net-list-on-dhcp-agent": dhcp_scheduling.ListNetworksOnDhcpAgent,
     "dhcp-agent-network-add": dhcp_scheduling.AddNetworkToDhcpAgent,
     "dhcp-agent-network-remove": dhcp_scheduling.RemoveNetworkFromDhcpAgent,
+    # Beyond the old client: make-before-break drain (docs/operations.md).
+    "agent-drain": drain.DrainAgent,
+    "dhcp-agent-rebalance": rebalance.RebalanceDhcpAgents,
     # Neutrino's own: the agent history (issue 12); no neutron command had it.
     "event-list": history.ListEvent,
 }
