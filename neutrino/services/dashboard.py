@@ -25,17 +25,20 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.orm import Session
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Subnet
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, NetworkMove, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import alive_cutoff, is_alive, silence
+from neutrino.scheduler.readiness import LOADING, BindingFacts, binding_state
 from neutrino.services import fleet
 from neutrino.services.agent_load import reported_load
 from neutrino.services.clock import isoformat, utcnow
 from neutrino.services.history import History, HistoryQuery
+from neutrino.services.moves import facts_of
 
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 MAX_PAGE_SIZE = 100
@@ -91,14 +94,6 @@ def _page(query: Query, q: PageQuery) -> Query:
     return query.limit(q.size).offset(q.page * q.size)
 
 
-def readiness(applied_revision: int | None, network_revision: int) -> str:
-    """How far one binding's agent is: `ready` (serves the network's current revision),
-    `behind` (serves an older one) or `pending` (has confirmed nothing since bound)."""
-    if applied_revision is None:
-        return "pending"
-    return "ready" if applied_revision >= network_revision else "behind"
-
-
 class Dashboard:
     def __init__(self, db: Database, settings: ServerSettings, history: History,
                  summary_ttl: float = SUMMARY_TTL) -> None:
@@ -114,14 +109,15 @@ class Dashboard:
         now = now or utcnow()
         cutoff = alive_cutoff(now, self.settings.agent_down_time)
         summary = self._summary(now)
-        with self.db.connect() as conn:
+        with self.db.session() as session:
+            conn = session.connection()
             return {
                 "server_time": isoformat(now),
                 "agent_down_time": self.settings.agent_down_time,
                 "dhcp_agents_per_network": self.settings.dhcp_agents_per_network,
                 "summary": summary,
                 "agents": self._agents(conn, cutoff, now, agents),
-                "networks": self._networks(conn, now, networks),
+                "networks": self._networks(session, conn, now, networks),
                 "timeline": self._timeline(conn),
             }
 
@@ -222,7 +218,8 @@ class Dashboard:
                         ) -> ColumnElement[bool]:
         return and_(needs_dhcp, Network.id.not_in(self._well_served(cutoff)))
 
-    def _networks(self, conn: Connection, now: datetime, q: PageQuery) -> dict[str, Any]:
+    def _networks(self, session: Session, conn: Connection, now: datetime, q: PageQuery
+                  ) -> dict[str, Any]:
         cutoff = alive_cutoff(now, self.settings.agent_down_time)
         needs_dhcp = exists(select(Subnet.id).where(Subnet.network_id == Network.id,
                                                     Subnet.enable_dhcp.is_(True)))
@@ -248,7 +245,12 @@ class Dashboard:
                    needs_dhcp.label("needs_dhcp"), at_risk.label("at_risk"))
             .where(Network.id.in_(ids)).order_by(Network.name, Network.id))) if ids else []
         hosts: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        revisions = {r.id: r.revision_number for r in rows}
+        # Each binding's state by the moves' ready rule (scheduler/readiness.py): ready,
+        # loading, or leaving (a move takes the network away once its target is ready).
+        facts = facts_of(session, ids) if ids else {}
+        leaving = {(n, a) for n, a in conn.execute(
+            select(NetworkMove.network_id, NetworkMove.from_agent_id)
+            .where(NetworkMove.network_id.in_(ids)))} if ids else set()
         if ids:
             for b in conn.execute(
                     select(NetworkDhcpAgentBinding.network_id, Agent.id, Agent.host,
@@ -262,10 +264,17 @@ class Dashboard:
                     "alive": is_alive(b.heartbeat_timestamp, now,
                                       self.settings.agent_down_time),
                     "admin_state_up": b.admin_state_up,
-                    "readiness": readiness(b.applied_revision, revisions[b.network_id])})
+                    "readiness": self._state(facts[b.network_id].get(b.id),
+                                             (b.network_id, b.id) in leaving)})
         items = [{"id": r.id, "name": r.name, "needs_dhcp": bool(r.needs_dhcp),
                   "at_risk": bool(r.at_risk), "agents": hosts[r.id]} for r in rows]
         return {"total": total, "page": q.page, "size": q.size, "items": items}
+
+    @staticmethod
+    def _state(fact: BindingFacts | None, leaving: bool) -> str:
+        if fact is None:  # bound between the two reads: nothing confirmed yet
+            return LOADING
+        return binding_state(fact.applied_revision, fact.bound_revision, leaving, fact.wired)
 
     def _timeline(self, conn: Connection) -> dict[str, Any]:
         """The newest entries of the agent history, each with a line an operator reads:

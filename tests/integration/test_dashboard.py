@@ -135,6 +135,8 @@ def test_view_shows_a_dead_agent_and_the_networks_it_leaves_at_risk(
                                        "at_risk": False, "agents": []}
         for name in on_c:
             assert {a["host"]: a["alive"] for a in rows[name]["agents"]}["DashC"] is False
+        # These agents never confirm serving anything (networks_applied): all loading.
+        assert {a["readiness"] for n in names for a in rows[n]["agents"]} == {"loading"}
         loads = {a["host"]: a["serves"] for a in shown["agents"]["items"]}
         assert loads["DashC"] == len(on_c) and sum(loads.values()) == 2 * len(names)
 

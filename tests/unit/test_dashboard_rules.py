@@ -1,5 +1,5 @@
-"""The dashboard's pure parts: its query bounds, search patterns, binding readiness, timeline
-lines, and the server-sent events loop (framing, and each way it ends)."""
+"""The dashboard's pure parts: its query bounds, search patterns, timeline lines, and the
+server-sent events loop (framing, and each way it ends)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +14,6 @@ from neutrino.services.dashboard import (
     NETWORK_STATES,
     PageQuery,
     _like,
-    readiness,
     timeline_text,
 )
 
@@ -45,12 +44,6 @@ def test_page_queries_in_bounds_pass_unchanged() -> None:
 def test_search_is_a_case_blind_substring_with_wildcards_taken_literally(
         search: str, pattern: str) -> None:
     assert _like(search) == pattern
-
-
-@pytest.mark.parametrize(("applied", "revision", "shown"), [
-    (None, 4, "pending"), (3, 4, "behind"), (4, 4, "ready"), (5, 4, "ready")])
-def test_binding_readiness(applied: int | None, revision: int, shown: str) -> None:
-    assert readiness(applied, revision) == shown
 
 
 def entry(**fields: Any) -> dict[str, Any]:
