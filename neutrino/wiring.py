@@ -18,6 +18,7 @@ from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
+from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.hearing import Hearing
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
@@ -39,13 +40,15 @@ class Services:
     revocations: Revocations
     hearing: Hearing
     committed: CommittedEvents  # what each commit of this process wrote to the event log
+    fleet: FleetSnapshot  # this process's copy of the agents, for scheduling
 
 
 def build_services(settings: ServerSettings, db: Database,
                    rng: random.Random | None = None) -> Services:
     rng = rng or random.Random()
     hearing = Hearing(settings)
-    bindings = Bindings(db, settings, rng, hearing.since)
+    fleet = FleetSnapshot(db, settings.agent_down_time)
+    bindings = Bindings(db, settings, rng, hearing.since, fleet)
     ports = Ports(db, settings, bindings, rng)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
@@ -53,7 +56,7 @@ def build_services(settings: ServerSettings, db: Database,
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
-        agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
+        agents=Agents(db, settings, bindings, fleet), rpc=AgentRpc(db, ports),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
-        hearing=hearing, committed=CommittedEvents(db))
+        hearing=hearing, committed=CommittedEvents(db), fleet=fleet)

@@ -26,7 +26,7 @@ from neutrino.api.resources import Resource, resource_router
 from neutrino.config import ServerSettings
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
-from neutrino.services import events, quarantine
+from neutrino.services import events, fleet_snapshot, quarantine
 from neutrino.wiring import Services, build_services
 
 LOG = logging.getLogger(__name__)
@@ -68,7 +68,10 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
             hearing.watch_broker(rabbit.channel)
         hearing.start()
         tasks = [asyncio.create_task(every(HEARTBEAT_FLUSH_PERIOD, "heartbeat flush",
-                                           services.agents.heartbeats.flush))]
+                                           services.agents.heartbeats.flush)),
+                 asyncio.create_task(every(fleet_snapshot.REFRESH_PERIOD,
+                                           "fleet heartbeat refresh",
+                                           services.fleet.refresh_heartbeats))]
         if settings.revocation_cache_time > 0:
             # Re-read revocations off the request path, twice per cache time, so that token
             # checks (on the event loop) almost never wait for the database.

@@ -14,11 +14,13 @@ from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound, InvalidInput, shown
-from neutrino.neutron_names import AGENT_TYPE_DHCP
+from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE
 from neutrino.scheduler.liveness import is_alive
-from neutrino.services import agent_listing, events, statuses
+from neutrino.scheduler.reach import reach_from
+from neutrino.services import agent_listing, events, fleet_snapshot, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
+from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.heartbeats import HeartbeatBuffer
 from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_view
 
@@ -26,10 +28,12 @@ LOG = logging.getLogger(__name__)
 
 
 class Agents:
-    def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings) -> None:
+    def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings,
+                 fleet: FleetSnapshot | None = None) -> None:
         self.db = db
         self.settings = settings
         self.bindings = bindings
+        self.fleet = fleet
         self.heartbeats = HeartbeatBuffer(db, settings.agent_down_time)
 
     def quick_report(self, state: AgentState) -> ReportResult | None:
@@ -60,6 +64,7 @@ class Agents:
                     created_at=now, started_at=now, heartbeat_timestamp=now)
                 session.add(agent)
                 session.flush()
+                fleet_snapshot.note_change(session)
                 LOG.info("agent %s registered: %s on %s", agent.id, agent.agent_type,
                          agent.host)
                 return ReportResult(agent_id=agent.id,
@@ -74,6 +79,8 @@ class Agents:
             if state.availability_zone != agent.availability_zone:
                 values["availability_zone"] = state.availability_zone
             session.execute(update(Agent).where(Agent.id == agent.id).values(**values))
+            if "availability_zone" in values or _reach_changed(agent, state):
+                fleet_snapshot.note_change(session)
             if revived:
                 LOG.info("agent %s (%s on %s) is alive again", agent.id, agent.agent_type,
                          agent.host)
@@ -86,6 +93,8 @@ class Agents:
             # Two first reports of one agent raced; the other one registered it.
             result, fresh = self.db.run(work)
         self.heartbeats.remember(state, result, now)
+        if self.fleet is not None:
+            self.fleet.heard(result.agent_id, now)  # a revival counts here at once
         if fresh and state.agent_type == AGENT_TYPE_DHCP and result.admin_state_up:
             scheduled = self.bindings.auto_schedule()
             if scheduled:
@@ -142,6 +151,8 @@ class Agents:
             agent = session.get(Agent, agent_id)
             if agent is None:
                 raise AgentNotFound(agent_id)
+            if "admin_state_up" in attrs and attrs["admin_state_up"] != agent.admin_state_up:
+                fleet_snapshot.note_change(session)
             for key in ("admin_state_up", "description"):
                 if key in attrs:
                     setattr(agent, key, attrs[key])
@@ -165,6 +176,7 @@ class Agents:
                               host=agent.host)
             session.delete(agent)
             session.flush()  # the bindings go with it (ON DELETE CASCADE)
+            fleet_snapshot.note_change(session)
             # Ports that waited for this agent alone to load them wait no more.
             statuses.refresh_networks(session, hosted)
 
@@ -172,3 +184,10 @@ class Agents:
         self.heartbeats.forget(agent_id)
         LOG.info("agent %s deleted with its network bindings", agent_id)
         self.bindings.auto_schedule()
+
+
+def _reach_changed(agent: Agent, state: AgentState) -> bool:
+    """An L2 agent now carries other networks than before (scheduling's reach filter)."""
+    return agent.agent_type == AGENT_TYPE_LINUXBRIDGE and \
+        reach_from(agent.host, agent.configurations) != reach_from(state.host,
+                                                                    state.configurations)

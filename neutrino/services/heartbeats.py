@@ -26,7 +26,9 @@ from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
+from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE
 from neutrino.scheduler.liveness import is_alive
+from neutrino.scheduler.reach import L2Reach, reach_from
 
 LOG = logging.getLogger(__name__)
 _AGENTS: Table = Agent.__table__  # type: ignore[assignment]
@@ -42,6 +44,7 @@ class KnownAgent:
     availability_zone: str | None
     admin_state_up: bool
     heartbeat: datetime
+    reach: L2Reach | None  # an L2 agent's: a change is news for scheduling (fleet_snapshot)
 
 
 class HeartbeatBuffer:
@@ -62,7 +65,7 @@ class HeartbeatBuffer:
         with self._lock:
             self._known[(state.agent_type, state.host)] = KnownAgent(
                 result.agent_id, state.binary, state.topic, state.availability_zone,
-                result.admin_state_up, now)
+                result.admin_state_up, now, _reach(state))
 
     def forget(self, agent_id: str) -> None:
         with self._lock:
@@ -78,7 +81,8 @@ class HeartbeatBuffer:
             known = self._known.get((state.agent_type, state.host))
             if known is None or not is_alive(known.heartbeat, now, self._down) or \
                     (known.binary, known.topic, known.availability_zone) != \
-                    (state.binary, state.topic, state.availability_zone):
+                    (state.binary, state.topic, state.availability_zone) or \
+                    (known.reach is not None and known.reach != _reach(state)):
                 return None
             known.heartbeat = now
             self._pending[known.id] = (now, state.configurations)
@@ -121,3 +125,9 @@ class HeartbeatBuffer:
         with self._lock:
             for agent_id, entry in failed.items():
                 self._pending.setdefault(agent_id, entry)
+
+
+def _reach(state: AgentState) -> L2Reach | None:
+    if state.agent_type != AGENT_TYPE_LINUXBRIDGE:
+        return None
+    return reach_from(state.host, state.configurations)
