@@ -28,19 +28,18 @@ from bench.common import database, median_ms, p, server, timed
 from neutrino.db.models import Agent
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = "agent_down_time = 75\ndhcp_agents_per_network = 2"
+CONFIG = "agent_down_time = 86400\ndhcp_agents_per_network = 2"
 
 
 def fill(url: str, n: int) -> None:
     """N DHCP and N L2 agents, one of each per host, alive for the whole run."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    beat = now + timedelta(hours=1)  # ahead of the clock: alive whatever the run's length
     dhcp = {"networks": 0, "subnets": 0, "ports": 0}
     l2 = {"interface_mappings": {}, "tunnel_types": ["vxlan"], "devices": 0}
     rows = [{"id": str(uuid.uuid4()), "agent_type": kind, "binary": binary, "topic": topic,
              "host": f"bench-{i:05d}", "availability_zone": "nova", "admin_state_up": True,
              "description": "", "configurations": conf, "resource_versions": {},
-             "load": 0, "created_at": now, "started_at": now, "heartbeat_timestamp": beat}
+             "load": 0, "created_at": now, "started_at": now, "heartbeat_timestamp": now}
             for i in range(n)
             for kind, binary, topic, conf in (
                 ("DHCP agent", "neutrino-dhcp-agent", "dhcp_agent", dhcp),
