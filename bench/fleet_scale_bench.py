@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import create_engine, insert

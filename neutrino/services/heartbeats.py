@@ -156,9 +156,9 @@ def _write(session: Session, pending: dict[str, Pending]) -> dict[str, bool]:
     one_statement = conn.dialect.name in ("mysql", "mariadb")
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        states.update(conn.execute(
+        states.update((agent_id, up) for agent_id, up in conn.execute(
             select(_AGENTS.c.id, _AGENTS.c.admin_state_up).where(_AGENTS.c.id.in_(chunk))
-            .order_by(_AGENTS.c.id).with_for_update()).tuples().all())
+            .order_by(_AGENTS.c.id).with_for_update()))
         if one_statement:
             beats = case({agent_id: pending[agent_id].when for agent_id in chunk},
                          value=_AGENTS.c.id, else_=_AGENTS.c.heartbeat_timestamp)

@@ -3,7 +3,7 @@ buffer across a database outage, with a fake clock and a fake database."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -155,11 +155,8 @@ class FakeSession:
             return None
         return self
 
-    def tuples(self) -> FakeSession:
-        return self
-
-    def all(self) -> list[tuple[str, bool]]:
-        return [(agent_id, True) for agent_id in sorted(self.db.agents)]
+    def __iter__(self) -> Iterator[tuple[str, bool]]:
+        return iter([(agent_id, True) for agent_id in sorted(self.db.agents)])
 
 
 def state(host: str) -> AgentState:
