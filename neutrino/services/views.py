@@ -12,6 +12,21 @@ from neutrino.services.clock import api_time, isoformat
 
 def network_view(net: Network) -> dict[str, Any]:
     seg = net.segment
+    return network_fields(net, [s.id for s in net.subnets],
+                          (seg.network_type, seg.physical_network, seg.segmentation_id)
+                          if seg else None)
+
+
+# The columns network_fields reads, for listings that select plain rows (no ORM objects).
+NETWORK_COLUMNS = ("id", "name", "description", "project_id", "admin_state_up", "shared",
+                   "status", "mtu", "dns_domain", "revision_number", "created_at",
+                   "updated_at")
+
+
+def network_fields(net: Any, subnet_ids: list[str],
+                   segment: tuple[str, str | None, int] | None) -> dict[str, Any]:
+    """A network from its columns (an ORM object or a row with NETWORK_COLUMNS), its
+    subnets' ids and its segment's (network_type, physical_network, segmentation_id)."""
     return {
         "id": net.id,
         "name": net.name,
@@ -23,15 +38,15 @@ def network_view(net: Network) -> dict[str, Any]:
         "status": net.status,
         "mtu": net.mtu,
         "dns_domain": net.dns_domain,
-        "subnets": [s.id for s in net.subnets],
+        "subnets": subnet_ids,
         "router:external": False,
         "availability_zone_hints": [],
         "availability_zones": [],
         "ipv4_address_scope": None,
         "ipv6_address_scope": None,
-        "provider:network_type": seg.network_type if seg else None,
-        "provider:physical_network": seg.physical_network if seg else None,
-        "provider:segmentation_id": (seg.segmentation_id or None) if seg else None,
+        "provider:network_type": segment[0] if segment else None,
+        "provider:physical_network": segment[1] if segment else None,
+        "provider:segmentation_id": (segment[2] or None) if segment else None,
         "revision_number": net.revision_number,
         "tags": [],
         "created_at": api_time(net.created_at),
