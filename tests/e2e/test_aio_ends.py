@@ -36,12 +36,12 @@ from neutrino.lab import processes, runtime, wiring
 from neutrino.lab.main import main as lab_cli
 from tests.support import server
 from tests.support.needs import require
-from tests.support.waiting import wait_until
+from tests.support.waiting import SERVER_START_S, wait_until
 
 DEV_AIO = Path(__file__).resolve().parents[2] / "dev" / "aio"
 ADMIN_PASSWORD = "adminpassword"  # dev/aio's admin, as in the seed
 LAB_NEEDS = ("/usr/sbin/udhcpc", "dnsmasq", "ip", "tee")
-UP_TIMEOUT = 60.0
+UP_TIMEOUT = SERVER_START_S + 30.0  # its set-up steps (migrate, users), then the server
 END_TIMEOUT = 30.0
 
 
@@ -93,6 +93,7 @@ class Aio:
     port: int
     prefix: str
     output: list[bytes] = field(default_factory=list)
+    output_ended: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -165,6 +166,7 @@ def collect(aio: Aio, stream: io.BufferedReader | None) -> threading.Thread:
     def read() -> None:
         while chunk := stream.read1(4096):
             aio.output.append(chunk)
+        aio.output_ended.set()
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
@@ -196,6 +198,7 @@ class Terminal:
                     aio.output.append(os.read(self.master, 4096))
                 except OSError:  # EIO: nobody has the other side open any more
                     break
+        aio.output_ended.set()
         os.close(self.master)
 
     def close(self) -> None:
@@ -210,9 +213,12 @@ def _controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def wait_server(aio: Aio, running: Callable[[], bool]) -> None:
+def wait_server(aio: Aio, proc: subprocess.Popen[bytes]) -> None:
     def answers() -> bool:
-        assert running(), f"the all-in-one exited early:\n{aio.text()}"
+        if proc.poll() is not None:
+            aio.output_ended.wait(5)  # its last words may still be in the pipe
+            raise AssertionError(f"the all-in-one exited early ({proc.returncode}):\n"
+                                 f"{aio.text()}")
         try:
             return httpx.get(aio.url + "/", timeout=1).status_code < 500
         except httpx.HTTPError:
@@ -221,11 +227,11 @@ def wait_server(aio: Aio, running: Callable[[], bool]) -> None:
     wait_until(answers, UP_TIMEOUT, message="the server to answer")
 
 
-def wait_lab_serving(aio: Aio, running: Callable[[], bool]) -> None:
+def wait_lab_serving(aio: Aio, proc: subprocess.Popen[bytes]) -> None:
     """Wait for four live agents, then give the lab a network (its dnsmasq running) and a
     VM, so that every kind of thing the all-in-one makes exists when it is ended."""
     start = time.monotonic()
-    wait_server(aio, running)
+    wait_server(aio, proc)
     api = httpx.Client(base_url=aio.url + "/v2.0", headers={"X-Auth-Token": aio.token()},
                        timeout=10)
 
@@ -282,7 +288,7 @@ def test_ctrl_c_twice_removes_everything() -> None:
     require_lab()
     with new_aio() as aio:
         proc, reader = start_piped(aio, process_group=0)
-        wait_lab_serving(aio, lambda: proc.poll() is None)
+        wait_lab_serving(aio, proc)
 
         def ctrl_c_twice() -> None:
             os.killpg(proc.pid, signal.SIGINT)
@@ -301,7 +307,7 @@ def test_sigterm_removes_everything() -> None:
     require_lab()
     with new_aio() as aio:
         proc, reader = start_piped(aio, start_new_session=True)
-        wait_lab_serving(aio, lambda: proc.poll() is None)
+        wait_lab_serving(aio, proc)
         end_and_check(aio, proc.terminate, lambda: proc.poll() is not None, "SIGTERM")
         assert proc.returncode == -signal.SIGTERM, aio.text()
 
@@ -318,7 +324,7 @@ def test_terminal_closed_removes_everything() -> None:
                                 preexec_fn=_controlling_terminal)
         os.close(terminal.slave)
         try:
-            wait_lab_serving(aio, lambda: proc.poll() is None)
+            wait_lab_serving(aio, proc)
             end_and_check(aio, terminal.close, lambda: proc.poll() is not None,
                           "terminal closed")
         finally:
@@ -343,7 +349,7 @@ def test_ctrl_c_through_tee_removes_everything() -> None:
                                stdout=subprocess.DEVNULL, process_group=proc.pid)
         proc.stdout.close()
         try:
-            wait_lab_serving(aio, lambda: proc.poll() is None)
+            wait_lab_serving(aio, proc)
             # Line by line through the pipe: the banner reached tee before the Ctrl-C.
             assert "Neutrino is running" in tee_log.read_text()
             end_and_check(aio, lambda: os.killpg(proc.pid, signal.SIGINT),
@@ -379,7 +385,7 @@ def test_server_exit_removes_everything() -> None:
     require_lab()
     with new_aio() as aio:
         proc, reader = start_piped(aio, process_group=0)
-        wait_lab_serving(aio, lambda: proc.poll() is None)
+        wait_lab_serving(aio, proc)
         server = [int(line.split(":")[0]) for line in processes_naming(str(aio.state))
                   if "neutrino.server" in line]
         assert len(server) == 1, server
@@ -398,7 +404,7 @@ def test_control_plane_alone_as_a_user_removes_everything() -> None:
             shutil.chown(aio.state, "nobody")
         proc, reader = start_piped(aio, as_user(aio.argv()), process_group=0,
                                    env={**os.environ, "HOME": str(aio.state)})
-        wait_server(aio, lambda: proc.poll() is None)
+        wait_server(aio, proc)
         wait_until(lambda: "Neutrino is running" in aio.text(), UP_TIMEOUT, message="the banner")
         assert "not root" in aio.text() and "with sudo" not in aio.text()
         assert processes_naming(str(aio.state)) and listening(aio.port)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,15 +17,8 @@ from neutrino.config import ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
 from neutrino.identity.errors import AlreadyExists
+from tests.support.ports import free_port as free_port  # tests reach it as server.free_port
 from tests.support.waiting import wait_until
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A free TCP port on `host` ("0.0.0.0": free on every address, for servers the lab's
-    hosts reach on the switch address)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def body_of(response: httpx.Response) -> dict[str, Any]:
