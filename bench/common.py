@@ -70,6 +70,12 @@ def database(kind: str) -> Iterator[str]:
 class Server:
     url: str
     proc: subprocess.Popen[bytes]
+    log: str = ""  # the server's log file (stderr)
+
+    def log_lines(self, *needles: str) -> int:
+        """How many lines of the server's log contain one of `needles`."""
+        with open(self.log) as f:
+            return sum(1 for line in f if any(n in line for n in needles))
 
     def token(self, who: tuple[str, str, str] = ADMIN) -> str:
         user, password, project = who
@@ -118,7 +124,7 @@ def server(db_url: str, extra: str = "", workers: int = 1, code_dir: str | None 
                             from None
                 time.sleep(0.1)
         try:
-            yield Server(url, proc)
+            yield Server(url, proc, os.path.join(tmp, "log"))
         finally:
             proc.terminate()
             proc.wait(10)
