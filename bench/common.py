@@ -70,7 +70,7 @@ def database(kind: str) -> Iterator[str]:
 class Server:
     url: str
     proc: subprocess.Popen[bytes]
-    log: str = ""  # the server's log file (stderr)
+    log: str = ""  # its stderr: where its log lines go
 
     def log_lines(self, *needles: str) -> int:
         """How many lines of the server's log contain one of `needles`."""

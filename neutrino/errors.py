@@ -44,6 +44,14 @@ class NetworkNotFound(NotFound):
     resource = "network"
 
 
+class AvailabilityZoneNotFound(NotFound):
+    resource = "availability zone"
+
+    def __init__(self, zone: str) -> None:
+        # Neutron's wording, which clients show as is.
+        super().__init__(zone, f"AvailabilityZone {shown(zone)} could not be found.")
+
+
 class SubnetNotFound(NotFound):
     resource = "subnet"
 

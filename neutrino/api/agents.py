@@ -17,7 +17,6 @@ from neutrino.identity.context import RequestContext
 from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, PageRequest
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
-from neutrino.services.views import network_view
 
 # What an agent shows, so what its list filters and sorts on.
 AGENT_FIELDS = {*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY, "resources_synced"}
@@ -101,7 +100,7 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
     async def networks_on_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_dhcp-networks")
         nets = await run_in_threadpool(bindings.networks_of_agent, agent_id)
-        return json_response({"networks": [network_view(n) for n in nets]})
+        return json_response({"networks": nets})
 
     @router.post("/v2.0/agents/{agent_id}/dhcp-networks", status_code=201,
                  openapi_extra=openapi.body(NETWORK_ID_BODY))

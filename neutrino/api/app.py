@@ -19,15 +19,19 @@ from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
 from neutrino.api.auth import Authenticator
+from neutrino.api.availability_zones import availability_zones_router
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.identity_routes import identity_router
 from neutrino.api.loops import every
+from neutrino.api.metrics_routes import metrics_router
 from neutrino.api.request_guard import RequestGuard
+from neutrino.api.request_timing import RequestTiming
 from neutrino.api.resources import Resource, resource_router
 from neutrino.config import ServerSettings
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
-from neutrino.services import events, fleet_snapshot, quarantine
+from neutrino.metrics.exposition import Exposition
+from neutrino.services import events, fleet, fleet_snapshot, quarantine
 from neutrino.wiring import Services, build_services
 
 LOG = logging.getLogger(__name__)
@@ -60,6 +64,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         signal.notify()
 
     services.committed.subscribe(_wake_agents)
+    services.binding_changes.subscribe(services.metrics.binding_changed)
     hearing = services.hearing
     db.watch_reachability(hearing.database_reachable)
 
@@ -74,7 +79,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                                            services.agents.heartbeats.flush)),
                  asyncio.create_task(every(fleet_snapshot.REFRESH_PERIOD,
                                            "fleet heartbeat refresh",
-                                           services.fleet.refresh_heartbeats)),
+                                           services.fleet_snapshot.refresh_heartbeats)),
                  asyncio.create_task(every(HEAP_TRIM_PERIOD, "heap trim",
                                            heap.release_free_heap))]
         if settings.revocation_cache_time > 0:
@@ -103,6 +108,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 await run_in_threadpool(rabbit.stop)
             await run_in_threadpool(_last_flush, services)
             services.committed.unsubscribe(_wake_agents)
+            services.binding_changes.unsubscribe(services.metrics.binding_changed)
             db.unwatch_reachability(hearing.database_reachable)
 
     app = FastAPI(title="Neutrino", version="0.1.0", lifespan=lifespan,
@@ -113,6 +119,11 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     errors.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_request_body_size,
                        body_timeout=settings.client_body_timeout)
+    # Outside the guard: refused requests are timed and counted too.
+    app.add_middleware(RequestTiming, observe=services.metrics.request_done)
+    # What /metrics (and the metrics_bind listener) return.
+    app.state.metrics = Exposition(services.metrics.source,
+                                   lambda: fleet.summarize(db, settings))
     auth = Authenticator(services.tokens.validate if settings.auth_strategy == "keystone"
                          else None)
 
@@ -120,6 +131,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         return str(request.base_url)
 
     app.include_router(discovery.discovery_router(auth))
+    app.include_router(metrics_router(app.state.metrics, auth))
     app.include_router(identity_router(services.tokens, services.identity, network_url))
     for resource in (
         Resource("network", "networks", attributes.NETWORK_ATTRS, services.networks),
@@ -129,6 +141,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     ):
         app.include_router(resource_router(resource, auth))
     app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
+    app.include_router(availability_zones_router(services.zones, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {

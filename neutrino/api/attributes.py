@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from neutrino import addresses, dhcp_options, dns_names
+from neutrino import addresses, dhcp_options, dns_names, zone_hints
 from neutrino.errors import InvalidInput, PolicyNotAuthorized, shown
 from neutrino.ipv6 import MODES as IPV6_MODES
 
@@ -213,6 +213,19 @@ dns_domain = Validator(_dns_domain, {"type": "string", "maxLength": dns_names.FQ
                                      "pattern": "^[A-Za-z0-9.-]*$"})
 
 
+def _zone_hints(name: str, value: Any) -> list[str]:
+    hints = list_of(string(), 64)(name, value)
+    try:
+        return zone_hints.check(hints)
+    except zone_hints.BadZoneHints as exc:
+        raise InvalidInput(f"Invalid input for {name}. Reason: {exc}") from None
+
+
+# network_availability_zone: set at creation only, as in Neutron (allow_put False).
+zone_hint_list = Validator(_zone_hints, {"type": "array", "items": string().schema,
+                                         "maxItems": 64, "uniqueItems": True})
+
+
 dns_name = Validator(_dns_name, {"type": "string", "maxLength": dns_names.FQDN_MAX,
                                  "pattern": "^[A-Za-z0-9.-]*$"})
 
@@ -315,7 +328,7 @@ NETWORK_ATTRS: dict[str, Attr] = {
     "provider:segmentation_id": Attr(nullable(integer(1, 16777215)), allow_put=False,
                                      admin_only=True),
     "router:external": Attr(boolean, admin_only=True),
-    "availability_zone_hints": Attr(list_of(string()), allow_put=False),
+    "availability_zone_hints": Attr(zone_hint_list, allow_put=False),
     "dns_domain": Attr(dns_domain),  # dns-integration; not used by the internal DNS
 }
 

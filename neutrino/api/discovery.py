@@ -28,6 +28,10 @@ EXTENSIONS: list[dict[str, str]] = [
                     "server and file a port's DHCP answers carry."},
     {"alias": "dns-integration", "name": "DNS Integration",
      "description": "Provides integration with DNS."},
+    {"alias": "availability_zone", "name": "Availability Zone",
+     "description": "The availability zone extension."},
+    {"alias": "network_availability_zone", "name": "Network Availability Zone",
+     "description": "Availability zone support for network."},
     {"alias": "ip-substring-filtering", "name": "IP address substring filtering",
      "description": "Provides IP address substring filtering when listing ports"},
 ]

@@ -48,6 +48,9 @@ class Network(Base):
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
     # dns-integration: shown and stored; Neutron's internal DNS does not use it either.
     dns_domain: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # network_availability_zone: zone names joined by commas (neutrino/zone_hints.py).
+    availability_zone_hints: Mapped[str] = mapped_column(String(255), default="",
+                                                         server_default="")
     revision_number: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -125,7 +126,8 @@ def cleanup_dhcp(lab_dir: Path, host: HostPlan) -> None:
 def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
                   agent_user: str, agent_password: str,
                   rabbit: RabbitAccess | None = None, ca_file: str | None = None,
-                  report_interval: int = REPORT_INTERVAL) -> None:
+                  report_interval: int = REPORT_INTERVAL,
+                  availability_zone: str | None = None) -> None:
     conf_dir = host_dir(lab_dir, host)
     (conf_dir / "state").mkdir(parents=True, exist_ok=True)
     # dnsmasq drops root for nobody and must still read its files below state/.
@@ -133,7 +135,7 @@ def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
     (conf_dir / "state").chmod(0o755)
     for name, text in agent_configs(plan, host, server_url, agent_user, agent_password,
                                     str(conf_dir / "state"), rabbit, ca_file,
-                                    report_interval).items():
+                                    report_interval, availability_zone).items():
         path = conf_dir / name
         path.write_text(text)
         path.chmod(0o600)  # neutron.conf carries the agent's password
@@ -142,12 +144,14 @@ def write_configs(lab_dir: Path, plan: LabPlan, host: HostPlan, server_url: str,
 def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
        prefix: str = DEFAULT_PREFIX, subnet: str = DEFAULT_SUBNET,
        rabbit: RabbitAccess | None = None, ca_file: str | None = None,
-       report_interval: int = REPORT_INTERVAL) -> None:
-    """Build the switch and HostA/HostB and start their agents; leftovers with the same
-    prefix (an earlier run that crashed) are removed first. With `rabbit`, the agents talk
-    to the server through that broker (reached on the switch address) instead of HTTP;
-    with an https:// server_url they verify it against `ca_file`. `report_interval`: the
-    agents' heartbeat period (tests of liveness use 1 s)."""
+       report_interval: int = REPORT_INTERVAL, hosts: tuple[str, ...] = HOSTS,
+       zones: Mapping[str, str] | None = None) -> None:
+    """Build the switch and the hosts (HostA/HostB) and start their agents; leftovers with
+    the same prefix (an earlier run that crashed) are removed first. With `rabbit`, the
+    agents talk to the server through that broker (reached on the switch address) instead
+    of HTTP; with an https:// server_url they verify it against `ca_file`.
+    `report_interval`: the agents' heartbeat period (tests of liveness use 1 s). `zones`:
+    host name -> the availability zone its agents report (others: nova)."""
     require_root()
     lab_dir = lab_dir.resolve()
     down(lab_dir, prefix=prefix)
@@ -159,14 +163,14 @@ def up(lab_dir: Path, server_url: str, agent_user: str, agent_password: str, *,
         with wiring.subnet_lock():
             if subnet == "auto":
                 subnet = choose_subnet(wiring.networks_in_use())
-            state = LabState(prefix, subnet, server_url, HOSTS)
+            state = LabState(prefix, subnet, server_url, tuple(hosts))
             plan = state.plan
             (lab_dir / STATE_FILE).write_text(json.dumps(asdict(state), indent=2) + "\n")
             wiring.make_switch(plan)
         for host in plan.hosts:
             wiring.make_host(plan, host)
             write_configs(lab_dir, plan, host, server_url, agent_user, agent_password, rabbit,
-                          ca_file, report_interval)
+                          ca_file, report_interval, (zones or {}).get(host.name))
             start_agent(lab_dir, host, L2)
             start_agent(lab_dir, host, DHCP)
     except BaseException:

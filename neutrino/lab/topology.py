@@ -18,6 +18,10 @@ AUTO_PREFIXLEN = 26
 HOSTS = ("HostA", "HostB")
 MAX_LINK_NAME = 15  # Linux IFNAMSIZ (16) minus the NUL
 REPORT_INTERVAL = 2  # well under the seed's agent_down_time = 5
+# The lab's DHCP agents serve their metrics here, each on its own host's address (every host
+# is a namespace of its own, so one port for all of them never clashes).
+AGENT_METRICS_PORT = 9110  # DHCP agents
+L2_AGENT_METRICS_PORT = 9111
 VM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -130,21 +134,26 @@ def transport_lines(plan: LabPlan, server_url: str, user: str, password: str,
 def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, password: str,
                   state_path: str, rabbit: RabbitAccess | None = None,
                   ca_file: str | None = None,
-                  report_interval: int = REPORT_INTERVAL) -> dict[str, str]:
-    """File name -> text of the three files the host's agents read, with the seed's keys."""
+                  report_interval: int = REPORT_INTERVAL,
+                  availability_zone: str | None = None) -> dict[str, str]:
+    """File name -> text of the three files the host's agents read, with the seed's keys;
+    `availability_zone`: both agents' [agent] availability_zone (None: the default, nova)."""
+    zone_line = f"availability_zone = {availability_zone}\n" if availability_zone else ""
     neutron_conf = (
         "[DEFAULT]\n"
         f"host = {host.name}\n"
         f"state_path = {state_path}\n"
         + transport_lines(plan, server_url, user, password, rabbit, ca_file) +
         "[agent]\n"
-        f"report_interval = {report_interval}\n")
+        f"report_interval = {report_interval}\n" + zone_line)
     dhcp_ini = (
         "[DEFAULT]\n"
         "interface_driver = neutron.agent.linux.interface.BridgeInterfaceDriver\n"
         # Unique per host: both hosts' DHCP namespaces live in the one kernel.
         f"namespace_prefix = {host.dhcp_prefix}\n"
-        "resync_interval = 10\n")
+        "resync_interval = 10\n"
+        "[agent]\n"
+        f"metrics_port = {AGENT_METRICS_PORT}\n")
     linuxbridge_ini = (
         "[linux_bridge]\n"
         "physical_interface_mappings = physnet1:eth0\n"
@@ -155,7 +164,8 @@ def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, pas
         # any bridge without relying on IGMP snooping.
         "vxlan_group =\n"
         "[agent]\n"
-        "polling_interval = 1\n")
+        "polling_interval = 1\n"
+        f"metrics_port = {L2_AGENT_METRICS_PORT}\n")
     return {"neutron.conf": neutron_conf, "dhcp_agent.ini": dhcp_ini,
             "linuxbridge_conf.ini": linuxbridge_ini}
 

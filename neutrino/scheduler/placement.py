@@ -5,6 +5,8 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from neutrino.scheduler.zones import in_zones, spread
+
 LEAST_LOADED = "least_loaded"
 CHANCE = "chance"
 
@@ -30,26 +32,31 @@ def choose_agents(
     wanted: int,
     strategy: str = LEAST_LOADED,
     rng: random.Random | None = None,
+    zones: frozenset[str] | None = None,
 ) -> list[str]:
-    """Agents to add so that a network has `wanted` hosts; never more, never a repeat."""
+    """Agents to add so that a network has `wanted` hosts; never more, never a repeat.
+
+    `zones`: the availability zones the network may use (scheduler/zones.py); None: any.
+    """
     rng = rng or random.Random()
     already = set(hosting)
     need = wanted - len(already)
     if need <= 0:
         return []
-    pool = [a for a in candidates if eligible(a) and a.id not in already]
+    pool = [a for a in candidates if eligible(a) and a.id not in already
+            and in_zones(a.availability_zone, zones)]
     if strategy == CHANCE:
         return [a.id for a in rng.sample(pool, min(need, len(pool)))]
-    used_zones = {a.availability_zone for a in candidates if a.id in already}
-    # Least loaded first; spread over zones not yet used; ties broken at random so that
-    # equal agents share new networks instead of the first one taking them all.
-    keyed = sorted(pool, key=lambda a: (a.load, a.availability_zone in used_zones, rng.random()))
-    chosen: list[str] = []
-    for agent in keyed:
-        if len(chosen) == need:
-            break
-        chosen.append(agent.id)
-    return chosen
+    # Least loaded first, ties broken at random so that equal agents share new networks
+    # instead of the first one taking them all; then spread over zones (one per zone before
+    # a second in any), as Neutron's AZAwareWeightScheduler does.
+    ranked = sorted(pool, key=lambda a: (a.load, rng.random()))
+    hosted = [a.availability_zone for a in candidates if a.id in already]
+    return [a.id for a in spread(ranked, _zone, hosted, need)]
+
+
+def _zone(agent: AgentSnapshot) -> str | None:
+    return agent.availability_zone
 
 
 @dataclass(frozen=True)
@@ -65,11 +72,13 @@ def plan_failover(
     dead_since_long_enough: set[str],
     rng: random.Random | None = None,
     allowed: Mapping[str, set[str]] | None = None,
+    zones: Mapping[str, frozenset[str] | None] | None = None,
 ) -> list[Move]:
     """Move networks off agents dead beyond the grace period, to live agents, least loaded.
 
     `allowed`: per network, the agents that may take it (scheduler/reach.py); a network
-    not in it may go to any agent.
+    not in it may go to any agent. `zones`: per network, the availability zones it may use
+    (scheduler/zones.py); a network not in it may use any.
 
     A binding stays where it is when no live agent can take it: the dead agent may come back,
     and dropping the binding would leave the network with nobody to return to.
@@ -84,10 +93,14 @@ def plan_failover(
         hosts = by_network[network_id]
         for dead in sorted(hosts & dead_since_long_enough):
             may = allowed.get(network_id) if allowed is not None else None
+            # The dead agent's zone counts no more: its replacement goes to the zone that
+            # lost an agent when that zone has a candidate.
+            staying = hosts - {dead}
             snapshot = [AgentSnapshot(a.id, a.host, a.alive, a.admin_state_up, loads[a.id],
                                       a.availability_zone) for a in agents
-                        if may is None or a.id in may or a.id in hosts]
-            chosen = choose_agents(snapshot, hosts, len(hosts) + 1, LEAST_LOADED, rng)
+                        if a.id != dead and (may is None or a.id in may or a.id in hosts)]
+            chosen = choose_agents(snapshot, staying, len(staying) + 1, LEAST_LOADED, rng,
+                                   zones.get(network_id) if zones is not None else None)
             if not chosen:
                 continue
             target = chosen[0]

@@ -18,6 +18,7 @@ from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE
 from neutrino.scheduler.liveness import is_alive
 from neutrino.scheduler.reach import reach_from
 from neutrino.services import agent_listing, events, fleet_snapshot, statuses
+from neutrino.services.agent_load import reported_load
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.fleet_snapshot import FleetSnapshot
@@ -34,7 +35,8 @@ class Agents:
         self.settings = settings
         self.bindings = bindings
         self.fleet = fleet
-        self.heartbeats = HeartbeatBuffer(db, settings.agent_down_time)
+        self.heartbeats = HeartbeatBuffer(db, settings.agent_down_time,
+                                          settings.dhcp_load_type)
 
     def quick_report(self, state: AgentState) -> ReportResult | None:
         """Acknowledge a routine heartbeat from memory; None when it needs report_state()."""
@@ -48,6 +50,8 @@ class Agents:
         """Record a heartbeat; the first report of an (agent_type, host) registers it."""
         now = utcnow()
         down = self.settings.agent_down_time
+        load = reported_load(state.agent_type, state.configurations,
+                             self.settings.dhcp_load_type)
 
         def work(session: Session) -> tuple[ReportResult, bool]:
             agent = session.scalars(
@@ -60,7 +64,7 @@ class Agents:
                     availability_zone=state.availability_zone,
                     admin_state_up=self.settings.enable_new_agents, description="",
                     configurations=state.configurations,
-                    resource_versions=state.resource_versions, load=0,
+                    resource_versions=state.resource_versions, load=load,
                     created_at=now, started_at=now, heartbeat_timestamp=now)
                 session.add(agent)
                 session.flush()
@@ -71,7 +75,7 @@ class Agents:
                                     admin_state_up=agent.admin_state_up), True
             revived = not is_alive(agent.heartbeat_timestamp, now, down)
             values: dict[str, Any] = {"heartbeat_timestamp": now,
-                                      "configurations": state.configurations}
+                                      "configurations": state.configurations, "load": load}
             if state.start_flag:
                 values["started_at"] = now
             if state.binary != agent.binary or state.topic != agent.topic:

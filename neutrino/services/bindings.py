@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from neutrino import zone_hints
 from neutrino.config import ServerSettings
 from neutrino.db.models import (
     Agent,
@@ -40,10 +41,13 @@ from neutrino.scheduler.reach import (
     reach_from,
     reachable_agents,
 )
-from neutrino.services import events, quarantine, statuses
+from neutrino.scheduler.zones import allowed_zones
+from neutrino.services import binding_changes, events, quarantine, statuses
+from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.networks import bump, load_network
+from neutrino.services.views import network_view
 
 LOG = logging.getLogger(__name__)
 
@@ -115,6 +119,15 @@ class Bindings:
         return {nid: reachable_agents(candidates, live, segments.get(nid))
                 for nid in network_ids}
 
+    def zones(self, session: Session, network_ids: Sequence[str]
+              ) -> dict[str, frozenset[str] | None]:
+        """Per network, the availability zones its agents may be in (scheduler/zones.py)."""
+        defaults = self.settings.default_availability_zones
+        return {nid: allowed_zones(zone_hints.split(hints), defaults)
+                for nid, hints in session.execute(
+                    select(Network.id, Network.availability_zone_hints)
+                    .where(Network.id.in_(list(network_ids))))}
+
     def hosting(self, session: Session, network_id: str) -> list[str]:
         return list(session.scalars(select(NetworkDhcpAgentBinding.dhcp_agent_id)
                                     .where(NetworkDhcpAgentBinding.network_id == network_id)))
@@ -138,6 +151,7 @@ class Bindings:
         for agent_id in chosen:
             hosts[agent_id] = self._bind(session, network_id, agent_id, now)
         if chosen:
+            binding_changes.note(session, "scheduled", len(chosen))
             statuses.refresh_networks(session, [network_id])
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
@@ -147,19 +161,22 @@ class Bindings:
                 hosting: list[str]) -> list[str]:
         wanted = self.settings.dhcp_agents_per_network
         strategy = self.settings.network_scheduler_driver
+        zones = self.zones(session, [network_id]).get(network_id)
         if self.fleet is None:
             candidates = self.snapshots(session, now)
             reach = self.reach(session, now, candidates, [network_id])
             if reach is not None:
                 may = reach[network_id]
                 candidates = [a for a in candidates if a.id in may or a.id in hosting]
-            return choose_agents(candidates, hosting, wanted, strategy, self.rng)
+            return choose_agents(candidates, hosting, wanted, strategy, self.rng, zones)
         segment = self._segment(session, network_id)
         mode = self.settings.dhcp_schedule_require_l2_reach
         for _ in range(2):  # a stale copy is read whole again once (confirm invalidates it)
+            # The short list holds the least loaded of every zone: choose_agents keeps to
+            # the network's allowed zones among them as it would among all agents.
             candidates = self.fleet.shortlist(session, now, wanted - len(hosting), hosting,
                                               segment, mode, strategy, self.rng)
-            chosen = choose_agents(candidates, hosting, wanted, strategy, self.rng)
+            chosen = choose_agents(candidates, hosting, wanted, strategy, self.rng, zones)
             if self.fleet.confirm(session, chosen, now):
                 return chosen
         return []  # the agents changed under us twice: the next report schedules it
@@ -234,6 +251,7 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
+            binding_changes.note(session, "added")
             statuses.refresh_networks(session, [network_id])
             return agent.host
 
@@ -274,6 +292,7 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self._unbind(session, network_id, agent)
+            binding_changes.note(session, "removed")
             # The agent's DHCP port goes with the binding, as the agent would release it.
             ports = list(session.scalars(select(Port).where(
                 Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
@@ -294,7 +313,8 @@ class Bindings:
 
         self.db.run(work)
 
-    def networks_of_agent(self, agent_id: str) -> list[Network]:
+    def networks_of_agent(self, agent_id: str) -> list[dict[str, Any]]:
+        """The networks the agent hosts, as the API shows networks."""
         with self.db.session() as session:
             self._dhcp_agent(session, agent_id)
             query = (select(Network).join(NetworkDhcpAgentBinding,
@@ -302,9 +322,8 @@ class Bindings:
                      .where(NetworkDhcpAgentBinding.dhcp_agent_id == agent_id)
                      .order_by(Network.created_at))
             nets = list(session.scalars(query))
-            for net in nets:
-                _ = net.subnets, net.segment  # load before the session closes
-            return nets
+            zones = hosting_zones(session, [n.id for n in nets])
+            return [network_view(n, zones.get(n.id, ())) for n in nets]
 
     def agents_of_network(self, network_id: str, project_id: str | None = None) -> list[Agent]:
         with self.db.session() as session:
@@ -349,7 +368,8 @@ class Bindings:
                 .where(NetworkDhcpAgentBinding.network_id.in_(network_ids)))]
             candidates = self.snapshots(session, now)
             reach = self.reach(session, now, candidates, sorted(network_ids))
-            moves = plan_failover(all_bindings, candidates, dead, self.rng, reach)
+            moves = plan_failover(all_bindings, candidates, dead, self.rng, reach,
+                                  self.zones(session, sorted(network_ids)))
         done = []
         for move in moves:
             def work(session: Session, move: Any = move) -> bool:
@@ -369,6 +389,7 @@ class Bindings:
                     return False
                 self._unbind(session, move.network_id, dead_agent)
                 self._bind(session, move.network_id, move.to_agent, utcnow())
+                binding_changes.note(session, "failover")
                 # Both at once: the newcomer holds back the ports the dead agent held back.
                 statuses.refresh_networks(session, [move.network_id])
                 return True

@@ -29,13 +29,14 @@ from neutrino.errors import DatabaseUnavailable
 from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE
 from neutrino.scheduler.liveness import is_alive
 from neutrino.scheduler.reach import L2Reach, reach_from
+from neutrino.services.agent_load import reported_load
 
 LOG = logging.getLogger(__name__)
 _AGENTS: Table = Agent.__table__  # type: ignore[assignment]
 _HEARTBEAT = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
               .values(heartbeat_timestamp=bindparam("b_ts")))
 _CONFIGURATIONS = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
-                   .values(configurations=bindparam("b_conf")))
+                   .values(configurations=bindparam("b_conf"), load=bindparam("b_load")))
 # Agents per statement: an IN list and a CASE of this many stay within every database's
 # limits (SQLite's 32,766 bound parameters among them).
 CHUNK = 500
@@ -47,6 +48,7 @@ class Pending:
 
     when: datetime
     configurations: dict[str, Any]
+    load: int  # what the configurations say of [DEFAULT] dhcp_load_type (agent_load.py)
     changed: bool
 
 
@@ -69,9 +71,11 @@ class HeartbeatBuffer:
     new binary or zone) is not taken, so it goes through the full transaction.
     """
 
-    def __init__(self, db: Database, agent_down_time: int) -> None:
+    def __init__(self, db: Database, agent_down_time: int, load_type: str = "networks"
+                 ) -> None:
         self._db = db
         self._down = agent_down_time
+        self._load_type = load_type  # [DEFAULT] dhcp_load_type (services/agent_load.py)
         self._known: dict[tuple[str, str], KnownAgent] = {}
         self._pending: dict[str, Pending] = {}
         self._lock = threading.Lock()
@@ -104,7 +108,8 @@ class HeartbeatBuffer:
             changed = state.configurations != known.configurations or \
                 (earlier is not None and earlier.changed)
             known.configurations = state.configurations
-            self._pending[known.id] = Pending(now, state.configurations, changed)
+            self._pending[known.id] = Pending(now, state.configurations, reported_load(
+                state.agent_type, state.configurations, self._load_type), changed)
             return ReportResult(agent_id=known.id, admin_state_up=known.admin_state_up)
 
     def flush(self) -> int:
@@ -148,7 +153,8 @@ def _write(session: Session, pending: dict[str, Pending]) -> dict[str, bool]:
     flushes queue instead of deadlocking (MariaDB 1213). Then the heartbeats: on MySQL and
     MariaDB one UPDATE with a CASE per chunk (PyMySQL runs an executemany as one round trip
     per row); elsewhere one executemany (psycopg pipelines it; SQLite is in-process), which
-    is cheaper there than the CASE. Configurations are written only where they changed.
+    is cheaper there than the CASE. Configurations (and the load read from them) are written
+    only where they changed.
     """
     conn = session.connection()
     ids = sorted(pending)
@@ -167,7 +173,8 @@ def _write(session: Session, pending: dict[str, Pending]) -> dict[str, bool]:
     if not one_statement:
         conn.execute(_HEARTBEAT, [{"b_id": agent_id, "b_ts": pending[agent_id].when}
                                   for agent_id in ids])
-    changed = [{"b_id": agent_id, "b_conf": pending[agent_id].configurations}
+    changed = [{"b_id": agent_id, "b_conf": pending[agent_id].configurations,
+                "b_load": pending[agent_id].load}
                for agent_id in ids if pending[agent_id].changed]
     if changed:
         conn.execute(_CONFIGURATIONS, changed)

@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from neutrino import zone_hints
 from neutrino.config import ServerSettings
 from neutrino.db.models import Network, NetworkSegment, Port, Subnet
 from neutrino.db.session import Database
 from neutrino.errors import NetworkInUse, NetworkNotFound
 from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.services import events, segments, statuses
+from neutrino.services.availability_zones import check_hints_exist, hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.views import NETWORK_COLUMNS, network_fields, network_view
 
@@ -55,13 +57,17 @@ class Networks:
         if not request.empty:
             segments.check_request(request, self.settings)
 
+        hints = attrs.get("availability_zone_hints", [])
+
         def work(session: Session) -> dict[str, Any]:
+            check_hints_exist(session, hints)
             now = utcnow()
             net = Network(
                 id=str(uuid.uuid4()), project_id=attrs.get("project_id") or project_id,
                 name=attrs.get("name", ""), description=attrs.get("description", ""),
                 admin_state_up=attrs.get("admin_state_up", True),
                 shared=attrs.get("shared", False), dns_domain=attrs.get("dns_domain", ""),
+                availability_zone_hints=zone_hints.joined(hints),
                 mtu=self._mtu(request.network_type or self.settings.tenant_network_types[0]),
                 revision_number=1, created_at=now, updated_at=now)
             if "mtu" in attrs:
@@ -83,7 +89,8 @@ class Networks:
 
     def get(self, network_id: str, project_id: str | None) -> dict[str, Any]:
         with self.db.session() as session:
-            return network_view(load_network(session, network_id, project_id))
+            net = load_network(session, network_id, project_id)
+            return network_view(net, hosting_zones(session, [net.id]).get(net.id, ()))
 
     def list(self, project_id: str | None) -> list[dict[str, Any]]:
         # Plain rows, not ORM objects: with 10,000 networks the objects (network, segment,
@@ -92,23 +99,28 @@ class Networks:
         seg = NetworkSegment.__table__.c
         visible = [] if project_id is None else [
             or_(table.project_id == project_id, table.shared.is_(True))]
-        with self.db.connect() as conn:
+        with self.db.session() as session:
             subnets: dict[str, list[str]] = {}
             sub = Subnet.__table__.c
             query = select(sub.network_id, sub.id).order_by(sub.created_at)
             if visible:
                 query = query.where(sub.network_id.in_(select(table.id).where(*visible)))
-            for network_id, subnet_id in conn.execute(query):
+            for network_id, subnet_id in session.execute(query):
                 subnets.setdefault(network_id, []).append(subnet_id)
-            rows = conn.execute(
+            rows = list(session.execute(
                 select(*(table[c] for c in NETWORK_COLUMNS), seg.network_type,
                        seg.physical_network, seg.segmentation_id)
                 .outerjoin(NetworkSegment.__table__, seg.network_id == table.id)
-                .where(*visible).order_by(table.created_at))
+                .where(*visible).order_by(table.created_at)))
+            # An admin's list holds every network: one query over all bindings is cheaper
+            # than naming thousands of ids; a project's list names its few.
+            zones = {} if not rows else hosting_zones(
+                session, None if project_id is None else [r.id for r in rows])
             return [network_fields(row, subnets.get(row.id, []),
                                    (row.network_type, row.physical_network,
                                     row.segmentation_id)
-                                   if row.network_type is not None else None)
+                                   if row.network_type is not None else None,
+                                   zones.get(row.id, ()))
                     for row in rows]
 
     def update(self, network_id: str, project_id: str | None, attrs: dict[str, Any]
@@ -123,7 +135,7 @@ class Networks:
                 statuses.refresh_networks(session, [net.id])
             events.record(session, "network.update", "network", net.id, net.id)
             session.flush()
-            return network_view(net)
+            return network_view(net, hosting_zones(session, [net.id]).get(net.id, ()))
 
         return self.db.run(work)
 

@@ -1,32 +1,35 @@
 """Rows -> Neutron-shaped dicts; pure."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from neutrino import dns_names
+from neutrino import dns_names, zone_hints
 from neutrino.db.models import Agent, Network, Port, Subnet
 from neutrino.services.clock import api_time, isoformat
 
 
-def network_view(net: Network) -> dict[str, Any]:
+def network_view(net: Network, zones: Sequence[str] = ()) -> dict[str, Any]:
+    """`zones`: those of the DHCP agents hosting it (services/availability_zones.py)."""
     seg = net.segment
     return network_fields(net, [s.id for s in net.subnets],
                           (seg.network_type, seg.physical_network, seg.segmentation_id)
-                          if seg else None)
+                          if seg else None, zones)
 
 
 # The columns network_fields reads, for listings that select plain rows (no ORM objects).
 NETWORK_COLUMNS = ("id", "name", "description", "project_id", "admin_state_up", "shared",
-                   "status", "mtu", "dns_domain", "revision_number", "created_at",
-                   "updated_at")
+                   "status", "mtu", "dns_domain", "availability_zone_hints",
+                   "revision_number", "created_at", "updated_at")
 
 
 def network_fields(net: Any, subnet_ids: list[str],
-                   segment: tuple[str, str | None, int] | None) -> dict[str, Any]:
+                   segment: tuple[str, str | None, int] | None,
+                   zones: Sequence[str] = ()) -> dict[str, Any]:
     """A network from its columns (an ORM object or a row with NETWORK_COLUMNS), its
-    subnets' ids and its segment's (network_type, physical_network, segmentation_id)."""
+    subnets' ids, its segment's (network_type, physical_network, segmentation_id) and the
+    zones of the DHCP agents hosting it."""
     return {
         "id": net.id,
         "name": net.name,
@@ -40,8 +43,8 @@ def network_fields(net: Any, subnet_ids: list[str],
         "dns_domain": net.dns_domain,
         "subnets": subnet_ids,
         "router:external": False,
-        "availability_zone_hints": [],
-        "availability_zones": [],
+        "availability_zone_hints": zone_hints.split(net.availability_zone_hints),
+        "availability_zones": list(zones),
         "ipv4_address_scope": None,
         "ipv6_address_scope": None,
         "provider:network_type": segment[0] if segment else None,

@@ -80,7 +80,8 @@ class Seed:
 
     def agents(self) -> dict[tuple[str, str], dict[str, str]]:
         columns, rows = self.table("agent-list")
-        assert columns in ([], ["id", "agent_type", "host", "alive", "admin_state_up"])
+        assert columns in ([], ["id", "agent_type", "host", "availability_zone", "alive",
+                                "admin_state_up"])
         return {(r["agent_type"], r["host"]): r for r in rows}
 
     def hosting(self, net: str) -> list[str]:

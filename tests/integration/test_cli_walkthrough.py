@@ -59,12 +59,14 @@ def test_seed_walkthrough_with_the_cli(server: RunningServer) -> None:
     assert ["agent_scheduler", "Agent Schedulers"] in rows(out)
 
     out = ok(server, "agent-list")
-    assert header(out) == ["id", "agent_type", "host", "alive", "admin_state_up"]
+    assert header(out) == ["id", "agent_type", "host", "availability_zone", "alive",
+                           "admin_state_up"]
     listed = rows(out)
-    assert sorted((r[1], r[2], r[3], r[4]) for r in listed) == [
-        ("DHCP agent", "HostA", ":-)", "True"), ("DHCP agent", "HostB", ":-)", "True"),
-        ("Linux bridge agent", "HostA", ":-)", "True"),
-        ("Linux bridge agent", "HostB", ":-)", "True")]
+    assert sorted((r[1], r[2], r[3], r[4], r[5]) for r in listed) == [
+        ("DHCP agent", "HostA", "nova", ":-)", "True"),
+        ("DHCP agent", "HostB", "nova", ":-)", "True"),
+        ("Linux bridge agent", "HostA", "", ":-)", "True"),
+        ("Linux bridge agent", "HostB", "", ":-)", "True")]
     dhcp = {r[2]: r[0] for r in listed if r[1] == "DHCP agent"}
     l2b = next(r[0] for r in listed if r[1] == "Linux bridge agent" and r[2] == "HostB")
 
@@ -110,7 +112,7 @@ def test_seed_walkthrough_with_the_cli(server: RunningServer) -> None:
     assert names["net1"].endswith("10.0.1.0/24") and names["net2"].endswith("9.0.1.0/24")
 
     ok(server, "agent-update", "--admin-state-up", "False", dhcp["HostA"])
-    state = {r[0]: r[4] for r in rows(ok(server, "agent-list"))}
+    state = {r[0]: r[5] for r in rows(ok(server, "agent-list"))}
     assert state[dhcp["HostA"]] == "False"
     ok(server, "net-create", "net3")
     ok(server, "subnet-create", "net3", "9.0.3.0/24")

@@ -66,7 +66,7 @@ def services(server: RunningServer) -> Services:
 
 
 def fleet(server: RunningServer) -> FleetSnapshot:
-    return services(server).fleet
+    return services(server).fleet_snapshot
 
 
 def _network(c: httpx.Client, dhcp: bool = True) -> str:

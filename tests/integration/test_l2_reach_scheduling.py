@@ -8,14 +8,12 @@ that shows "bad" and "bare" were real candidates whenever reach did not matter.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from neutrino.agent_protocol.messages import AgentState
-from tests.support.agents import agent_client, dhcp_state, l2_state
+from tests.support.agents import Hosts, agent_client, l2_state
 from tests.support.server import RunningServer, running_server, settings_for
 from tests.support.waiting import wait_until
 
@@ -28,47 +26,6 @@ def server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
                             agent_down_time=DOWN_TIME, dhcp_agents_per_network=1)
     with running_server(settings) as running:
         yield running
-
-
-class Hosts:
-    """Keeps chosen hosts' L2 and DHCP agents heartbeating from a thread."""
-
-    def __init__(self, server: RunningServer) -> None:
-        self.client = agent_client(server)
-        self.states: dict[str, list[AgentState]] = {}
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.ids: dict[str, str] = {}
-
-    def start(self, host: str, l2: AgentState | None) -> str:
-        """Register the host's L2 agent (if any) first, then its DHCP agent."""
-        states = ([l2] if l2 is not None else []) + [dhcp_state(host)]
-        if l2 is not None:
-            self.client.report_state(l2.model_copy(update={"start_flag": True}))
-        self.ids[host] = self.client.report_state(dhcp_state(host, start=True)).agent_id
-        with self.lock:
-            self.states[host] = states
-        return self.ids[host]
-
-    def silence(self, host: str) -> None:
-        with self.lock:
-            self.states.pop(host)
-
-    def _run(self) -> None:
-        while not self.stop.wait(0.3):
-            with self.lock:
-                states = [s for group in self.states.values() for s in group]
-            for state in states:
-                self.client.report_state(state)
-
-    def __enter__(self) -> Hosts:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
 
 
 def _hosts_of(server: RunningServer, network_id: str) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.agents import agent_client, dhcp_state, l2_state
 from tests.support.server import USERS, RunningServer, running_server, settings_for
 
 OPENSTACK = shutil.which("openstack", path=str(Path(sys.executable).parent)) or \
@@ -91,3 +92,34 @@ def test_port_create_and_set_with_extra_dhcp_options(server: RunningServer) -> N
     with server.client() as c:
         names = [p["name"] for p in c.get("/v2.0/ports").json()["ports"]]
     assert "osc-bad" not in names
+
+
+def test_availability_zones_with_the_openstack_client(server: RunningServer) -> None:
+    client = agent_client(server)
+    try:
+        client.report_state(l2_state("osc-az-host", start=True))
+        client.report_state(dhcp_state("osc-az-host", start=True, zone="osc-zone"))
+    finally:
+        client.close()
+    zones = ok_json(server, "availability", "zone", "list", "--network", "--long")
+    assert {"Zone Name": "osc-zone", "Zone Status": "available",
+            "Zone Resource": "network"} in [
+        {k: z[k] for k in ("Zone Name", "Zone Status", "Zone Resource")} for z in zones], zones
+    plain = ok_json(server, "availability", "zone", "list", "--network")
+    assert {"Zone Name": "osc-zone", "Zone Status": "available"} in plain, plain
+
+    created = ok_json(server, "network", "create", "--availability-zone-hint", "osc-zone",
+                      "osc-az-net")
+    assert created["availability_zone_hints"] == ["osc-zone"]
+    with server.client() as c:
+        net = c.get(f"/v2.0/networks/{created['id']}").json()["network"]
+        c.post("/v2.0/subnets", json={"subnet": {"network_id": net["id"],
+                                                 "cidr": "10.63.0.0/24"}}).raise_for_status()
+    assert net["availability_zone_hints"] == ["osc-zone"]
+    shown = ok_json(server, "network", "show", "osc-az-net")
+    assert shown["availability_zones"] == ["osc-zone"]  # its DHCP agent's zone
+
+    bad = openstack(server, "network", "create", "--availability-zone-hint", "no-such-zone",
+                    "osc-az-bad")
+    assert bad.returncode != 0
+    assert "AvailabilityZone no-such-zone could not be found" in bad.stderr, bad.stderr

@@ -15,7 +15,10 @@ from neutrino.cli.arguments import boolean
 from neutrino.cli.commands.messages import say
 from neutrino.cli.display import alive_face, field_value, show_table
 
-AGENT_COLUMNS = ("id", "agent_type", "host", "alive", "admin_state_up")
+# Neutron's client showed availability_zone after host (the seed's older client did not).
+AGENT_COLUMNS = ("id", "agent_type", "host", "availability_zone", "alive", "admin_state_up")
+# --long: and how loaded each agent is (a DHCP agent's networks, per dhcp_load_type).
+LONG_AGENT_COLUMNS = (*AGENT_COLUMNS, "load")
 
 
 def agent_rows(agents: list[dict[str, Any]], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
@@ -33,12 +36,20 @@ class ListAgent(Lister):
         parser.add_argument("--agent-type", "--agent_type", metavar="TYPE",
                             help="Only agents of this type, e.g. 'DHCP agent'.")
         parser.add_argument("--host", metavar="HOST", help="Only agents on this host.")
+        parser.add_argument("--availability-zone", "--availability_zone", metavar="ZONE",
+                            help="Only agents in this availability zone.")
+        parser.add_argument("--long", action="store_true",
+                            help="Also show each agent's load: for a DHCP agent, the "
+                                 "networks it hosts (or subnets or ports, as the server's "
+                                 "dhcp_load_type says).")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         agents = neutron_client(self.app).list_resources(
-            "agents", agent_type=parsed_args.agent_type, host=parsed_args.host)
-        return AGENT_COLUMNS, agent_rows(agents, AGENT_COLUMNS)
+            "agents", agent_type=parsed_args.agent_type, host=parsed_args.host,
+            availability_zone=parsed_args.availability_zone)
+        columns = LONG_AGENT_COLUMNS if parsed_args.long else AGENT_COLUMNS
+        return columns, agent_rows(agents, columns)
 
 
 class ShowAgent(ShowOne):

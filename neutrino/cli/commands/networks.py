@@ -58,11 +58,18 @@ class CreateNetwork(ShowOne):
         parser.add_argument("--provider:segmentation_id", dest="segmentation_id",
                             metavar="ID", type=int,
                             help="VLAN id or VXLAN VNI of the segment.")
+        # Neutron's client spelling; repeat it for several zones.
+        parser.add_argument("--availability-zone-hint", dest="availability_zone_hints",
+                            metavar="ZONE", action="append",
+                            help="Availability zone the network's DHCP agents may be in "
+                                 "(repeat for more; none: any zone).")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         fields: dict[str, Any] = {"name": parsed_args.name,
                                   "admin_state_up": parsed_args.admin_state_up}
+        if parsed_args.availability_zone_hints:
+            fields["availability_zone_hints"] = parsed_args.availability_zone_hints
         if parsed_args.shared:
             fields["shared"] = True
         if parsed_args.tenant_id:

@@ -12,9 +12,13 @@ BRIDGE_A = "1b69828d-6a9b-4826-87cd-1757f0e27f31"
 
 
 def seed_agents(neutron: FakeNeutron) -> None:
-    neutron.add_agent(BRIDGE_A, "Linux bridge agent", "HostA")
-    neutron.add_agent(DHCP_A, "DHCP agent", "HostA", admin_state_up=False)
-    neutron.add_agent(DHCP_B, "DHCP agent", "HostB", alive=False)
+    # As the server shows them: L2 agents have no zone, DHCP agents' load is their networks.
+    neutron.add_agent(BRIDGE_A, "Linux bridge agent", "HostA", availability_zone=None,
+                      load=0)
+    neutron.add_agent(DHCP_A, "DHCP agent", "HostA", admin_state_up=False,
+                      availability_zone="nova", load=3)
+    neutron.add_agent(DHCP_B, "DHCP agent", "HostB", alive=False, availability_zone="rack2",
+                      load=0)
 
 
 def test_agent_list_shows_faces_for_alive_and_booleans_for_admin_state(cli, neutron) -> None:
@@ -22,14 +26,29 @@ def test_agent_list_shows_faces_for_alive_and_booleans_for_admin_state(cli, neut
     run = cli("agent-list")
     assert run.code == 0
     assert run.out == """\
-+--------------------------------------+--------------------+-------+-------+----------------+
-| id                                   | agent_type         | host  | alive | admin_state_up |
-+--------------------------------------+--------------------+-------+-------+----------------+
-| 1b69828d-6a9b-4826-87cd-1757f0e27f31 | Linux bridge agent | HostA | :-)   | True           |
-| a0c1c21c-d4f4-4577-9ec7-908f2d48622d | DHCP agent         | HostA | :-)   | False          |
-| f28aa126-6edb-4ea5-a81e-8850876bc0a8 | DHCP agent         | HostB | xxx   | True           |
-+--------------------------------------+--------------------+-------+-------+----------------+
-"""
++--------------------------------------+--------------------+-------+-------------------+-------+----------------+
+| id                                   | agent_type         | host  | availability_zone | alive | admin_state_up |
++--------------------------------------+--------------------+-------+-------------------+-------+----------------+
+| 1b69828d-6a9b-4826-87cd-1757f0e27f31 | Linux bridge agent | HostA |                   | :-)   | True           |
+| a0c1c21c-d4f4-4577-9ec7-908f2d48622d | DHCP agent         | HostA | nova              | :-)   | False          |
+| f28aa126-6edb-4ea5-a81e-8850876bc0a8 | DHCP agent         | HostB | rack2             | xxx   | True           |
++--------------------------------------+--------------------+-------+-------------------+-------+----------------+
+"""  # noqa: E501 (the table as printed)
+
+
+def test_agent_list_long_adds_the_load(cli, neutron) -> None:
+    seed_agents(neutron)
+    rows = json.loads(cli("agent-list", "--long", "-f", "json").out)
+    assert list(rows[0]) == ["id", "agent_type", "host", "availability_zone", "alive",
+                             "admin_state_up", "load"]
+    assert [(row["host"], row["availability_zone"], row["load"]) for row in rows] == [
+        ("HostA", "", 0), ("HostA", "nova", 3), ("HostB", "rack2", 0)]
+
+
+def test_agent_list_filters_on_a_zone(cli, neutron) -> None:
+    seed_agents(neutron)
+    cli("agent-list", "--availability-zone", "rack2")
+    assert neutron.calls[-1] == ("GET", "/v2.0/agents?availability_zone=rack2", None)
 
 
 def test_agent_list_keeps_faces_in_machine_formats(cli, neutron) -> None:
