@@ -33,20 +33,22 @@ def _key(chosen: list[str], agents: list[AgentSnapshot], used: set[str | None]
 
 
 @settings(max_examples=300, deadline=None)
-@given(fleets, st.integers(0, 5), st.integers(1, 4), st.integers(0, 2**32))
+@given(fleets, st.integers(0, 5), st.integers(1, 4), st.integers(0, 2**32),
+       st.one_of(st.none(), st.frozensets(st.sampled_from(("nova", "az2")), min_size=1)))
 def test_least_loaded_over_the_short_list_equals_over_the_fleet(
         fleet: list[tuple[int, str | None, bool]], hosting_n: int, wanted: int,
-        seed: int) -> None:
+        seed: int, zones: frozenset[str] | None) -> None:
     index, agents, refused = _build(fleet)
     hosting = [a.id for a in agents[:hosting_n]]
     used = {a.availability_zone for a in agents[:hosting_n]}
     allowed = [a for a in agents if a.id not in refused or a.id in hosting]
-    full = choose_agents(allowed, hosting, wanted, LEAST_LOADED, random.Random(seed))
+    full = choose_agents(allowed, hosting, wanted, LEAST_LOADED, random.Random(seed), zones)
     short = index.shortlist(wanted - len(hosting), lambda a: a.id not in refused and
                             a.id not in hosting, LEAST_LOADED, random.Random(seed))
     assert len(short) <= max(0, wanted - len(hosting)) * len(ZONES)
     held = [a for a in agents if a.id in hosting]
-    picked = choose_agents(held + short, hosting, wanted, LEAST_LOADED, random.Random(seed))
+    picked = choose_agents(held + short, hosting, wanted, LEAST_LOADED, random.Random(seed),
+                           zones)
     assert _key(picked, agents, used) == _key(full, agents, used)
     assert not set(picked) & (refused | set(hosting))
 

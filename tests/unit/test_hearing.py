@@ -221,7 +221,7 @@ def test_changed_configurations_are_written_once_even_across_a_failed_flush() ->
     with pytest.raises(DatabaseUnavailable):
         buffer.flush()
     buffer.flush()
-    assert db.written[-1] == [{"b_id": "a1", "b_conf": {"networks": 2}}]
+    assert db.written[-1] == [{"b_id": "a1", "b_conf": {"networks": 2}, "b_load": 2}]
     buffer.offer(busier, T0 + timedelta(seconds=3))
     buffer.flush()
     assert db.written[-1] == [{"b_id": "a1", "b_ts": T0 + timedelta(seconds=3)}]
