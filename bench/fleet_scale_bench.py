@@ -62,6 +62,7 @@ def heartbeats(url: str, token: str, n: int, rate: float, stop: Any) -> None:
             c.post("/agent-rpc/v1/report_state", json={
                 "agent_type": "DHCP agent", "binary": "neutrino-dhcp-agent",
                 "host": f"bench-{i % n:05d}", "topic": "dhcp_agent",
+                "availability_zone": "nova",  # as fill() wrote: a new zone is news
                 "configurations": {"networks": 0, "subnets": 0, "ports": 0}}
                    ).raise_for_status()
             i += 1
