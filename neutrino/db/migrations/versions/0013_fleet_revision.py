@@ -1,7 +1,7 @@
 """fleet_revision: one counter of agent changes that heartbeats do not carry
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-01 17:00:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
