@@ -13,6 +13,23 @@ from neutrino.services.clock import api_time, isoformat
 def network_view(net: Network, zones: Sequence[str] = ()) -> dict[str, Any]:
     """`zones`: those of the DHCP agents hosting it (services/availability_zones.py)."""
     seg = net.segment
+    return network_fields(net, [s.id for s in net.subnets],
+                          (seg.network_type, seg.physical_network, seg.segmentation_id)
+                          if seg else None, zones)
+
+
+# The columns network_fields reads, for listings that select plain rows (no ORM objects).
+NETWORK_COLUMNS = ("id", "name", "description", "project_id", "admin_state_up", "shared",
+                   "status", "mtu", "dns_domain", "availability_zone_hints",
+                   "revision_number", "created_at", "updated_at")
+
+
+def network_fields(net: Any, subnet_ids: list[str],
+                   segment: tuple[str, str | None, int] | None,
+                   zones: Sequence[str] = ()) -> dict[str, Any]:
+    """A network from its columns (an ORM object or a row with NETWORK_COLUMNS), its
+    subnets' ids, its segment's (network_type, physical_network, segmentation_id) and the
+    zones of the DHCP agents hosting it."""
     return {
         "id": net.id,
         "name": net.name,
@@ -24,15 +41,15 @@ def network_view(net: Network, zones: Sequence[str] = ()) -> dict[str, Any]:
         "status": net.status,
         "mtu": net.mtu,
         "dns_domain": net.dns_domain,
-        "subnets": [s.id for s in net.subnets],
+        "subnets": subnet_ids,
         "router:external": False,
         "availability_zone_hints": zone_hints.split(net.availability_zone_hints),
         "availability_zones": list(zones),
         "ipv4_address_scope": None,
         "ipv6_address_scope": None,
-        "provider:network_type": seg.network_type if seg else None,
-        "provider:physical_network": seg.physical_network if seg else None,
-        "provider:segmentation_id": (seg.segmentation_id or None) if seg else None,
+        "provider:network_type": segment[0] if segment else None,
+        "provider:physical_network": segment[1] if segment else None,
+        "provider:segmentation_id": (segment[2] or None) if segment else None,
         "revision_number": net.revision_number,
         "tags": [],
         "created_at": api_time(net.created_at),
