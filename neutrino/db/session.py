@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from neutrino.db import pymysql_decoders
 from neutrino.errors import DatabaseUnavailable
 
 LOG = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ def _json_text(value: Any) -> str:
 
 
 def _bounded_connect_args(url: str, io_timeout: float | None) -> dict[str, Any]:
-    """Driver timeouts that bound connecting and silent peers; the URL's own settings win."""
+    """Driver arguments: timeouts that bound connecting and silent peers, and PyMySQL's
+    faster decoders (db/pymysql_decoders.py); the URL's own settings win."""
     parsed = make_url(url)
     driver = parsed.get_driver_name()
     args: dict[str, Any] = {}
@@ -117,6 +119,8 @@ def _bounded_connect_args(url: str, io_timeout: float | None) -> dict[str, Any]:
         args = {"connect_timeout": CONNECT_TIMEOUT}
         if io_timeout:
             args.update(read_timeout=io_timeout, write_timeout=io_timeout)
+        if driver == "pymysql":
+            args["conv"] = pymysql_decoders.conversions()
     return {k: v for k, v in args.items() if k not in parsed.query}
 
 
