@@ -145,6 +145,23 @@ def parse_optional_ip(raw: str) -> str | None:
     return parse_ip(raw) if raw.strip() else None
 
 
+def parse_listen_address(raw: str) -> tuple[str, int] | None:
+    """`host:port` (`[v6]:port` for IPv6) to listen on; empty: do not listen."""
+    text = raw.strip()
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    try:
+        if ":" in host and not bracketed:  # ::1:9697 could be an address without a port
+            raise ValueError("an IPv6 address goes in brackets")
+        return parse_ip(host), int_in(1, 65535)(port)
+    except ValueError:
+        raise ValueError("host:port such as 127.0.0.1:9697 or [::1]:9697 (an IP address "
+                         "and a port from 1 to 65535), or nothing to turn it off") from None
+
+
 @dataclass(frozen=True)
 class VlanRange:
     physical_network: str
@@ -363,6 +380,9 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("dns_domain", "DEFAULT", "dns_domain", parse_dns_domain, dns_names.DEFAULT_DOMAIN),
     Opt("auth_strategy", "DEFAULT", "auth_strategy", one_of("keystone", "noauth"), "keystone"),
     Opt("event_log_size", "DEFAULT", "event_log_size", int_in(100), 100000),
+    # A second listener serving only /metrics, without a token, for Prometheus (docs/
+    # metrics.md); off by default, when /metrics on the API port needs an admin token.
+    Opt("metrics_bind", "DEFAULT", "metrics_bind", parse_listen_address, None),
     Opt("db_connection", "database", "connection", parse_db_url, None),
     # As in oslo.db: retry_interval/max_retries govern connecting at start-up (-1: forever),
     # db_max_retries the retries of a transaction that hit a deadlock or a lost connection.
@@ -459,6 +479,7 @@ class ServerSettings:
     dns_domain: str = dns_names.DEFAULT_DOMAIN
     log: LogOptions = LogOptions()
     default_availability_zones: list[str] = field(default_factory=list)
+    metrics_bind: tuple[str, int] | None = None
 
     def replace(self, **changes: Any) -> ServerSettings:
         return dataclasses.replace(self, **changes)

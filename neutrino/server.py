@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import OperationalError
 
 from neutrino import logs
@@ -18,6 +19,14 @@ from neutrino.api.connection_guard import uvicorn_options
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
 from neutrino.db import migrate
 from neutrino.db.session import Database
+from neutrino.metrics import listener
+from neutrino.metrics.exposition import Exposition
+from neutrino.metrics.instruments import (
+    forget_earlier_values,
+    multiprocess_dir,
+    worker_values_dir,
+)
+from neutrino.services import fleet
 from neutrino.tls import uvicorn_ssl_options
 
 LOG = logging.getLogger("neutrino.server")
@@ -136,15 +145,35 @@ def main(argv: list[str] | None = None) -> int:
              _redacted(settings.db_connection), settings.agent_down_time,
              settings.dhcp_agents_per_network, settings.network_scheduler_driver)
     log_tls(settings)
+    try:
+        return serve(settings, db, args.config_file)
+    except listener.ListenFailed as exc:
+        print(f"neutrino-server: {exc}", file=sys.stderr)
+        return 5
+
+
+def serve(settings: ServerSettings, db: Database, config_files: list[str]) -> int:
+    """Run the API (one process, or api_workers workers) until told to stop."""
     if settings.api_workers > 1:
-        os.environ[CONFIG_ENV] = os.pathsep.join(os.path.abspath(p) for p in args.config_file)
+        os.environ[CONFIG_ENV] = os.pathsep.join(os.path.abspath(p) for p in config_files)
         db.dispose()
-        uvicorn.run("neutrino.server:app_from_env", factory=True, host=settings.bind_host,
-                    port=settings.bind_port, workers=settings.api_workers, log_config=None,
-                    **uvicorn_options(settings), **tls_options(settings))
+        with worker_values_dir() as path:
+            # The master serves no API; the metrics listener is its, summing the workers'.
+            exposition = Exposition(lambda: MultiProcessCollector(None, path),
+                                    lambda: fleet.summarize(db, settings))
+            with listener.serving(settings, exposition):
+                uvicorn.run("neutrino.server:app_from_env", factory=True,
+                            host=settings.bind_host, port=settings.bind_port,
+                            workers=settings.api_workers, log_config=None,
+                            **uvicorn_options(settings), **tls_options(settings))
         return 0
-    uvicorn.run(create_app(settings, db), host=settings.bind_host, port=settings.bind_port,
-                log_config=None, **uvicorn_options(settings), **tls_options(settings))
+    given = multiprocess_dir()
+    if given:  # the operator's PROMETHEUS_MULTIPROC_DIR, one process: this run's values only
+        forget_earlier_values(given)
+    app = create_app(settings, db)
+    with listener.serving(settings, app.state.metrics):
+        uvicorn.run(app, host=settings.bind_host, port=settings.bind_port,
+                    log_config=None, **uvicorn_options(settings), **tls_options(settings))
     return 0
 
 

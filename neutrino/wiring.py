@@ -14,9 +14,11 @@ from neutrino.identity.lockout import LockoutPolicy
 from neutrino.identity.revocations import Revocations
 from neutrino.identity.store import IdentityStore
 from neutrino.identity.tokens import TokenService
+from neutrino.metrics.instruments import ServerMetrics, multiprocess_dir
 from neutrino.services.agent_rpc import AgentRpc
 from neutrino.services.agents import Agents
 from neutrino.services.availability_zones import AvailabilityZones
+from neutrino.services.binding_changes import BindingChanges
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.hearing import Hearing
@@ -41,6 +43,8 @@ class Services:
     hearing: Hearing
     committed: CommittedEvents  # what each commit of this process wrote to the event log
     zones: AvailabilityZones
+    binding_changes: BindingChanges  # the binding changes each commit made, by reason
+    metrics: ServerMetrics
 
 
 def build_services(settings: ServerSettings, db: Database,
@@ -51,11 +55,14 @@ def build_services(settings: ServerSettings, db: Database,
     ports = Ports(db, settings, bindings, rng)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
+    metrics = ServerMetrics(multiprocess_dir())
     lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
-        agents=Agents(db, settings, bindings), rpc=AgentRpc(db, ports),
+        agents=Agents(db, settings, bindings),
+        rpc=AgentRpc(db, ports, on_events_read=metrics.events_read),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
-        hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db))
+        hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db),
+        binding_changes=BindingChanges(db), metrics=metrics)

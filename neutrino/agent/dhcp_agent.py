@@ -16,6 +16,7 @@ from neutrino.agent.dnsmasq_config import ConfPaths, dhcp_subnets
 from neutrino.agent.heartbeat import Heartbeat
 from neutrino.agent.interface import BridgeInterfaceDriver
 from neutrino.agent.ip_command import IpCommand
+from neutrino.agent.metrics import AgentMetrics, Served
 from neutrino.agent.reachability import Reachability
 from neutrino.agent.settings import DHCP_DRIVER_REPORTED, DhcpAgentSettings
 from neutrino.agent_protocol.messages import AgentState, EventBatch, NetworkInfo
@@ -36,10 +37,15 @@ class DhcpAgent:
 
     def __init__(self, settings: DhcpAgentSettings, client: AgentServerClient,
                  ip: IpCommand | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 metrics: AgentMetrics | None = None) -> None:
         self.settings = settings
         self.client = client
         self.clock = clock
+        self.metrics = metrics or AgentMetrics()
+        self.metrics.serve(self.served)
+        # network id -> when its first not yet applied notice arrived (notice-to-reload).
+        self._noticed: dict[str, float] = {}
         self.ip = ip or IpCommand()
         layout = DhcpLayout(host=settings.host, dhcp_confs=settings.dhcp_confs,
                             namespace_prefix=settings.namespace_prefix,
@@ -49,7 +55,8 @@ class DhcpAgent:
                             dns_domain=settings.dns_domain,
                             dns_local_resolv=settings.dnsmasq_local_resolv,
                             dnsmasq=settings.dnsmasq_options())
-        self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip))
+        self.networks = NetworkDhcp(layout, client, BridgeInterfaceDriver(self.ip),
+                                    on_dnsmasq=self._dnsmasq_changed)
         self.applied: dict[str, Applied] = {}
         self.reach = Reachability(settings.server.url, clock)
         self.events = self.reach.channel("event stream")
@@ -91,6 +98,19 @@ class DhcpAgent:
                 "event_stream": "connected" if self.events.ok else "disconnected",
             })
 
+    def served(self) -> Served:
+        """What a metrics scrape reads: the applied networks' files and the event cursor."""
+        with self._guard:
+            networks = list(self.applied)
+        return Served({n: self.networks.paths(n) for n in networks}, self.after)
+
+    def _dnsmasq_changed(self, network_id: str, what: str) -> None:
+        self.metrics.dnsmasq_changed(what)
+        with self._guard:
+            noticed = self._noticed.pop(network_id, None)
+        if noticed is not None:
+            self.metrics.notice_seconds.observe(self.clock() - noticed)
+
     # ---- converging networks ----------------------------------------------------------
 
     def _lock(self, network_id: str) -> threading.Lock:
@@ -108,7 +128,8 @@ class DhcpAgent:
     def _converge(self, network_id: str, refetch: bool) -> None:
         with self._guard:
             self._queued.discard(network_id)
-        with self._lock(network_id):
+        with self._lock(network_id), \
+                self.metrics.sync_seconds.labels("network").time():
             applied = self.applied.get(network_id)
             try:
                 if refetch or applied is None:
@@ -133,6 +154,8 @@ class DhcpAgent:
                 return
             self._failed.discard(network_id)
             with self._guard:
+                # Applied without a dnsmasq change (or torn down): no reload to time.
+                self._noticed.pop(network_id, None)
                 if result is None:
                     self.applied.pop(network_id, None)
                 else:
@@ -213,6 +236,10 @@ class DhcpAgent:
                     LOG.debug("ignoring event %s without network", event.event)
                     continue
                 touched.add(network_id)
+            now = self.clock()
+            with self._guard:
+                for network_id in touched:
+                    self._noticed.setdefault(network_id, now)
             for network_id in touched:
                 self.schedule(network_id)
         newest = max([batch.latest_revision, *(e.revision for e in batch.events)])
@@ -243,7 +270,8 @@ class DhcpAgent:
             self.events.wait(stop)
         if stop.is_set():
             return False
-        self.sync_all(wait_done=True)
+        with self.metrics.sync_seconds.labels("full").time():
+            self.sync_all(wait_done=True)
         self.synced.set()
         LOG.info("initial sync of %d networks took %.1f s", len(self.applied),
                  self.clock() - began)

@@ -11,6 +11,7 @@ from neutrino.agent import namespaces
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.lifecycle import stop_on_signals
+from neutrino.agent.metrics import start_or_log
 from neutrino.agent.settings import DhcpAgentSettings, load_dhcp_agent_settings
 from neutrino.config import ConfigError
 from neutrino.transport.client import AgentRefused, AgentServerClient
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     client = make_client(settings)
     stop = stop_on_signals()
     agent = DhcpAgent(settings, client)
+    start_or_log(settings.metrics_host, settings.metrics_port, agent.metrics.collector())
     refused: list[AgentRefused] = []
 
     def work() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from neutrino.agent import dnsmasq, namespaces, pids, releases
+from neutrino.agent import metrics as agent_metrics
 from neutrino.agent.changes import (
     Action,
     Applied,
@@ -40,6 +41,10 @@ LOG = logging.getLogger(__name__)
 READY_BATCH = 1000
 
 
+def _unobserved(network_id: str, what: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class DhcpLayout:
     """Where and how this agent runs dnsmasq: the parts of its settings a network needs."""
@@ -61,11 +66,14 @@ class NetworkDhcp:
 
     def __init__(self, layout: DhcpLayout, client: AgentServerClient,
                  interface: BridgeInterfaceDriver,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_dnsmasq: Callable[[str, str], None] = _unobserved) -> None:
         self.layout = layout
         self.client = client
         self.interface = interface
         self.clock = clock
+        # Told (network id, what) of every dnsmasq start, restart or reload (agent/metrics.py).
+        self.on_dnsmasq = on_dnsmasq
 
     def paths(self, network_id: str) -> ConfPaths:
         return ConfPaths.for_network(self.layout.dhcp_confs, network_id)
@@ -91,9 +99,10 @@ class NetworkDhcp:
         action = classify(applied, network, port, files)
         paths = self.paths(network_id)
         running = dnsmasq.running_pid(paths)
+        cause = agent_metrics.RESTART_CHANGED
         if action in (Action.NOTHING, Action.RELOAD) and running is None:
             LOG.warning("dnsmasq of network %s is not running; restarting it", network_id)
-            action = Action.RESTART
+            action, cause = Action.RESTART, agent_metrics.RESTART_DIED
         # START and RESTART seed a fresh leases file from `ports` before dnsmasq starts, so
         # a pair it no longer serves cannot survive them; only a dnsmasq that keeps running
         # (adopted, reloaded or untouched) may still hold one and needs releases.
@@ -107,10 +116,12 @@ class NetworkDhcp:
             self._plug(network, port, flush=True)
             self._write_files(paths, files)
             self._spawn(network, port, ports, seed_leases=True)
+            self.on_dnsmasq(network_id, cause)
         elif action is Action.RELOAD:
             self._write_files(paths, files)
             if running is not None:
                 dnsmasq.reload(running)
+                self.on_dnsmasq(network_id, agent_metrics.RELOAD)
             LOG.info("network %s: dnsmasq reloaded (%d ports)", network_id, len(ports))
         if keeps_running:
             self._release_stale(network, port, ports, applied)
@@ -144,6 +155,7 @@ class NetworkDhcp:
                         network.id, exc)
             dnsmasq.stop(paths)
             self._spawn(network, port, ports, seed_leases=True)
+            self.on_dnsmasq(network.id, agent_metrics.RESTART_RELEASE)
             return
         LOG.info("network %s: released %s", network.id,
                  ", ".join(f"{lease.ip} of {lease.mac}" for lease in stale))
@@ -159,6 +171,8 @@ class NetworkDhcp:
             self._plug(network, port, flush=False)
             if self._write_files(paths, files):
                 dnsmasq.reload(running)
+                self.on_dnsmasq(network.id, agent_metrics.RELOAD)
+            self.on_dnsmasq(network.id, agent_metrics.ADOPT)
             LOG.info("network %s: adopted running dnsmasq %d", network.id, running)
             return True
         if running is not None:
@@ -166,6 +180,7 @@ class NetworkDhcp:
         self._plug(network, port, flush=True)
         self._write_files(paths, files)
         self._spawn(network, port, ports, seed_leases=True)
+        self.on_dnsmasq(network.id, agent_metrics.START)
         LOG.info("network %s: dnsmasq started in %s serving %d ports", network.id,
                  self.namespace(network.id), len(ports))
         return False

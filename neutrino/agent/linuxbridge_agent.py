@@ -11,6 +11,7 @@ from neutrino.agent.device_reporter import DeviceReporter
 from neutrino.agent.heartbeat import Heartbeat
 from neutrino.agent.ip_command import CommandError, IpCommand
 from neutrino.agent.l2_plan import L2Config, LinkPlan, plan_links, wired_ports
+from neutrino.agent.metrics import L2AgentMetrics
 from neutrino.agent.reachability import Reachability
 from neutrino.agent.settings import L2AgentSettings
 from neutrino.agent_protocol.messages import AgentState, L2HostState
@@ -47,6 +48,8 @@ class LinuxBridgeAgent:
         self.config = l2_config(settings)
         self.state: L2HostState | None = None
         self.plan: LinkPlan | None = None
+        self.metrics = L2AgentMetrics()
+        self.metrics.serve(self._wired)
         self.reach = Reachability(settings.server.url, clock)
         self.events = self.reach.channel("event stream")
         self.l2_state = self.reach.channel("L2 state", decisive=False)
@@ -88,9 +91,18 @@ class LinuxBridgeAgent:
             self.reporter.state_refreshed(state)
         return call.ok
 
+    def _wired(self) -> tuple[int, int]:
+        plan = self.plan
+        return (len(plan.bridges), plan.devices) if plan else (0, 0)
+
     def converge(self) -> None:
         if self.state is None:
             return
+        with self.metrics.converge_seconds.time():
+            self._converge()
+
+    def _converge(self) -> None:
+        assert self.state is not None
         local = self.devices.read()
         plan = plan_links(self.state, self.config, local)
         for problem in set(plan.problems) - self._problems:
@@ -100,6 +112,7 @@ class LinuxBridgeAgent:
             self.devices.apply(plan, local, self.config)
         except CommandError as exc:
             LOG.error("could not wire bridges: %s", exc)
+            self.metrics.failures.inc()
             return
         if self.plan is None or (self.plan.bridges, self.plan.delete_bridges) != (
                 plan.bridges, plan.delete_bridges):

@@ -9,6 +9,7 @@ from neutrino import logs
 from neutrino.agent import namespaces
 from neutrino.agent.lifecycle import stop_on_signals
 from neutrino.agent.linuxbridge_agent import LinuxBridgeAgent
+from neutrino.agent.metrics import start_or_log
 from neutrino.agent.settings import load_l2_agent_settings
 from neutrino.config import ConfigError
 
@@ -35,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
                                control_exchange=settings.control_exchange,
                                tls=settings.transport_tls)
     stop = stop_on_signals()
+    agent = LinuxBridgeAgent(settings, client)
+    start_or_log(settings.metrics_host, settings.metrics_port, agent.metrics.collector())
     try:
-        LinuxBridgeAgent(settings, client).run(stop)
+        agent.run(stop)
     finally:
         client.close()
     return 0

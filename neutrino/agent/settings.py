@@ -69,6 +69,12 @@ _AGENT_OPTS: tuple[Opt, ...] = (
     Opt("transport_ca_file", "DEFAULT", "transport_ca_file", parse_str, ""),
     Opt("transport_cert_file", "DEFAULT", "transport_cert_file", parse_str, ""),
     Opt("transport_key_file", "DEFAULT", "transport_key_file", parse_str, ""),
+    # Prometheus metrics on this port (docs/metrics.md); 0, the default: none. They show
+    # network ids and counts, no secrets; metrics_host narrows where they are served.
+    Opt("metrics_port", "agent", "metrics_port", int_in(0, 65535), 0,
+        (("AGENT", "metrics_port"),)),
+    Opt("metrics_host", "agent", "metrics_host", parse_ip, "0.0.0.0",
+        (("AGENT", "metrics_host"),)),
 )
 
 DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
@@ -161,6 +167,8 @@ class DhcpAgentSettings:
     dnsmasq_config_file: str = ""
     dhcp_broadcast_reply: bool = False
     log: LogOptions = LogOptions()
+    metrics_port: int = 0  # 0: no metrics listener
+    metrics_host: str = "0.0.0.0"
 
     def dnsmasq_options(self) -> DnsmasqOptions:
         """The part of these settings that goes on every dnsmasq command line."""
@@ -198,6 +206,8 @@ class L2AgentSettings:
     # How to verify the server (https://) or the broker (rabbit:// with ssl = True).
     transport_tls: ClientTls | None = None
     log: LogOptions = LogOptions()
+    metrics_port: int = 0  # 0: no metrics listener
+    metrics_host: str = "0.0.0.0"
 
     def replace(self, **changes: Any) -> L2AgentSettings:
         return dataclasses.replace(self, **changes)

@@ -22,12 +22,15 @@ from neutrino.api.availability_zones import availability_zones_router
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.identity_routes import identity_router
 from neutrino.api.loops import every
+from neutrino.api.metrics_routes import metrics_router
 from neutrino.api.request_guard import RequestGuard
+from neutrino.api.request_timing import RequestTiming
 from neutrino.api.resources import Resource, resource_router
 from neutrino.config import ServerSettings
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
-from neutrino.services import events, quarantine
+from neutrino.metrics.exposition import Exposition
+from neutrino.services import events, fleet, quarantine
 from neutrino.wiring import Services, build_services
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         signal.notify()
 
     services.committed.subscribe(_wake_agents)
+    services.binding_changes.subscribe(services.metrics.binding_changed)
     hearing = services.hearing
     db.watch_reachability(hearing.database_reachable)
 
@@ -96,6 +100,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 await run_in_threadpool(rabbit.stop)
             await run_in_threadpool(_last_flush, services)
             services.committed.unsubscribe(_wake_agents)
+            services.binding_changes.unsubscribe(services.metrics.binding_changed)
             db.unwatch_reachability(hearing.database_reachable)
 
     app = FastAPI(title="Neutrino", version="0.1.0", lifespan=lifespan,
@@ -106,6 +111,11 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     errors.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_request_body_size,
                        body_timeout=settings.client_body_timeout)
+    # Outside the guard: refused requests are timed and counted too.
+    app.add_middleware(RequestTiming, observe=services.metrics.request_done)
+    # What /metrics (and the metrics_bind listener) return.
+    app.state.metrics = Exposition(services.metrics.source,
+                                   lambda: fleet.summarize(db, settings))
     auth = Authenticator(services.tokens.validate if settings.auth_strategy == "keystone"
                          else None)
 
@@ -113,6 +123,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
         return str(request.base_url)
 
     app.include_router(discovery.discovery_router(auth))
+    app.include_router(metrics_router(app.state.metrics, auth))
     app.include_router(identity_router(services.tokens, services.identity, network_url))
     for resource in (
         Resource("network", "networks", attributes.NETWORK_ATTRS, services.networks),

@@ -18,6 +18,10 @@ AUTO_PREFIXLEN = 26
 HOSTS = ("HostA", "HostB")
 MAX_LINK_NAME = 15  # Linux IFNAMSIZ (16) minus the NUL
 REPORT_INTERVAL = 2  # well under the seed's agent_down_time = 5
+# The lab's DHCP agents serve their metrics here, each on its own host's address (every host
+# is a namespace of its own, so one port for all of them never clashes).
+AGENT_METRICS_PORT = 9110  # DHCP agents
+L2_AGENT_METRICS_PORT = 9111
 VM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -147,7 +151,9 @@ def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, pas
         "interface_driver = neutron.agent.linux.interface.BridgeInterfaceDriver\n"
         # Unique per host: both hosts' DHCP namespaces live in the one kernel.
         f"namespace_prefix = {host.dhcp_prefix}\n"
-        "resync_interval = 10\n")
+        "resync_interval = 10\n"
+        "[agent]\n"
+        f"metrics_port = {AGENT_METRICS_PORT}\n")
     linuxbridge_ini = (
         "[linux_bridge]\n"
         "physical_interface_mappings = physnet1:eth0\n"
@@ -158,7 +164,8 @@ def agent_configs(plan: LabPlan, host: HostPlan, server_url: str, user: str, pas
         # any bridge without relying on IGMP snooping.
         "vxlan_group =\n"
         "[agent]\n"
-        "polling_interval = 1\n")
+        "polling_interval = 1\n"
+        f"metrics_port = {L2_AGENT_METRICS_PORT}\n")
     return {"neutron.conf": neutron_conf, "dhcp_agent.ini": dhcp_ini,
             "linuxbridge_conf.ini": linuxbridge_ini}
 

@@ -1,6 +1,7 @@
 """What agents ask of the server: their networks, full network state, DHCP ports, L2 state."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -43,13 +44,23 @@ def _network_info(net: Network, ports: list[Port], dns_domain: str) -> NetworkIn
     })
 
 
+def _ignore_cursor(host: str, after: int) -> None:
+    return None
+
+
 class AgentRpc:
-    def __init__(self, db: Database, ports: Ports) -> None:
+    def __init__(self, db: Database, ports: Ports,
+                 on_events_read: Callable[[str, int], None] = _ignore_cursor) -> None:
         self.db = db
         self.ports = ports
+        # Told (host, after) of every read of the event log: where that agent's cursor is
+        # (the server's metrics derive each agent's lag from it).
+        self.on_events_read = on_events_read
 
     def events(self, host: str, after: int) -> EventBatch:
         """The event log after `after`, as `host` sees it (services/events.py fetch)."""
+        if after >= 0:
+            self.on_events_read(host, after)
         with self.db.session() as session:
             return events.fetch(session, host, after)
 

@@ -42,7 +42,7 @@ from neutrino.scheduler.reach import (
     reachable_agents,
 )
 from neutrino.scheduler.zones import allowed_zones
-from neutrino.services import events, quarantine, statuses
+from neutrino.services import binding_changes, events, quarantine, statuses
 from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
 from neutrino.services.networks import bump, load_network
@@ -154,6 +154,7 @@ class Bindings:
         for agent_id in chosen:
             hosts[agent_id] = self._bind(session, network_id, agent_id, now)
         if chosen:
+            binding_changes.note(session, "scheduled", len(chosen))
             statuses.refresh_networks(session, [network_id])
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
@@ -223,6 +224,7 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
+            binding_changes.note(session, "added")
             statuses.refresh_networks(session, [network_id])
             return agent.host
 
@@ -256,6 +258,7 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self._unbind(session, network_id, agent)
+            binding_changes.note(session, "removed")
             # The agent's DHCP port goes with the binding, as the agent would release it.
             ports = list(session.scalars(select(Port).where(
                 Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
@@ -352,6 +355,7 @@ class Bindings:
                     return False
                 self._unbind(session, move.network_id, dead_agent)
                 self._bind(session, move.network_id, move.to_agent, utcnow())
+                binding_changes.note(session, "failover")
                 # Both at once: the newcomer holds back the ports the dead agent held back.
                 statuses.refresh_networks(session, [move.network_id])
                 return True

@@ -57,6 +57,7 @@ class Stack:
     replicas: int = 1
     agent_down_time: int = 5
     report_interval: int = 1
+    extra: str = ""  # more [DEFAULT] lines for the servers
 
 
 @dataclass
@@ -335,7 +336,8 @@ def running_stack(stack: Stack) -> Iterator[FaultLab]:
             conf = tmp / f"server-{index + 1}.conf"
             conf.write_text(server_conf(port=port, state_path=tmp, db_url=db_url,
                                         agent_down_time=stack.agent_down_time,
-                                        dhcp_agents_per_network=1, extra=transport_conf))
+                                        dhcp_agents_per_network=1,
+                                        extra=transport_conf + stack.extra))
             servers.append(ServerProcess(f"server-{index + 1}", conf, port,
                                          tmp / f"server-{index + 1}.log"))
         lab = FaultLab(stack, tmp, prefix, servers)

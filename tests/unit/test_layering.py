@@ -46,10 +46,12 @@ RULES: dict[str, set[str]] = {
                           "neutrino.ipam", *CONTRACT},
     # HTTP: services and identity, never the database or the agent protocol's endpoints.
     # loops.py names TransportError: a broker outage is an expected state of a loop.
-    "neutrino.api": {*SERVER_SIDE, "neutrino.transport.client"},
+    "neutrino.api": {*SERVER_SIDE, "neutrino.transport.client", "neutrino.metrics"},
     # The app factory wires everything: it alone may see the Database and both endpoints.
     "neutrino.api.app": {*SERVER_SIDE, "neutrino.api", "neutrino.agent_protocol",
-                         "neutrino.wiring", "neutrino.db.session"},
+                         "neutrino.wiring", "neutrino.db.session", "neutrino.metrics"},
+    # The server's metrics: fleet aggregates come from services, read when a scrape asks.
+    "neutrino.metrics": {"neutrino.services", "neutrino.config"},
     # The server side of the agent protocol: services and the HTTP helpers, no database.
     # rabbit_server.py shares the broker link and topology with the agent-side driver.
     "neutrino.agent_protocol": {*SERVER_SIDE, *API_HELPERS, "neutrino.wiring",
