@@ -124,7 +124,7 @@ class Agents:
                 rows = conn.execute(query.order_by(*agent_listing.order_by(order))
                                     .limit(page.limit + 1)).all()
                 more = len(rows) > page.limit
-                rows = rows[:page.limit]
+                rows = list(rows[:page.limit])
                 if page.reverse:
                     rows.reverse()
         beat = AGENT_COLUMNS.index("heartbeat_timestamp")
