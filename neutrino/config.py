@@ -359,6 +359,10 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("allow_automatic_dhcp_failover", "DEFAULT", "allow_automatic_dhcp_failover",
         parse_bool, True),
     Opt("dhcp_failover_grace", "DEFAULT", "dhcp_failover_grace", int_in(0), 0),
+    # Rebalance DHCP networks by itself when a DHCP agent registers or comes back
+    # (services/rebalance.py; docs/operations.md, "Rebalance"). Off, as Neutron has none.
+    Opt("dhcp_rebalance_on_agent_join", "DEFAULT", "dhcp_rebalance_on_agent_join",
+        parse_bool, False),
     # Choose only DHCP agents whose host's L2 agent reaches the segment (scheduler/reach.py):
     # auto = when any L2 agent is registered; true = always (Neutron); false = never.
     Opt("dhcp_schedule_require_l2_reach", "DEFAULT", "dhcp_schedule_require_l2_reach",
@@ -477,6 +481,7 @@ class ServerSettings:
     client_body_timeout: int = 60
     max_connections: int = 2048
     dns_domain: str = dns_names.DEFAULT_DOMAIN
+    dhcp_rebalance_on_agent_join: bool = False
     log: LogOptions = LogOptions()
     default_availability_zones: list[str] = field(default_factory=list)
     metrics_bind: tuple[str, int] | None = None

@@ -120,6 +120,14 @@ class SegmentUnreachable(Conflict):
     """A DHCP agent whose host has no live L2 agent able to carry the network's segment."""
 
 
+class NoMoveTarget(Conflict):
+    """No live, enabled DHCP agent that reaches the network's segment can take it."""
+
+
+class MoveTargetUnusable(Conflict):
+    """The requested target of a move cannot take the network (not alive, the source)."""
+
+
 class SegmentsExhausted(NeutrinoError):
     """No free segmentation id in the configured ranges (503, as Neutron)."""
 

@@ -21,9 +21,12 @@ from neutrino.services.availability_zones import AvailabilityZones
 from neutrino.services.binding_changes import BindingChanges
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
+from neutrino.services.drain import Drains
 from neutrino.services.hearing import Hearing
+from neutrino.services.moves import Moves
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
+from neutrino.services.rebalance import Rebalancer
 from neutrino.services.subnets import Subnets
 
 
@@ -35,6 +38,9 @@ class Services:
     subnets: Subnets
     ports: Ports
     bindings: Bindings
+    moves: Moves
+    drains: Drains
+    rebalancer: Rebalancer
     agents: Agents
     rpc: AgentRpc
     tokens: TokenService
@@ -53,15 +59,19 @@ def build_services(settings: ServerSettings, db: Database,
     hearing = Hearing(settings)
     bindings = Bindings(db, settings, rng, hearing.since)
     ports = Ports(db, settings, bindings, rng)
+    moves = Moves(db, settings, bindings, rng, hearing.since)
+    rebalancer = Rebalancer(db, settings, bindings, moves)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
     metrics = ServerMetrics(multiprocess_dir())
     lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
     return Services(
         db=db, settings=settings, networks=Networks(db, settings, rng),
-        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings,
-        agents=Agents(db, settings, bindings),
-        rpc=AgentRpc(db, ports, on_events_read=metrics.events_read),
+        subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings, moves=moves,
+        drains=Drains(db, settings, bindings, moves, rng),
+        rebalancer=rebalancer,
+        agents=Agents(db, settings, bindings, joined=rebalancer.agent_joined),
+        rpc=AgentRpc(db, ports, moves, on_events_read=metrics.events_read),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
         hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db),

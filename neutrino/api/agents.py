@@ -1,6 +1,7 @@
 """The `agent` and `agent_scheduler` extensions: admin-only agent management."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -14,9 +15,12 @@ from neutrino.api.errors import neutron_error
 from neutrino.api.responses import json_response
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
+from neutrino.neutron_names import AGENT_TYPE_DHCP
+from neutrino.scheduler.readiness import LEAVING, LOADING, READY
 from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, PageRequest
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
+from neutrino.services.moves import Moves
 
 # What an agent shows, so what its list filters and sorts on.
 AGENT_FIELDS = {*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY, "resources_synced"}
@@ -38,7 +42,8 @@ NETWORK_ID_BODY = {"type": "object", "additionalProperties": False, "required": 
                    "properties": {"network_id": attributes.uuid_str.schema}}
 
 
-def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> APIRouter:
+def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
+                  auth: Authenticator) -> APIRouter:
     router = APIRouter()
 
     @router.get("/v2.0/agents", openapi_extra=openapi.list_parameters(
@@ -74,6 +79,14 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
                          ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_agent")
         item = await run_in_threadpool(agents.get, agent_id)
+        if item.get("agent_type") == AGENT_TYPE_DHCP:
+            # Per-network readiness, as the server knows it from the agent's confirmations;
+            # one network's own state is in GET .../dhcp-networks (dhcp_state).
+            states = Counter((await run_in_threadpool(moves.states_on_agent, agent_id))
+                             .values())
+            item["configurations"] = {**(item.get("configurations") or {}),
+                                      **{f"networks_{state}": states[state]
+                                         for state in (READY, LOADING, LEAVING)}}
         fields = request.query_params.getlist("fields")
         return json_response({"agent": {k: v for k, v in item.items()
                                         if not fields or k in fields}})
@@ -100,7 +113,10 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
     async def networks_on_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_dhcp-networks")
         nets = await run_in_threadpool(bindings.networks_of_agent, agent_id)
-        return json_response({"networks": nets})
+        states = await run_in_threadpool(moves.states_on_agent, agent_id)
+        # dhcp_state: this agent's binding (ready, loading, leaving); clients ignore it.
+        return json_response({"networks": [{**n, "dhcp_state": states.get(n["id"], "loading")}
+                                           for n in nets]})
 
     @router.post("/v2.0/agents/{agent_id}/dhcp-networks", status_code=201,
                  openapi_extra=openapi.body(NETWORK_ID_BODY))
@@ -118,14 +134,18 @@ def agents_router(agents: Agents, bindings: Bindings, auth: Authenticator) -> AP
     async def remove_network(agent_id: str, network_id: str,
                              ctx: RequestContext = Depends(auth)) -> Response:
         require_admin(ctx, "delete_dhcp-network")
-        await run_in_threadpool(bindings.remove, agent_id, network_id)
+        # 204 at once; when another binding is still loading the network, this one
+        # leaves once that one is ready (make-before-break; docs/operations.md).
+        await run_in_threadpool(moves.remove, agent_id, network_id)
         return Response(status_code=204)
 
     @router.get("/v2.0/networks/{network_id}/dhcp-agents")
     async def agents_hosting(network_id: str, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_dhcp-agents")
         rows = await run_in_threadpool(bindings.agents_of_network, network_id)
-        return json_response({"agents": [agents.view(a) for a in rows]})
+        states = await run_in_threadpool(moves.states_of_network, network_id)
+        return json_response({"agents": [{**agents.view(a), "dhcp_state": states.get(
+            a.id, "loading")} for a in rows]})
 
     @router.post("/v2.0/agents", include_in_schema=False)
     async def no_create(ctx: RequestContext = Depends(auth)) -> Response:

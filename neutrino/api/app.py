@@ -17,11 +17,13 @@ from neutrino.agent_protocol.messages import HTTP_PREFIX, Event
 from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
+from neutrino.api import drain as drain_api
+from neutrino.api import rebalance as rebalance_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.availability_zones import availability_zones_router
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
 from neutrino.api.identity_routes import identity_router
-from neutrino.api.loops import every
+from neutrino.api.loops import every, when_due
 from neutrino.api.metrics_routes import metrics_router
 from neutrino.api.request_guard import RequestGuard
 from neutrino.api.request_timing import RequestTiming
@@ -35,11 +37,15 @@ from neutrino.wiring import Services, build_services
 
 LOG = logging.getLogger(__name__)
 
-# Failover is checked this often, so a dead agent's networks move within
-# agent_down_time + dhcp_failover_grace + FAILOVER_PERIOD of its last heartbeat (or of the
-# moment this server could hear it again, see services/hearing.py).
-FAILOVER_PERIOD = 0.5
+# Failover runs when the first agent hosting networks would turn dead (Bindings.failover_pass),
+# so a dead agent's networks move within agent_down_time + dhcp_failover_grace + a fraction
+# of a second of its last heartbeat (or of the moment this server could hear it again, see
+# services/hearing.py); and at least this often, for networks no live agent could take yet.
+FAILOVER_PERIOD = 1.0
 PRUNE_PERIOD = 60.0
+# Pending moves are looked at this often besides each confirmation of their target: a
+# target that died is replaced, a move left by another (or a stopped) server is finished.
+MOVES_PERIOD = 1.0
 # Routine heartbeats reach the database this often (see services/heartbeats.py).
 HEARTBEAT_FLUSH_PERIOD = 0.2
 
@@ -82,7 +88,9 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 services.revocations.refresh)))
         if background:
             tasks.append(asyncio.create_task(
-                every(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover)))
+                when_due(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover_pass)))
+            tasks.append(asyncio.create_task(
+                every(MOVES_PERIOD, "DHCP network moves", services.moves.check)))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: events.prune_log(db, settings.event_log_size))))
@@ -132,7 +140,10 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                  pushed_filters=("fixed_ips",), filtered_list=services.ports.list_filtered),
     ):
         app.include_router(resource_router(resource, auth))
-    app.include_router(agents_api.agents_router(services.agents, services.bindings, auth))
+    app.include_router(agents_api.agents_router(services.agents, services.bindings,
+                                                services.moves, auth))
+    app.include_router(rebalance_api.rebalance_router(services.rebalancer, auth))
+    app.include_router(drain_api.drain_router(services.drains, auth))
     app.include_router(availability_zones_router(services.zones, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])

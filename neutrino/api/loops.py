@@ -1,5 +1,6 @@
 """The server's housekeeping loops (heartbeat flush, failover, event pruning): each runs
-its work every period, survives any failure, and logs once per failure state.
+its work every period (failover: when its next verdict is due, at the latest every period),
+survives any failure, and logs once per failure state.
 
 While the database or the broker is away a loop fails on every pass; the operator needs
 to read that once (WARNING when it starts failing, INFO when it works again), not five
@@ -81,3 +82,20 @@ async def every(period: float, name: str, work: Callable[[], Any]) -> None:
         else:
             report.worked()
         await asyncio.sleep(period)
+
+
+async def when_due(longest: float, name: str, work: Callable[[], float | None]) -> None:
+    """Run `work` in a worker thread, then again after the seconds it returns (at most
+    `longest`; None or a failure: `longest`) until cancelled."""
+    report = FailureLog(name, longest)
+    while True:
+        wait = longest
+        try:
+            due = await run_in_threadpool(work)
+        except Exception as exc:  # noqa: BLE001 - a loop must survive; FailureLog logs it
+            report.failed(exc)
+        else:
+            report.worked()
+            if due is not None:
+                wait = min(longest, max(0.0, due))
+        await asyncio.sleep(wait)

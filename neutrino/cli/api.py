@@ -134,7 +134,32 @@ class NeutronClient:
         self._call("POST", f"/v2.0/agents/{_segment(agent_id)}/dhcp-networks",
                    {"network_id": network_id})
 
+    def dhcp_rebalance(self, dry_run: bool) -> dict[str, Any]:
+        """GET (the plan) or POST (carry it out) /v2.0/dhcp-agent-rebalance."""
+        answer = self._call("GET" if dry_run else "POST", "/v2.0/dhcp-agent-rebalance")
+        return dict(answer["rebalance"])
+
+    def pending_moves(self) -> list[dict[str, Any]]:
+        """GET /v2.0/dhcp-agent-rebalance/moves: moves still waiting for their new agent."""
+        return list(self._call("GET", "/v2.0/dhcp-agent-rebalance/moves")["moves"])
+
     def remove_network_from_dhcp_agent(self, agent_id: str, network_id: str) -> None:
         """DELETE /v2.0/agents/<id>/dhcp-networks/<network_id>."""
         self._call("DELETE",
                    f"/v2.0/agents/{_segment(agent_id)}/dhcp-networks/{_segment(network_id)}")
+
+    # Drain (docs/operations.md): move an agent's networks away make-before-break.
+
+    def drain_agent(self, agent_id: str, dry_run: bool = False,
+                    limit: int | None = None) -> dict[str, Any]:
+        """POST /v2.0/agents/<id>/drain: disable the agent, start moves (or plan them)."""
+        options: dict[str, Any] = {"dry_run": dry_run}
+        if limit is not None:
+            options["limit"] = limit
+        answer = self._call("POST", f"/v2.0/agents/{_segment(agent_id)}/drain",
+                            {"drain": options})
+        return dict(answer["drain"])
+
+    def drain_status(self, agent_id: str) -> dict[str, Any]:
+        """GET /v2.0/agents/<id>/drain."""
+        return dict(self._call("GET", f"/v2.0/agents/{_segment(agent_id)}/drain")["drain"])

@@ -11,7 +11,16 @@ from cliff.commandmanager import CommandManager
 
 from neutrino.cli.api import Transport
 from neutrino.cli.app import NeutrinoApp
-from neutrino.cli.commands import agents, dhcp_scheduling, extensions, networks, ports, subnets
+from neutrino.cli.commands import (
+    agents,
+    dhcp_scheduling,
+    drain,
+    extensions,
+    networks,
+    ports,
+    rebalance,
+    subnets,
+)
 
 # The old neutron client's command names, kept verbatim so the seed's walk-through works.
 COMMANDS: dict[str, type[Command]] = {
@@ -40,6 +49,9 @@ COMMANDS: dict[str, type[Command]] = {
     "net-list-on-dhcp-agent": dhcp_scheduling.ListNetworksOnDhcpAgent,
     "dhcp-agent-network-add": dhcp_scheduling.AddNetworkToDhcpAgent,
     "dhcp-agent-network-remove": dhcp_scheduling.RemoveNetworkFromDhcpAgent,
+    # Beyond the old client: make-before-break drain (docs/operations.md).
+    "agent-drain": drain.DrainAgent,
+    "dhcp-agent-rebalance": rebalance.RebalanceDhcpAgents,
 }
 
 

@@ -205,6 +205,27 @@ class NetworkDhcpAgentBinding(Base):
     # The network revision this agent last confirmed serving (networks_applied); NULL until
     # it confirms, and again once it reports the network torn down.
     applied_revision: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The network's revision when the binding was made: a confirmation at or after it says
+    # this agent serves the network now (scheduler/readiness.py). NULL on bindings made
+    # before migration 0009.
+    bound_revision: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class NetworkMove(Base):
+    """A make-before-break move in progress (services/moves.py): the from agent's binding
+    stays until the to agent's binding is ready, then goes."""
+
+    __tablename__ = "networkmoves"
+
+    network_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True)
+    from_agent_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True,
+        index=True)
+    # Not a foreign key: a target that goes away is re-targeted, not a reason to lose the move.
+    to_agent_id: Mapped[str] = mapped_column(String(UUID_LEN), index=True)
+    reason: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    requested_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class IpQuarantine(Base):

@@ -27,6 +27,14 @@ def is_alive(heartbeat: datetime, now: datetime, agent_down_time: int) -> bool:
     return heartbeat >= alive_cutoff(now, agent_down_time)
 
 
+def silent_while_heard(heartbeat: datetime, now: datetime, hearing: datetime | None,
+                       agent_down_time: int) -> bool:
+    """Not alive, and the server has heard agents for at least agent_down_time: the agent
+    fell silent, the server did not just go deaf (moves replace such a target at once)."""
+    return hearing is not None and hearing <= alive_cutoff(now, agent_down_time) and \
+        not is_alive(heartbeat, now, agent_down_time)
+
+
 @dataclass(frozen=True)
 class Channel:
     """One thing the server needs to hear agents (its database, its broker link).
@@ -60,6 +68,13 @@ def verdicts_resume_at(hearing: datetime, agent_down_time: int,
                        dhcp_failover_grace: int) -> datetime:
     """The first moment after which an agent silent since `hearing` may be judged dead."""
     return hearing + failover_silence(agent_down_time, dhcp_failover_grace)
+
+
+def judged_dead_after(heartbeat: datetime, hearing: datetime, agent_down_time: int,
+                      dhcp_failover_grace: int) -> datetime:
+    """The moment after which an agent silent since `heartbeat` is judged dead, if it stays
+    silent and the server keeps hearing (the failover loop wakes then, not on a tick)."""
+    return max(heartbeat, hearing) + failover_silence(agent_down_time, dhcp_failover_grace)
 
 
 def failover_cutoff(now: datetime, hearing: datetime | None, agent_down_time: int,

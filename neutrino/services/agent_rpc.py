@@ -25,6 +25,7 @@ from neutrino.errors import NetworkNotFound
 from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.port_status import COMPUTE_PREFIX
 from neutrino.services import events, quarantine, statuses
+from neutrino.services.moves import Moves
 from neutrino.services.networks import bump, load_network
 from neutrino.services.ports import Ports
 from neutrino.services.views import port_view, subnet_view
@@ -49,10 +50,11 @@ def _ignore_cursor(host: str, after: int) -> None:
 
 
 class AgentRpc:
-    def __init__(self, db: Database, ports: Ports,
+    def __init__(self, db: Database, ports: Ports, moves: Moves,
                  on_events_read: Callable[[str, int], None] = _ignore_cursor) -> None:
         self.db = db
         self.ports = ports
+        self.moves = moves
         # Told (host, after) of every read of the event log: where that agent's cursor is
         # (the server's metrics derive each agent's lag from it).
         self.on_events_read = on_events_read
@@ -145,18 +147,24 @@ class AgentRpc:
         self.db.run(work)
 
     def networks_applied(self, host: str, networks: list[NetworkApplied]) -> None:
-        """A DHCP agent's confirmations: settle the quarantine waits they cover."""
+        """A DHCP agent's confirmations: settle the quarantine waits they cover, finish
+        the moves to it that they make ready."""
         if not networks:
             return
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> str | None:
             agent_id = self._dhcp_agent_id(session, host)
             if agent_id is not None:  # an unknown agent is waited for by nothing
                 quarantine.settle(session, agent_id, networks)
                 # What it loaded may be what a compute port waited for to turn ACTIVE.
                 statuses.refresh_networks(session, [n.network_id for n in networks])
+            return agent_id
 
-        self.db.run(work)
+        agent_id = self.db.run(work)
+        if agent_id is not None:
+            # Transactions of their own, after this one: each locks its network first.
+            self.moves.after_confirmations(agent_id, [n.network_id for n in networks
+                                                      if n.serving])
 
     def update_device_list(self, host: str, devices: DeviceList) -> None:
         """An L2 agent's report of the ports it wired and unplugged (Neutron's
@@ -164,6 +172,9 @@ class AgentRpc:
         if devices.devices_up or devices.devices_down:
             self.db.run(lambda session: statuses.devices_wired(
                 session, host, devices.devices_up, devices.devices_down))
+        if devices.devices_up:
+            # A wired DHCP port may be what a move to this host's DHCP agent waited for.
+            self.moves.after_wiring(host)
 
     def ports_ready(self, port_ids: list[str]) -> None:
         def work(session: Session) -> None:

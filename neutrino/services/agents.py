@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -27,10 +28,14 @@ LOG = logging.getLogger(__name__)
 
 
 class Agents:
-    def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings) -> None:
+    def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings,
+                 joined: Callable[[str, str], None] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.bindings = bindings
+        # Told (agent id, host) when an enabled DHCP agent registers or comes back to life:
+        # it holds nothing then (services/rebalance.py may give it its share).
+        self.joined = joined
         self.heartbeats = HeartbeatBuffer(db, settings.agent_down_time,
                                           settings.dhcp_load_type)
 
@@ -49,7 +54,7 @@ class Agents:
         load = reported_load(state.agent_type, state.configurations,
                              self.settings.dhcp_load_type)
 
-        def work(session: Session) -> tuple[ReportResult, bool]:
+        def work(session: Session) -> tuple[ReportResult, bool, bool]:
             agent = session.scalars(
                 select(Agent).where(Agent.agent_type == state.agent_type,
                                     Agent.host == state.host).with_for_update()).first()
@@ -67,7 +72,7 @@ class Agents:
                 LOG.info("agent %s registered: %s on %s", agent.id, agent.agent_type,
                          agent.host)
                 return ReportResult(agent_id=agent.id,
-                                    admin_state_up=agent.admin_state_up), True
+                                    admin_state_up=agent.admin_state_up), True, True
             revived = not is_alive(agent.heartbeat_timestamp, now, down)
             values: dict[str, Any] = {"heartbeat_timestamp": now,
                                       "configurations": state.configurations, "load": load}
@@ -82,19 +87,21 @@ class Agents:
                 LOG.info("agent %s (%s on %s) is alive again", agent.id, agent.agent_type,
                          agent.host)
             return (ReportResult(agent_id=agent.id, admin_state_up=agent.admin_state_up),
-                    revived or state.start_flag)
+                    revived or state.start_flag, revived)
 
         try:
-            result, fresh = self.db.run(work)
+            result, fresh, joined = self.db.run(work)
         except IntegrityError:
             # Two first reports of one agent raced; the other one registered it.
-            result, fresh = self.db.run(work)
+            result, fresh, joined = self.db.run(work)
         self.heartbeats.remember(state, result, now)
         if fresh and state.agent_type == AGENT_TYPE_DHCP and result.admin_state_up:
             scheduled = self.bindings.auto_schedule()
             if scheduled:
                 LOG.info("%d network binding(s) made after DHCP agent on %s came up",
                          scheduled, state.host)
+            if joined and self.joined is not None:
+                self.joined(result.agent_id, state.host)
         return result
 
     def list(self, filters: dict[str, list[str]] | None = None,

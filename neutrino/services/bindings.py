@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,6 +17,7 @@ from neutrino.db.models import (
     Agent,
     Network,
     NetworkDhcpAgentBinding,
+    NetworkMove,
     NetworkSegment,
     Port,
     Subnet,
@@ -32,8 +33,13 @@ from neutrino.errors import (
     SegmentUnreachable,
 )
 from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
-from neutrino.scheduler.liveness import failover_cutoff, is_alive, judged_dead
-from neutrino.scheduler.placement import AgentSnapshot, choose_agents, plan_failover
+from neutrino.scheduler.liveness import (
+    failover_cutoff,
+    is_alive,
+    judged_dead,
+    judged_dead_after,
+)
+from neutrino.scheduler.placement import AgentSnapshot, Move, choose_agents, plan_failover
 from neutrino.scheduler.reach import (
     L2Reach,
     SegmentView,
@@ -49,6 +55,12 @@ from neutrino.services.networks import bump, load_network
 from neutrino.services.views import network_view
 
 LOG = logging.getLogger(__name__)
+
+# Failover moves per transaction: few transactions for a host's hundreds of networks, each
+# short enough not to hold the network locks against API calls for long.
+FAILOVER_BATCH = 100
+# Seconds after a verdict's moment that the failover loop wakes (it is a strict ">").
+DUE_MARGIN = 0.01
 
 
 def _already_hosted(network_id: str, agent_id: str) -> NetworkAlreadyHosted:
@@ -162,9 +174,12 @@ class Bindings:
 
     def _bind(self, session: Session, network_id: str, agent_id: str, now: datetime) -> str:
         agent = session.get(Agent, agent_id)
-        assert agent is not None
+        net = session.get(Network, network_id)
+        assert agent is not None and net is not None
+        # The revision now: a confirmation at or after it means this agent serves the
+        # network (scheduler/readiness.py).
         session.add(NetworkDhcpAgentBinding(network_id=network_id, dhcp_agent_id=agent_id,
-                                            created_at=now))
+                                            created_at=now, bound_revision=net.revision_number))
         events.record(session, "agent.network_added", "agent", agent_id, network_id,
                       host=agent.host)
         return agent.host
@@ -172,6 +187,10 @@ class Bindings:
     def _unbind(self, session: Session, network_id: str, agent: Agent) -> None:
         session.query(NetworkDhcpAgentBinding).filter_by(
             network_id=network_id, dhcp_agent_id=agent.id).delete()
+        # A move from this binding is over; a move to it is cancelled (its source stays).
+        session.execute(delete(NetworkMove).where(
+            NetworkMove.network_id == network_id,
+            or_(NetworkMove.from_agent_id == agent.id, NetworkMove.to_agent_id == agent.id)))
         # It may serve the old leases until it hears of this: addresses freed meanwhile
         # wait for its teardown too (services/quarantine.py).
         quarantine.note_unbound(session, network_id, agent.id, utcnow())
@@ -251,33 +270,39 @@ class Bindings:
         LOG.warning("%s Added anyway: dhcp_force_unreachable_add is True.", message)
 
     def remove(self, agent_id: str, network_id: str) -> None:
+        """Remove a binding at once (the API's removal waits when needed: services/moves.py)."""
         def work(session: Session) -> None:
             agent = self._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
             if agent_id not in self.hosting(session, network_id):
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
-            self._unbind(session, network_id, agent)
+            self.drop(session, net, agent)
             binding_changes.note(session, "removed")
-            # The agent's DHCP port goes with the binding, as the agent would release it.
-            ports = list(session.scalars(select(Port).where(
-                Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
-                Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
-            if ports:
-                bump(net)  # the other agents' hosts files change: a new revision
-                quarantine.free(session, network_id, net.revision_number,
-                                {(a.subnet_id, a.ip_address) for p in ports
-                                 for a in p.fixed_ips},
-                                utcnow(), timedelta(seconds=self.settings.ip_reuse_quarantine))
-            for port in ports:
-                events.record(session, "port.delete", "port", port.id, network_id)
-                session.delete(port)
-            # Ports that waited for this agent alone to load them wait no more.
-            statuses.refresh_networks(session, [network_id])
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
                      agent_id, agent.host)
 
         self.db.run(work)
+
+    def drop(self, session: Session, net: Network, agent: Agent) -> None:
+        """Unbind `agent` from `net` (whose row the caller has locked) with its DHCP port."""
+        network_id = net.id
+        self._unbind(session, network_id, agent)
+        # The agent's DHCP port goes with the binding, as the agent would release it.
+        ports = list(session.scalars(select(Port).where(
+            Port.network_id == network_id, Port.device_owner == DEVICE_OWNER_DHCP,
+            Port.binding_host_id == agent.host).options(selectinload(Port.fixed_ips))))
+        if ports:
+            bump(net)  # the other agents' hosts files change: a new revision
+            quarantine.free(session, network_id, net.revision_number,
+                            {(a.subnet_id, a.ip_address) for p in ports
+                             for a in p.fixed_ips},
+                            utcnow(), timedelta(seconds=self.settings.ip_reuse_quarantine))
+        for port in ports:
+            events.record(session, "port.delete", "port", port.id, network_id)
+            session.delete(port)
+        # Ports that waited for this agent alone to load them wait no more.
+        statuses.refresh_networks(session, [network_id])
 
     def networks_of_agent(self, agent_id: str) -> list[dict[str, Any]]:
         """The networks the agent hosts, as the API shows networks."""
@@ -326,6 +351,16 @@ class Bindings:
             bindings = [(n, a) for n, a in session.execute(
                 select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
                 .where(NetworkDhcpAgentBinding.dhcp_agent_id.in_(dead)))]
+            # Bindings in a move are the move's (services/moves.py): a dead source has its
+            # replacement already, a dead target is replaced by the move itself; a second
+            # newcomer would over-schedule the network.
+            moving = {(n, a) for n, a in session.execute(
+                select(NetworkMove.network_id, NetworkMove.from_agent_id)
+                .where(NetworkMove.from_agent_id.in_(dead)))}
+            moving |= {(n, a) for n, a in session.execute(
+                select(NetworkMove.network_id, NetworkMove.to_agent_id)
+                .where(NetworkMove.to_agent_id.in_(dead)))}
+            bindings = [b for b in bindings if b not in moving]
             if not bindings:
                 return []
             network_ids = {n for n, _ in bindings}
@@ -336,32 +371,119 @@ class Bindings:
             reach = self.reach(session, now, candidates, sorted(network_ids))
             moves = plan_failover(all_bindings, candidates, dead, self.rng, reach,
                                   self.zones(session, sorted(network_ids)))
-        done = []
-        for move in moves:
-            def work(session: Session, move: Any = move) -> bool:
-                try:
-                    load_network(session, move.network_id, lock=True)
-                except NetworkNotFound:  # the network went away meanwhile
-                    return False
-                hosting = self.hosting(session, move.network_id)
-                # Re-check under the lock: another server replica may have moved it already.
-                if move.from_agent not in hosting or move.to_agent in hosting:
-                    return False
-                dead_agent = session.get(Agent, move.from_agent)
-                # Again under the lock and with hearing as it is now: the agent may have
-                # reported, or the database or broker may have failed, meanwhile.
-                if dead_agent is None or not judged_dead(
-                        dead_agent.heartbeat_timestamp, now, self.hearing_since(), down, grace):
-                    return False
-                self._unbind(session, move.network_id, dead_agent)
-                self._bind(session, move.network_id, move.to_agent, utcnow())
-                binding_changes.note(session, "failover")
-                # Both at once: the newcomer holds back the ports the dead agent held back.
-                statuses.refresh_networks(session, [move.network_id])
-                return True
-            if self.db.run(work):
+        done: list[dict[str, Any]] = []
+        # A few transactions for all of them, not one per network: an agent hosting
+        # hundreds of networks must have them all moved within the bound (docs/operations.md,
+        # "Failover timing"). Network rows are locked in id order (plan_failover's), so two
+        # replicas doing this at once cannot deadlock.
+        for start in range(0, len(moves), FAILOVER_BATCH):
+            batch = moves[start:start + FAILOVER_BATCH]
+
+            def work(session: Session, batch: list[Move] = batch) -> list[Move]:
+                return self._fail_over(session, batch, now, down, grace)
+            for move in self.db.run(work):
                 LOG.warning("network %s moved from dead DHCP agent %s to %s (failover)",
                             move.network_id, move.from_agent, move.to_agent)
                 done.append({"network_id": move.network_id, "from": move.from_agent,
                              "to": move.to_agent})
         return done
+
+    def _fail_over(self, session: Session, moves: Sequence[Move], now: datetime, down: int,
+                   grace: int) -> list[Move]:
+        """Carry out the moves that still hold under the network locks; returns those.
+
+        A handful of statements for the whole batch: the bound on failover time holds for
+        an agent hosting hundreds of networks only if each move costs next to nothing."""
+        network_ids = sorted({m.network_id for m in moves})
+        # Lock in id order, so that two replicas doing this at once cannot deadlock; a
+        # network deleted meanwhile is simply not there.
+        revisions = {network_id: revision for network_id, revision in session.execute(
+            select(Network.id, Network.revision_number).where(Network.id.in_(network_ids))
+            .order_by(Network.id).with_for_update())}
+        hosting: dict[str, set[str]] = {}
+        for network_id, agent_id in session.execute(
+                select(NetworkDhcpAgentBinding.network_id, NetworkDhcpAgentBinding.dhcp_agent_id)
+                .where(NetworkDhcpAgentBinding.network_id.in_(network_ids))):
+            hosting.setdefault(network_id, set()).add(agent_id)
+        agent_ids = {m.from_agent for m in moves} | {m.to_agent for m in moves}
+        agents = {a.id: a for a in session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))}
+        hearing = self.hearing_since()
+        done = []
+        for move in moves:
+            hosts = hosting.get(move.network_id, set())
+            dead_agent = agents.get(move.from_agent)
+            # Re-checked under the locks: another replica may have moved it already; the
+            # agent may have reported, or the database or broker failed, meanwhile.
+            if move.network_id not in revisions or move.from_agent not in hosts \
+                    or move.to_agent in hosts or move.to_agent not in agents \
+                    or dead_agent is None or not judged_dead(
+                        dead_agent.heartbeat_timestamp, now, hearing, down, grace):
+                continue
+            hosts.discard(move.from_agent)
+            hosts.add(move.to_agent)
+            done.append(move)
+        if not done:
+            return []
+        stamp = utcnow()
+        for from_agent in sorted({m.from_agent for m in done}):
+            session.execute(delete(NetworkDhcpAgentBinding).where(
+                NetworkDhcpAgentBinding.dhcp_agent_id == from_agent,
+                NetworkDhcpAgentBinding.network_id.in_(
+                    [m.network_id for m in done if m.from_agent == from_agent])))
+            # As _unbind: a move from or to the dead agent's binding is over.
+            session.execute(delete(NetworkMove).where(
+                NetworkMove.network_id.in_(
+                    [m.network_id for m in done if m.from_agent == from_agent]),
+                or_(NetworkMove.from_agent_id == from_agent,
+                    NetworkMove.to_agent_id == from_agent)))
+        # The dead agent may come back serving the old leases: freed addresses wait for
+        # its teardown too (services/quarantine.py).
+        quarantine.note_unbound_many(session, [(m.network_id, m.from_agent) for m in done],
+                                     stamp)
+        for move in done:
+            # bound_revision as _bind sets it (scheduler/readiness.py).
+            session.add(NetworkDhcpAgentBinding(
+                network_id=move.network_id, dhcp_agent_id=move.to_agent, created_at=stamp,
+                bound_revision=revisions[move.network_id]))
+            events.record(session, "agent.network_removed", "agent", move.from_agent,
+                          move.network_id, host=agents[move.from_agent].host, now=stamp)
+            events.record(session, "agent.network_added", "agent", move.to_agent,
+                          move.network_id, host=agents[move.to_agent].host, now=stamp)
+        session.flush()
+        binding_changes.note(session, "failover", len(done))
+        # Both at once: the newcomer holds back the ports the dead agent held back.
+        statuses.refresh_networks(session, [m.network_id for m in done])
+        return done
+
+    def failover_pass(self) -> float | None:
+        """Fail over what is due; returns the seconds until the next verdict is due (for the
+        server's loop, api/loops.py `when_due`), None when nothing is to be judged."""
+        self.failover()
+        now = utcnow()
+        due = self.next_failover_check(now)
+        # A hair after the moment: the verdict is "silent for longer than" the limit.
+        return None if due is None else (due - now).total_seconds() + DUE_MARGIN
+
+    def next_failover_check(self, now: datetime | None = None) -> datetime | None:
+        """When failover next has a verdict to give: the moment the DHCP agent (hosting a
+        network) heard from longest ago would be judged dead; None: no such agent."""
+        if not self.settings.allow_automatic_dhcp_failover:
+            return None
+        hearing = self.hearing_since()
+        if hearing is None:
+            return None
+        now = now or utcnow()
+        down, grace = self.settings.agent_down_time, self.settings.dhcp_failover_grace
+        # Agents judged dead already keep only what nobody could take; the periodic pass
+        # retries those.
+        limit = failover_cutoff(now, hearing, down, grace)
+        with self.db.session() as session:
+            query = select(func.min(Agent.heartbeat_timestamp)).where(
+                Agent.agent_type == AGENT_TYPE_DHCP,
+                Agent.id.in_(select(NetworkDhcpAgentBinding.dhcp_agent_id).distinct()))
+            if limit is not None:
+                query = query.where(Agent.heartbeat_timestamp >= limit)
+            oldest = session.scalar(query)
+        if oldest is None:
+            return None
+        return judged_dead_after(oldest, hearing, down, grace)

@@ -115,6 +115,24 @@ def note_unbound(session: Session, network_id: str, agent_id: str, now: datetime
         row.unbound_at = now
 
 
+def note_unbound_many(session: Session, pairs: Sequence[tuple[str, str]], now: datetime
+                      ) -> None:
+    """note_unbound for many (network, agent) pairs in two statements (failover's batches)."""
+    if not pairs:
+        return
+    wanted = set(pairs)
+    found = {(row.network_id, row.dhcp_agent_id): row for row in session.scalars(
+        select(DhcpUnbinding).where(DhcpUnbinding.network_id.in_(sorted({n for n, _ in wanted}))))
+        if (row.network_id, row.dhcp_agent_id) in wanted}
+    for network_id, agent_id in sorted(wanted):
+        row = found.get((network_id, agent_id))
+        if row is None:
+            session.add(DhcpUnbinding(network_id=network_id, dhcp_agent_id=agent_id,
+                                      unbound_at=now))
+        else:
+            row.unbound_at = now
+
+
 def prune(session: Session, now: datetime, quarantine: timedelta) -> int:
     """Drop what the quarantine no longer needs; returns how many addresses left it.
 

@@ -216,7 +216,8 @@ def test_seed_walkthrough_ha_dhcp(transport: str) -> None:
         assert seed.hosting("net2") == ["HostA", "HostB"]
         out = seed.neutron("dhcp-agent-network-remove", dhcp_a, "net2")
         assert "Removed network net2" in out
-        assert seed.hosting("net2") == ["HostB"]
+        # Make-before-break: HostA's binding leaves once HostB's dnsmasq serves net2.
+        wait_until(lambda: seed.hosting("net2") == ["HostB"], 30, message="net2 on HostB only")
         columns, rows = seed.table("net-list-on-dhcp-agent", dhcp_b)
         assert columns == ["id", "name", "subnets"] and "net2" in {r["name"] for r in rows}
         seed.neutron("dhcp-agent-network-add", dhcp_a, "net2")

@@ -57,6 +57,7 @@ class Stack:
     replicas: int = 1
     agent_down_time: int = 5
     report_interval: int = 1
+    hosts: tuple[str, ...] = HOSTS  # the lab's hosts (a third one: tests of rebalance)
     extra: str = ""  # more [DEFAULT] lines for the servers
 
 
@@ -120,7 +121,7 @@ class FaultLab:
 
     def all_agents_alive(self) -> bool:
         agents = self.agents()
-        wanted = {(kind, host) for kind in AGENT_KINDS for host in HOSTS}
+        wanted = {(kind, host) for kind in AGENT_KINDS for host in self.stack.hosts}
         return set(agents) >= wanted and all(agents[k]["alive"] for k in wanted)
 
     # ---- processes ----------------------------------------------------------------------
@@ -350,8 +351,9 @@ def running_stack(stack: Stack) -> Iterator[FaultLab]:
                 server.wait_answering()
             lab.token = login(servers[0].url, "admin", ADMIN_PASSWORD, "admin")
             runtime.up(lab.lab_dir, servers[0].url, AGENT_USER, AGENT_PASSWORD, prefix=prefix,
-                       rabbit=rabbit, report_interval=stack.report_interval)
-            wait_until(lab.all_agents_alive, 40, 0.2, "four live agents")
+                       rabbit=rabbit, report_interval=stack.report_interval,
+                       hosts=stack.hosts)
+            wait_until(lab.all_agents_alive, 40, 0.2, "every agent alive")
         except BaseException:
             lab.tail_logs()
             raise

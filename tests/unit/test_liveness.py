@@ -17,6 +17,7 @@ from neutrino.scheduler.liveness import (
     hearing_since,
     is_alive,
     judged_dead,
+    judged_dead_after,
     verdicts_resume_at,
 )
 
@@ -139,3 +140,14 @@ def test_the_liveness_rule_is_written_once() -> None:
 ])
 def test_the_check_finds_the_copies_it_replaced(line: str) -> None:
     assert copies_of_the_rule(line) == [line]
+
+
+@given(beat=st.floats(0, 100), hearing=st.floats(0, 100), down=st.integers(1, 30),
+       grace=st.integers(0, 30), step=st.floats(0.001, 5))
+def test_the_failover_deadline_is_when_the_verdict_turns(beat: float, hearing: float,
+                                                         down: int, grace: int,
+                                                         step: float) -> None:
+    """The loop wakes at judged_dead_after: not dead then, dead any moment later."""
+    due = judged_dead_after(at(beat), at(hearing), down, grace)
+    assert not judged_dead(at(beat), due, at(hearing), down, grace)
+    assert judged_dead(at(beat), due + timedelta(seconds=step), at(hearing), down, grace)

@@ -17,6 +17,7 @@ BODY_ROUTES = {
     ("post", "/v2.0/subnets"), ("put", "/v2.0/subnets/{item_id}"),
     ("post", "/v2.0/ports"), ("put", "/v2.0/ports/{item_id}"),
     ("put", "/v2.0/agents/{agent_id}"), ("post", "/v2.0/agents/{agent_id}/dhcp-networks"),
+    ("post", "/v2.0/agents/{agent_id}/drain"),
     ("post", "/v3/auth/tokens"), ("post", "/v2.0/tokens"),
     ("post", "/agent-rpc/v1/report_state"), ("post", "/agent-rpc/v1/dhcp/ports"),
     ("put", "/agent-rpc/v1/dhcp/ports/{port_id}"), ("post", "/agent-rpc/v1/dhcp/ports_ready"),

@@ -15,6 +15,11 @@ from neutrino.cli.commands.networks import network_rows
 from neutrino.cli.resolve import find_id
 
 HOSTING_AGENT_COLUMNS = ("id", "host", "admin_state_up", "alive")
+# --long adds each binding's state (ready, loading, leaving: scheduler/readiness.py); the
+# default tables stay the old client's, which scripts and the seed's walk-through read.
+STATE_COLUMN = "dhcp_state"
+LONG_HELP = ("Add the dhcp_state column: ready (its dnsmasq serves the network), loading, "
+             "or leaving (removed once the agent replacing it is ready).")
 
 
 class ListDhcpAgentsHostingNetwork(Lister):
@@ -23,13 +28,15 @@ class ListDhcpAgentsHostingNetwork(Lister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("network", metavar="NETWORK", help="Name or id of the network.")
+        parser.add_argument("--long", action="store_true", help=LONG_HELP)
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         client = neutron_client(self.app)
         network_id = find_id(client, "network", parsed_args.network)
         agents = client.list_dhcp_agents_hosting_network(network_id)
-        return HOSTING_AGENT_COLUMNS, agent_rows(agents, HOSTING_AGENT_COLUMNS)
+        columns = HOSTING_AGENT_COLUMNS + ((STATE_COLUMN,) if parsed_args.long else ())
+        return columns, agent_rows(agents, columns)
 
 
 class ListNetworksOnDhcpAgent(Lister):
@@ -38,11 +45,17 @@ class ListNetworksOnDhcpAgent(Lister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("agent", metavar="DHCP_AGENT", help="Id of the DHCP agent.")
+        parser.add_argument("--long", action="store_true", help=LONG_HELP)
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         client = neutron_client(self.app)
-        return network_rows(client, client.list_networks_on_dhcp_agent(parsed_args.agent))
+        networks = client.list_networks_on_dhcp_agent(parsed_args.agent)
+        columns, rows = network_rows(client, networks)
+        if not parsed_args.long:
+            return columns, rows
+        return columns + (STATE_COLUMN,), [
+            (*row, net.get(STATE_COLUMN, "")) for row, net in zip(rows, networks, strict=True)]
 
 
 class AddNetworkToDhcpAgent(Command):
