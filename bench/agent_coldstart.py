@@ -34,6 +34,7 @@ from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
 from neutrino.agent.dnsmasq_config import ConfPaths
+from neutrino.agent.ip_command import CommandError, IpCommand
 from neutrino.agent.naming import bridge_name, tap_name
 from neutrino.agent.settings import DhcpAgentSettings, ServerAccess
 from neutrino.agent_protocol.messages import AgentState, NetworkInfo, ReportResult, SubnetInfo
@@ -68,22 +69,20 @@ def purge(prefix: str) -> None:
             subprocess.run(["ip", "netns", "delete", name], check=False)
     out = subprocess.run(["ip", "-o", "link", "show"], check=False, capture_output=True,
                          text=True).stdout
-    lines = []
-    for line in out.splitlines():
-        name = line.split(": ")[1].split("@")[0]
-        if prefix in name:
-            lines.append(f"link delete {name}\n")
-    if lines:
-        subprocess.run(["ip", "-force", "-batch", "-"], input="".join(lines), text=True,
-                       check=False, capture_output=True)
+    names = [n for n in (line.split(": ")[1].split("@")[0] for line in out.splitlines())
+             if prefix in n]
+    try:
+        IpCommand().delete_links(names)
+    except CommandError as exc:
+        print(f"cleanup: {exc}")
 
 
-def _cpu_seconds() -> float:
-    """User+system CPU of this process and its reaped children (ip, nsenter, dnsmasq's
+def _cpu_seconds() -> tuple[float, float]:
+    """User+system CPU of this process and of its reaped children (ip, nsenter, dnsmasq's
     foreground half), so the cost is known even when other work shares the CPUs."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -150,9 +149,13 @@ def run(args: argparse.Namespace, dual: bool) -> None:
         cpu_before = _cpu_seconds()
         thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
         thread.start()
-        agent.synced.wait()
+        while not agent.synced.wait(10):
+            print(f"  {time.monotonic() - began:5.1f} s: {len(agent.applied)} networks up, "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
         synced = time.monotonic() - began
-        cpu = _cpu_seconds() - cpu_before
+        own, kids = (after - before for after, before in zip(_cpu_seconds(), cpu_before,
+                                                                strict=True))
+        cpu = own + kids
         during = [b for b in beats if b <= began + synced]
         gaps = [b - a for a, b in zip(during, during[1:], strict=False)] or [0.0]
         pids = [dnsmasq.running_pid(ConfPaths.for_network(settings.dhcp_confs, n)) for n in ids]
@@ -163,6 +166,7 @@ def run(args: argparse.Namespace, dual: bool) -> None:
         print(f"  CPU used by agent + ip + dnsmasq start-up: {cpu:.1f} s "
               f"({cpu / args.networks * 1000:.1f} ms/network; load average before start "
               f"{load_before:.1f}: other work on this machine slows the wall clock)")
+        print(f"  of which the agent process {own:.1f} s, child processes {kids:.1f} s")
 
         print(f"  heartbeats during cold start (report_interval 1 s): {len(during)}, "
               f"longest gap {max(gaps):.2f} s")

@@ -384,6 +384,11 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("dns_domain", "DEFAULT", "dns_domain", parse_dns_domain, dns_names.DEFAULT_DOMAIN),
     Opt("auth_strategy", "DEFAULT", "auth_strategy", one_of("keystone", "noauth"), "keystone"),
     Opt("event_log_size", "DEFAULT", "event_log_size", int_in(100), 100000),
+    # The agent history (docs/operations.md, "Event history"): entries older than this many
+    # days, and beyond the newest max_rows, are deleted once a minute; 0 turns a bound off.
+    Opt("event_history_retention_days", "DEFAULT", "event_history_retention_days",
+        int_in(0, 36500), 30),
+    Opt("event_history_max_rows", "DEFAULT", "event_history_max_rows", int_in(0), 1000000),
     # A second listener serving only /metrics, without a token, for Prometheus (docs/
     # metrics.md); off by default, when /metrics on the API port needs an admin token.
     Opt("metrics_bind", "DEFAULT", "metrics_bind", parse_listen_address, None),
@@ -472,6 +477,8 @@ class ServerSettings:
     lockout_failure_attempts: int | None = None
     lockout_duration: int | None = 1800
     ip_reuse_quarantine: int = 86400
+    event_history_retention_days: int = 30
+    event_history_max_rows: int = 1000000
     # Request limits (docs/operations.md, "Request limits").
     max_request_body_size: int = 114688
     max_header_line: int = 16384

@@ -23,6 +23,7 @@ from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.drain import Drains
 from neutrino.services.hearing import Hearing
+from neutrino.services.history import History
 from neutrino.services.moves import Moves
 from neutrino.services.networks import Networks
 from neutrino.services.ports import Ports
@@ -47,6 +48,7 @@ class Services:
     identity: IdentityStore
     revocations: Revocations
     hearing: Hearing
+    history: History  # the operators' agent history (not the agents' event log)
     committed: CommittedEvents  # what each commit of this process wrote to the event log
     zones: AvailabilityZones
     binding_changes: BindingChanges  # the binding changes each commit made, by reason
@@ -75,4 +77,5 @@ def build_services(settings: ServerSettings, db: Database,
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
         hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db),
-        binding_changes=BindingChanges(db), metrics=metrics)
+        binding_changes=BindingChanges(db), metrics=metrics,
+        history=History(db, settings, hearing.since))

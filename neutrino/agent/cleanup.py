@@ -40,8 +40,8 @@ def cleanup_dhcp(dhcp_confs: str, namespace_prefix: str, ip: IpCommand | None = 
     except CommandError as exc:
         LOG.warning("could not list bridges, leaving them: %s", exc)
         members = {}
-    ip.batch([f"link delete {bridge_name(n)}" for n in network_ids
-              if link_exists(bridge_name(n)) and not members.get(bridge_name(n))])
+    ip.delete_links([bridge_name(n) for n in network_ids
+                     if link_exists(bridge_name(n)) and not members.get(bridge_name(n))])
     for network_id in network_ids:
         shutil.rmtree(os.path.join(dhcp_confs, network_id), ignore_errors=True)
     LOG.info("cleaned up DHCP of %d networks (%d namespaces)", len(network_ids), len(ns_names))

@@ -30,6 +30,10 @@ LONG_POLL_TIMEOUT = 10.0
 LIVENESS_CHECK_INTERVAL = 5.0
 # After a bug in the main loop, how long before it carries on (not a tight loop of tracebacks).
 AFTER_BUG_PAUSE = 1.0
+# A network changed again within this long of its last convergence waits out the rest, still
+# queued: a burst of port changes (50 creates and 50 deletes a second) becomes one fetch, one
+# hosts file and one SIGHUP per interval instead of one per port, at most this much later.
+CONVERGE_HOLD_DOWN = 0.05
 
 
 class DhcpAgent:
@@ -75,6 +79,7 @@ class DhcpAgent:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._queued: set[str] = set()
+        self._converged_at: dict[str, float] = {}  # network -> when its last pass began
         self._failed: set[str] = set()
         self.after = 0
         self.synced = threading.Event()  # set once the initial full sync is done
@@ -126,41 +131,53 @@ class DhcpAgent:
         return self._pool.submit(self._converge, network_id, refetch)
 
     def _converge(self, network_id: str, refetch: bool) -> None:
-        with self._guard:
-            self._queued.discard(network_id)
-        with self._lock(network_id), \
-                self.metrics.sync_seconds.labels("network").time():
-            applied = self.applied.get(network_id)
-            try:
-                if refetch or applied is None:
-                    network: NetworkInfo | None = self.client.get_network_info(
-                        self.settings.host, network_id)
-                else:
-                    network = applied.network
-                if applied is not None and is_stale(applied.network, network):
-                    LOG.debug("network %s: ignoring stale revision %s < %s", network_id,
-                              network.revision_number if network else None,
-                              applied.network.revision_number)
-                    return
-                result = self.networks.converge(network_id, network, applied)
-            except TransportError as exc:
-                # Never tear anything down for lack of an answer; retry at the next pass.
-                LOG.warning("network %s: server unreachable, will retry: %s", network_id, exc)
-                self._failed.add(network_id)
-                return
-            except Exception:
-                LOG.exception("network %s: convergence failed, will retry", network_id)
-                self._failed.add(network_id)
-                return
-            self._failed.discard(network_id)
+        with self._lock(network_id):
+            # Queued until here: while one pass runs, the changes that arrive make one more
+            # pass, which waits for this lock (and out the hold-down), not one pass each.
             with self._guard:
-                # Applied without a dnsmasq change (or torn down): no reload to time.
-                self._noticed.pop(network_id, None)
-                if result is None:
-                    self.applied.pop(network_id, None)
-                else:
-                    self.applied[network_id] = result
-            self._confirm(network_id, network, applied, result)
+                last = self._converged_at.get(network_id)
+            wait_for = 0.0 if last is None else last + CONVERGE_HOLD_DOWN - time.monotonic()
+            if wait_for > 0:
+                time.sleep(min(wait_for, CONVERGE_HOLD_DOWN))
+            with self._guard:
+                self._queued.discard(network_id)
+                self._converged_at[network_id] = time.monotonic()
+            with self.metrics.sync_seconds.labels("network").time():
+                self._converge_locked(network_id, refetch)
+
+    def _converge_locked(self, network_id: str, refetch: bool) -> None:
+        applied = self.applied.get(network_id)
+        try:
+            if refetch or applied is None:
+                network: NetworkInfo | None = self.client.get_network_info(
+                    self.settings.host, network_id)
+            else:
+                network = applied.network
+            if applied is not None and is_stale(applied.network, network):
+                LOG.debug("network %s: ignoring stale revision %s < %s", network_id,
+                          network.revision_number if network else None,
+                          applied.network.revision_number)
+                return
+            result = self.networks.converge(network_id, network, applied)
+        except TransportError as exc:
+            # Never tear anything down for lack of an answer; retry at the next pass.
+            LOG.warning("network %s: server unreachable, will retry: %s", network_id, exc)
+            self._failed.add(network_id)
+            return
+        except Exception:
+            LOG.exception("network %s: convergence failed, will retry", network_id)
+            self._failed.add(network_id)
+            return
+        self._failed.discard(network_id)
+        with self._guard:
+            # Applied without a dnsmasq change (or torn down): no reload to time.
+            self._noticed.pop(network_id, None)
+            if result is None:
+                self.applied.pop(network_id, None)
+                self._converged_at.pop(network_id, None)
+            else:
+                self.applied[network_id] = result
+        self._confirm(network_id, network, applied, result)
 
     def _confirm(self, network_id: str, network: NetworkInfo | None, before: Applied | None,
                  result: Applied | None) -> None:
@@ -326,6 +343,7 @@ class DhcpAgent:
         """Stop threads; dnsmasq keeps serving unless kill_dnsmasq_on_exit."""
         self.heartbeat.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.networks.close()
         self.reporter.stop()
         if self.settings.kill_dnsmasq_on_exit:
             for network_id in list(self.applied):

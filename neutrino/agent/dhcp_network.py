@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from neutrino.agent import dnsmasq, namespaces, pids, releases
@@ -74,6 +75,10 @@ class NetworkDhcp:
         self.clock = clock
         # Told (network id, what) of every dnsmasq start, restart or reload (agent/metrics.py).
         self.on_dnsmasq = on_dnsmasq
+        self._unreported: set[str] = set()  # networks whose last dhcp_ready_on_ports failed
+        # One thread sends those reports in order, off the network's lock: under churn the
+        # server's answer took as long as the rest of a reload and delayed the next one.
+        self._ready_sender = ThreadPoolExecutor(1, thread_name_prefix="dhcp-ready")
 
     def paths(self, network_id: str) -> ConfPaths:
         return ConfPaths.for_network(self.layout.dhcp_confs, network_id)
@@ -126,7 +131,12 @@ class NetworkDhcp:
         if keeps_running:
             self._release_stale(network, port, ports, applied)
         if action is not Action.NOTHING:
-            self._report_ready(network, port)
+            # After a reload only the ports that are new to dnsmasq: the others were
+            # reported when they were (unless that report was lost).
+            known = ({p.id for p in applied.network.ports}
+                     if applied is not None and action is Action.RELOAD
+                     and network_id not in self._unreported else set())
+            self._report_ready(network, port, known)
         return Applied(network=network, dhcp_port=port, files=files)
 
     def _release_stale(self, network: NetworkInfo, port: PortInfo, ports: list[PortInfo],
@@ -233,17 +243,29 @@ class NetworkDhcp:
                         port.device_owner)
         return port
 
-    def _report_ready(self, network: NetworkInfo, port: PortInfo) -> None:
-        port_ids = [p.id for p in network.ports if p.id != port.id]
-        if not port_ids:
-            return
+    def close(self) -> None:
+        """Stop sending reports; one still queued is dropped (a status hint: the next start
+        reports every port again), so that a stop never waits on an unreachable server."""
+        self._ready_sender.shutdown(wait=True, cancel_futures=True)
+
+    def _report_ready(self, network: NetworkInfo, port: PortInfo, known: set[str]) -> None:
+        """Tell the server dnsmasq serves the network's ports, but those in `known`."""
+        port_ids = [p.id for p in network.ports if p.id != port.id and p.id not in known]
+        if port_ids:
+            self._ready_sender.submit(self._send_ready, network.id, port_ids)
+
+    def _send_ready(self, network_id: str, port_ids: list[str]) -> None:
         try:
             # In slices: one request body stays well below the server's body size limit.
             for start in range(0, len(port_ids), READY_BATCH):
                 self.client.dhcp_ready_on_ports(port_ids[start:start + READY_BATCH])
         except (TransportError, AgentRefused) as exc:
-            # Only a status hint for the server; DHCP already serves these ports.
-            LOG.debug("network %s: dhcp_ready_on_ports not delivered: %s", network.id, exc)
+            # Only a status hint for the server; DHCP already serves these ports. The next
+            # change reports them all again.
+            LOG.debug("network %s: dhcp_ready_on_ports not delivered: %s", network_id, exc)
+            self._unreported.add(network_id)
+            return
+        self._unreported.discard(network_id)
 
     def teardown(self, network_id: str, applied: Applied | None, release: bool) -> None:
         """Stop dnsmasq, delete tap and namespace, forget the files; release the port."""

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from neutrino.agent import namespaces
-from neutrino.agent.ip_command import CommandError, IpCommand, link_exists
+from neutrino.agent.ip_command import CommandError, IpCommand, SharedBatch, link_exists
 from neutrino.agent.naming import ns_device_name, tap_name
 
 LOG = logging.getLogger(__name__)
@@ -16,6 +17,8 @@ class BridgeInterfaceDriver:
 
     def __init__(self, ip: IpCommand) -> None:
         self.ip = ip
+        # Root-namespace lines of networks plugged at the same time share one `ip`.
+        self.shared = SharedBatch(ip)
 
     def root_lines(self, namespace: str, port_id: str, mac: str, bridge: str,
                    mtu: int) -> list[str]:
@@ -24,15 +27,22 @@ class BridgeInterfaceDriver:
         lines = []
         if not namespaces.exists(namespace):
             lines += namespaces.add_lines(namespace)
+        # addrgenmode none before up: a bridge port, or a bridge only switching, needs no
+        # IPv6 address, and every link-local address costs the kernel's addrconf worker
+        # (under the RTNL lock) duplicate address detection: with thousands of networks
+        # on a host that work slowed every other `ip` call down.
         if not link_exists(bridge):
             # The L2 agent normally makes it; without one (or before it runs) we do, under
             # the same name, so whichever comes first wins and the other adopts it.
-            lines += [f"link add {bridge} type bridge", f"link set {bridge} up"]
+            lines += [f"link add {bridge} type bridge", f"link set {bridge} addrgenmode none",
+                      f"link set {bridge} up"]
         if link_exists(tap):
-            lines.append(f"link set {tap} master {bridge} mtu {mtu} up")
+            if not _attached(tap, bridge, mtu):
+                lines.append(f"link set {tap} master {bridge} mtu {mtu} up")
         else:
-            lines.append(f"link add {tap} master {bridge} mtu {mtu} up type veth peer name "
-                         f"{peer} address {mac} mtu {mtu} netns {namespace}")
+            lines += [f"link add {tap} master {bridge} mtu {mtu} type veth peer name "
+                      f"{peer} address {mac} mtu {mtu} netns {namespace}",
+                      f"link set {tap} addrgenmode none", f"link set {tap} up"]
         return lines
 
     @staticmethod
@@ -58,12 +68,17 @@ class BridgeInterfaceDriver:
         if not namespaces.add_lines(namespace):
             namespaces.create(self.ip, namespace)
         try:
-            self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
-        except CommandError as exc:
-            if "File exists" not in exc.stderr:
-                raise
-            # Lost a race with the L2 agent creating the bridge; redo with what exists now.
-            self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
+            self.shared.run(self.root_lines(namespace, port_id, mac, bridge, mtu))
+        except (CommandError, OSError):
+            # One bad line fails the whole shared batch: redo ours alone, from what exists
+            # now, so the error (if any) is this network's own.
+            try:
+                self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
+            except CommandError as exc:
+                if "File exists" not in exc.stderr:
+                    raise
+                # Lost a race with the L2 agent creating the bridge; redo with what exists.
+                self.ip.batch(self.root_lines(namespace, port_id, mac, bridge, mtu))
         with namespaces.entered(namespace):
             if any(":" in cidr for cidr in cidrs):
                 conf = f"net/ipv6/conf/{ns_device_name(port_id)}"
@@ -78,3 +93,22 @@ class BridgeInterfaceDriver:
         if link_exists(tap_name(port_id)):
             self.ip.batch([f"link delete {tap_name(port_id)}"])
         namespaces.delete(self.ip, namespace)
+
+
+_IFF_UP = 0x1
+
+
+def _attached(tap: str, bridge: str, mtu: int) -> bool:
+    """Whether the tap is already up in the bridge with this MTU, read from sysfs (no fork):
+    an agent restart adopting thousands of networks then runs no `ip` in the agent's
+    namespace. Anything unreadable counts as not attached, which only costs a redo."""
+    base = f"/sys/class/net/{tap}"
+    try:
+        master = os.path.basename(os.readlink(f"{base}/master"))
+        with open(f"{base}/mtu", encoding="ascii") as f:
+            tap_mtu = int(f.read())
+        with open(f"{base}/flags", encoding="ascii") as f:
+            flags = int(f.read(), 16)
+    except (OSError, ValueError):
+        return False
+    return master == bridge and tap_mtu == mtu and bool(flags & _IFF_UP)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from neutrino.api import attributes, listing, openapi
-from neutrino.api.auth import Authenticator, require_admin
+from neutrino.api.auth import Authenticator, actor, require_admin
 from neutrino.api.body import json_body
 from neutrino.api.errors import neutron_error
 from neutrino.api.responses import json_response
@@ -101,12 +101,13 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
                                       is_admin=True, read_only=attributes.AGENT_READ_ONLY)
         if attrs.get("description", "") is None:
             attrs["description"] = ""
-        return json_response({"agent": await run_in_threadpool(agents.update, agent_id, attrs)})
+        return json_response({"agent": await run_in_threadpool(agents.update, agent_id, attrs,
+                                                              actor(ctx))})
 
     @router.delete("/v2.0/agents/{agent_id}", status_code=204)
     async def delete_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Response:
         require_admin(ctx, "delete_agent")
-        await run_in_threadpool(agents.delete, agent_id)
+        await run_in_threadpool(agents.delete, agent_id, actor(ctx))
         return Response(status_code=204)
 
     @router.get("/v2.0/agents/{agent_id}/dhcp-networks")
@@ -127,7 +128,7 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
         if not isinstance(body, dict) or set(body) != {"network_id"}:
             raise InvalidInput("Failed to parse request: expected {\"network_id\": \"<uuid>\"}.")
         network_id = attributes.uuid_str("network_id", body["network_id"])
-        await run_in_threadpool(bindings.add, agent_id, network_id)
+        await run_in_threadpool(bindings.add, agent_id, network_id, actor(ctx))
         return json_response({}, 201)
 
     @router.delete("/v2.0/agents/{agent_id}/dhcp-networks/{network_id}", status_code=204)
@@ -136,7 +137,7 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
         require_admin(ctx, "delete_dhcp-network")
         # 204 at once; when another binding is still loading the network, this one
         # leaves once that one is ready (make-before-break; docs/operations.md).
-        await run_in_threadpool(moves.remove, agent_id, network_id)
+        await run_in_threadpool(moves.remove, agent_id, network_id, actor(ctx))
         return Response(status_code=204)
 
     @router.get("/v2.0/networks/{network_id}/dhcp-agents")

@@ -18,6 +18,7 @@ from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
 from neutrino.api import drain as drain_api
+from neutrino.api import history as history_api
 from neutrino.api import rebalance as rebalance_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.availability_zones import availability_zones_router
@@ -58,6 +59,13 @@ def _last_flush(services: Services) -> None:
                     "unreachable (%s)", exc.reason)
 
 
+def _watch_agents(services: Services) -> float | None:
+    """Deaths first, so that the history tells an agent died before its networks moved;
+    returns when the next failover verdict is due (api/loops.py `when_due`)."""
+    services.history.watch_liveness()
+    return services.bindings.failover_pass()
+
+
 def create_app(settings: ServerSettings, db: Database, *, background: bool = True,
                rng: random.Random | None = None) -> FastAPI:
     services = build_services(settings, db, rng)
@@ -88,12 +96,14 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 services.revocations.refresh)))
         if background:
             tasks.append(asyncio.create_task(
-                when_due(FAILOVER_PERIOD, "DHCP failover", services.bindings.failover_pass)))
+                when_due(FAILOVER_PERIOD, "DHCP failover", lambda: _watch_agents(services))))
             tasks.append(asyncio.create_task(
                 every(MOVES_PERIOD, "DHCP network moves", services.moves.check)))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "event log pruning",
                 lambda: events.prune_log(db, settings.event_log_size))))
+            tasks.append(asyncio.create_task(every(
+                PRUNE_PERIOD, "agent history pruning", services.history.prune)))
             tasks.append(asyncio.create_task(every(
                 PRUNE_PERIOD, "address quarantine pruning",
                 lambda: quarantine.prune_expired(
@@ -145,6 +155,7 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     app.include_router(rebalance_api.rebalance_router(services.rebalancer, auth))
     app.include_router(drain_api.drain_router(services.drains, auth))
     app.include_router(availability_zones_router(services.zones, auth))
+    app.include_router(history_api.history_router(services.history, auth))
     app.add_route(f"{HTTP_PREFIX}/report_state",
                   http_endpoints.report_state_endpoint(services.agents, auth), methods=["POST"])
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {

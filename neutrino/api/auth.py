@@ -9,6 +9,7 @@ from fastapi import Request
 from neutrino.errors import NotAuthenticated, PolicyNotAuthorized
 from neutrino.identity.context import ADMIN_CONTEXT, RequestContext
 from neutrino.identity.errors import TokenInvalid
+from neutrino.services.history import Actor
 
 
 class Authenticator:
@@ -34,6 +35,11 @@ def require_admin(ctx: RequestContext, action: str) -> None:
     if not ctx.is_admin:
         raise PolicyNotAuthorized(f"rule:{action} is disallowed by policy: it requires the "
                                   "admin role.")
+
+
+def actor(ctx: RequestContext) -> Actor:
+    """The caller as the agent history names who made a change."""
+    return Actor(ctx.user_name, ctx.user_id or None)
 
 
 def require_agent(ctx: RequestContext) -> None:

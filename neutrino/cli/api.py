@@ -58,6 +58,10 @@ def error_message(status: int, body: Any) -> tuple[str, str]:
     return "", f"The server answered HTTP {status} without an error message."
 
 
+# The most entries the server gives in one page of the agent history.
+HISTORY_PAGE = 1000
+
+
 def _query(filters: dict[str, Any]) -> str:
     kept = {k: v for k, v in filters.items() if v is not None}
     return "?" + urlencode(kept, doseq=True) if kept else ""
@@ -163,3 +167,21 @@ class NeutronClient:
     def drain_status(self, agent_id: str) -> dict[str, Any]:
         """GET /v2.0/agents/<id>/drain."""
         return dict(self._call("GET", f"/v2.0/agents/{_segment(agent_id)}/drain")["drain"])
+
+    # The agent history (GET /v2.0/agent-history), newest first.
+
+    def list_agent_history(self, limit: int, **filters: Any) -> list[dict[str, Any]]:
+        """The newest `limit` entries matching `filters`, a server page at a time."""
+        entries: list[dict[str, Any]] = []
+        marker: int | None = None
+        while len(entries) < limit:
+            page_size = min(limit - len(entries), HISTORY_PAGE)
+            answer = self._call("GET", "/v2.0/agent-history" + _query(
+                {**filters, "limit": page_size, "marker": marker}))
+            page = list(answer.get("agent_history", []))
+            entries += page
+            if not page or not answer.get("agent_history_links"):
+                break
+            marker = page[-1]["id"]
+        return entries[:limit]
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -69,3 +70,23 @@ def extra_dhcp_opt(text: str) -> dict[str, str | None]:
     option: dict[str, str | None] = dict(pairs)
     option["opt_value"] = pairs.get("opt_value") or None
     return option
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def since(text: str, now: datetime | None = None) -> str:
+    """--since: an ISO 8601 time as given, or an age ('90s', '15m', '2h', '7d') as the ISO
+    time that long before now (UTC)."""
+    value = text.strip()
+    amount, unit = value[:-1], value[-1:].lower()
+    if unit in _UNITS and amount.isdigit():
+        when = (now or datetime.now(UTC)) - timedelta(seconds=int(amount) * _UNITS[unit])
+        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a time: give an ISO 8601 time (2026-12-01T17:00:00Z) or an "
+            "age such as 90s, 15m, 2h or 7d.") from None
+    return value

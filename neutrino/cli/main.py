@@ -16,6 +16,7 @@ from neutrino.cli.commands import (
     dhcp_scheduling,
     drain,
     extensions,
+    history,
     networks,
     ports,
     rebalance,
@@ -52,6 +53,8 @@ COMMANDS: dict[str, type[Command]] = {
     # Beyond the old client: make-before-break drain (docs/operations.md).
     "agent-drain": drain.DrainAgent,
     "dhcp-agent-rebalance": rebalance.RebalanceDhcpAgents,
+    # Neutrino's own: the agent history (issue 12); no neutron command had it.
+    "event-list": history.ListEvent,
 }
 
 

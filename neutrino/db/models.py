@@ -191,6 +191,11 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     heartbeat_timestamp: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    # What the agent history last recorded of this agent: dead (True) or alive. The
+    # server flips it with a conditional UPDATE and notes the transition in the same
+    # transaction, so every replica and worker may watch and each transition is noted once
+    # (services/history.py).
+    history_dead: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class NetworkDhcpAgentBinding(Base):
@@ -298,6 +303,38 @@ class Event(Base):
     network_id: Mapped[str | None] = mapped_column(String(UUID_LEN), nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class AgentHistory(Base):
+    """The operator's history: one binding change or agent state change (services/history.py).
+
+    Not the notification log above (`events`), which agents consume; nobody consumes this
+    one, operators read it, newest first.
+    """
+
+    __tablename__ = "agent_history"
+    __table_args__ = (
+        Index("ix_agent_history_created_at", "created_at"),
+        Index("ix_agent_history_network_id", "network_id", "id"),
+        Index("ix_agent_history_agent_id", "agent_id", "id"),
+        Index("ix_agent_history_from_agent_id", "from_agent_id", "id"),
+        Index("ix_agent_history_to_agent_id", "to_agent_id", "id"),
+        Index("ix_agent_history_kind", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)  # server time
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(255))  # a user name, or "server"
+    actor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    network_id: Mapped[str | None] = mapped_column(String(UUID_LEN), nullable=True)
+    # No foreign keys: the history outlives the agents and networks it tells of.
+    agent_id: Mapped[str | None] = mapped_column(String(UUID_LEN), nullable=True)
+    from_agent_id: Mapped[str | None] = mapped_column(String(UUID_LEN), nullable=True)
+    to_agent_id: Mapped[str | None] = mapped_column(String(UUID_LEN), nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 # ---- identity --------------------------------------------------------------------------------

@@ -96,3 +96,31 @@ def judged_dead(heartbeat: datetime, now: datetime, hearing: datetime | None,
     """Failover's verdict on one agent: silent too long while the server could hear it."""
     cutoff = failover_cutoff(now, hearing, agent_down_time, dhcp_failover_grace)
     return cutoff is not None and heartbeat < cutoff
+
+
+# ---- what the agent history notes (services/history.py) ----------------------------------
+# An agent turns `dead` in the history when it has been silent for longer than
+# agent_down_time while the server could hear it (failover's verdict without the grace, so
+# a restart of the control plane notes nobody dead), and `alive_again` as soon as `alive`
+# holds again. The gap between the two rules only delays a note; it never loses one.
+DEAD = "dead"
+ALIVE_AGAIN = "alive_again"
+
+
+def silence(heartbeat: datetime, now: datetime) -> float:
+    """Seconds since the last heartbeat, in server time (for messages, not verdicts)."""
+    return (now - heartbeat).total_seconds()
+
+
+def history_dead_cutoff(now: datetime, hearing: datetime | None, agent_down_time: int
+                        ) -> datetime | None:
+    """Agents noted alive whose heartbeat is older than this turn dead; None: nobody."""
+    return failover_cutoff(now, hearing, agent_down_time, 0)
+
+
+def history_transition(heartbeat: datetime, noted_dead: bool, now: datetime,
+                       hearing: datetime | None, agent_down_time: int) -> str | None:
+    """The transition the history should note for one agent (DEAD, ALIVE_AGAIN) or None."""
+    if noted_dead:
+        return ALIVE_AGAIN if is_alive(heartbeat, now, agent_down_time) else None
+    return DEAD if judged_dead(heartbeat, now, hearing, agent_down_time, 0) else None

@@ -17,11 +17,12 @@ from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound, InvalidInput, shown
 from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import is_alive
-from neutrino.services import agent_listing, events, statuses
+from neutrino.services import agent_listing, events, history, statuses
 from neutrino.services.agent_load import reported_load
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.heartbeats import HeartbeatBuffer
+from neutrino.services.history import SERVER, Actor
 from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_row_view, agent_view
 
 LOG = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ class Agents:
                     created_at=now, started_at=now, heartbeat_timestamp=now)
                 session.add(agent)
                 session.flush()
+                history.note(session, history.REGISTERED,
+                             reason=f"{agent.agent_type} sent its first state report",
+                             agent_id=agent.id, host=agent.host, now=now)
                 LOG.info("agent %s registered: %s on %s", agent.id, agent.agent_type,
                          agent.host)
                 return ReportResult(agent_id=agent.id,
@@ -82,6 +86,12 @@ class Agents:
                 values.update(binary=state.binary, topic=state.topic)
             if state.availability_zone != agent.availability_zone:
                 values["availability_zone"] = state.availability_zone
+            if agent.history_dead:
+                # Back, in the transaction that hears it (under the row lock, so a replica's
+                # liveness look cannot note it too); services/history.py.
+                values["history_dead"] = False
+                history.note(session, history.ALIVE_AGAIN, reason="reporting again",
+                             agent_id=agent.id, host=agent.host, now=now)
             session.execute(update(Agent).where(Agent.id == agent.id).values(**values))
             if revived:
                 LOG.info("agent %s (%s on %s) is alive again", agent.id, agent.agent_type,
@@ -96,7 +106,8 @@ class Agents:
             result, fresh, joined = self.db.run(work)
         self.heartbeats.remember(state, result, now)
         if fresh and state.agent_type == AGENT_TYPE_DHCP and result.admin_state_up:
-            scheduled = self.bindings.auto_schedule()
+            scheduled = self.bindings.auto_schedule(
+                f"DHCP agent on {state.host} came up")
             if scheduled:
                 LOG.info("%d network binding(s) made after DHCP agent on %s came up",
                          scheduled, state.host)
@@ -148,11 +159,17 @@ class Agents:
         return agent_view(agent_columns(agent), is_alive(agent.heartbeat_timestamp, utcnow(),
                                                          self.settings.agent_down_time))
 
-    def update(self, agent_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    def update(self, agent_id: str, attrs: dict[str, Any], actor: Actor = SERVER
+               ) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:
-            agent = session.get(Agent, agent_id)
+            agent = session.get(Agent, agent_id, with_for_update=True)
             if agent is None:
                 raise AgentNotFound(agent_id)
+            if "admin_state_up" in attrs and attrs["admin_state_up"] != agent.admin_state_up:
+                history.note(session, history.ENABLED if attrs["admin_state_up"]
+                             else history.DISABLED, actor=actor, reason="admin_state_up set "
+                             f"to {attrs['admin_state_up']}", agent_id=agent_id,
+                             host=agent.host)
             for key in ("admin_state_up", "description"):
                 if key in attrs:
                     setattr(agent, key, attrs[key])
@@ -164,7 +181,7 @@ class Agents:
             LOG.info("agent %s admin_state_up set to %s", agent_id, attrs["admin_state_up"])
         return view
 
-    def delete(self, agent_id: str) -> None:
+    def delete(self, agent_id: str, actor: Actor = SERVER) -> None:
         def work(session: Session) -> None:
             agent = session.get(Agent, agent_id)
             if agent is None:
@@ -174,6 +191,10 @@ class Agents:
             for network_id in hosted:
                 events.record(session, "agent.network_removed", "agent", agent_id, network_id,
                               host=agent.host)
+                history.note(session, history.REMOVED, actor=actor, reason="agent deleted",
+                             network_id=network_id, from_agent=agent_id, host=agent.host)
+            history.note(session, history.DELETED, actor=actor, reason="agent-delete",
+                         agent_id=agent_id, host=agent.host)
             session.delete(agent)
             session.flush()  # the bindings go with it (ON DELETE CASCADE)
             # Ports that waited for this agent alone to load them wait no more.
@@ -182,4 +203,4 @@ class Agents:
         self.db.run(work)
         self.heartbeats.forget(agent_id)
         LOG.info("agent %s deleted with its network bindings", agent_id)
-        self.bindings.auto_schedule()
+        self.bindings.auto_schedule(f"agent {agent_id} deleted")

@@ -38,6 +38,7 @@ from neutrino.scheduler.liveness import (
     is_alive,
     judged_dead,
     judged_dead_after,
+    silence,
 )
 from neutrino.scheduler.placement import AgentSnapshot, Move, choose_agents, plan_failover
 from neutrino.scheduler.reach import (
@@ -48,9 +49,10 @@ from neutrino.scheduler.reach import (
     reachable_agents,
 )
 from neutrino.scheduler.zones import allowed_zones
-from neutrino.services import binding_changes, events, quarantine, statuses
+from neutrino.services import binding_changes, events, history, quarantine, statuses
 from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
+from neutrino.services.history import SERVER, Actor
 from neutrino.services.networks import bump, load_network
 from neutrino.services.views import network_view
 
@@ -145,7 +147,8 @@ class Bindings:
 
     # ---- automatic scheduling ---------------------------------------------------------------
 
-    def schedule(self, session: Session, network_id: str) -> list[str]:
+    def schedule(self, session: Session, network_id: str,
+                 reason: str = "network needs DHCP") -> list[str]:
         """Bind a network (whose row the caller has locked) up to dhcp_agents_per_network."""
         if not self.settings.network_auto_schedule:
             return []
@@ -162,9 +165,11 @@ class Bindings:
                                self.settings.dhcp_agents_per_network,
                                self.settings.network_scheduler_driver, self.rng,
                                self.zones(session, [network_id]).get(network_id))
-        hosts = {}
+        how = self.settings.network_scheduler_driver.replace("_", " ")
         for agent_id in chosen:
-            hosts[agent_id] = self._bind(session, network_id, agent_id, now)
+            host = self._bind(session, network_id, agent_id, now)
+            history.note(session, history.SCHEDULED, reason=f"{reason} ({how})",
+                         network_id=network_id, to_agent=agent_id, host=host, now=now)
         if chosen:
             binding_changes.note(session, "scheduled", len(chosen))
             statuses.refresh_networks(session, [network_id])
@@ -206,7 +211,7 @@ class Bindings:
             .group_by(NetworkDhcpAgentBinding.network_id)).all())
         return [nid for nid in session.scalars(with_dhcp) if counts.get(nid, 0) < wanted]
 
-    def auto_schedule(self) -> int:
+    def auto_schedule(self, reason: str = "network under-hosted") -> int:
         """Give unhosted or under-hosted networks to live agents (an agent just (re)started)."""
         if not self.settings.network_auto_schedule:
             return 0
@@ -219,7 +224,7 @@ class Bindings:
                     load_network(session, network_id, lock=True)
                 except NetworkNotFound:  # deleted meanwhile: nothing to schedule
                     return 0
-                return len(self.schedule(session, network_id))
+                return len(self.schedule(session, network_id, reason))
             done += self.db.run(work)
         return done
 
@@ -233,7 +238,7 @@ class Bindings:
             raise AgentNotDhcp(agent_id, agent.agent_type)
         return agent
 
-    def add(self, agent_id: str, network_id: str) -> None:
+    def add(self, agent_id: str, network_id: str, actor: Actor = SERVER) -> None:
         def work(session: Session) -> str:
             agent = self._dhcp_agent(session, agent_id)
             if not agent.admin_state_up:
@@ -243,6 +248,8 @@ class Bindings:
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
             self._bind(session, network_id, agent_id, utcnow())
+            history.note(session, history.ADDED, actor=actor, reason="dhcp-agent-network-add",
+                         network_id=network_id, to_agent=agent_id, host=agent.host)
             binding_changes.note(session, "added")
             statuses.refresh_networks(session, [network_id])
             return agent.host
@@ -269,7 +276,7 @@ class Bindings:
                                      "[DEFAULT] dhcp_force_unreachable_add = True.")
         LOG.warning("%s Added anyway: dhcp_force_unreachable_add is True.", message)
 
-    def remove(self, agent_id: str, network_id: str) -> None:
+    def remove(self, agent_id: str, network_id: str, actor: Actor = SERVER) -> None:
         """Remove a binding at once (the API's removal waits when needed: services/moves.py)."""
         def work(session: Session) -> None:
             agent = self._dhcp_agent(session, agent_id)
@@ -278,6 +285,9 @@ class Bindings:
                 raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                        f"agent {agent_id}.")
             self.drop(session, net, agent)
+            history.note(session, history.REMOVED, actor=actor,
+                         reason="dhcp-agent-network-remove", network_id=network_id,
+                         from_agent=agent_id, host=agent.host)
             binding_changes.note(session, "removed")
             LOG.info("network %s removed from DHCP agent %s on %s by request", network_id,
                      agent_id, agent.host)
@@ -449,6 +459,12 @@ class Bindings:
                           move.network_id, host=agents[move.from_agent].host, now=stamp)
             events.record(session, "agent.network_added", "agent", move.to_agent,
                           move.network_id, host=agents[move.to_agent].host, now=stamp)
+            dead_agent = agents[move.from_agent]
+            silent = silence(dead_agent.heartbeat_timestamp, now)
+            history.note(session, history.FAILOVER,
+                         reason=f"agent on {dead_agent.host} silent for {silent:.0f} s",
+                         network_id=move.network_id, from_agent=move.from_agent,
+                         to_agent=move.to_agent, host=agents[move.to_agent].host, now=stamp)
         session.flush()
         binding_changes.note(session, "failover", len(done))
         # Both at once: the newcomer holds back the ports the dead agent held back.

@@ -23,6 +23,7 @@ from neutrino.db.models import NetworkDhcpAgentBinding, NetworkMove
 from neutrino.db.session import Database
 from neutrino.errors import Conflict, NotFound
 from neutrino.scheduler.moves import PlannedMove, plan_drain
+from neutrino.services import binding_changes
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.moves import MoveInfo, Moves
@@ -136,6 +137,7 @@ class Drains:
             else:
                 self.moves.request_in(session, net.id, move.from_agent, move.to_agent,
                                       "drain", utcnow(), reach_checked=True)
+                binding_changes.note(session, "drain")
         try:
             self.db.run(work)  # an error rolls the whole of it back
         except (Conflict, NotFound) as exc:

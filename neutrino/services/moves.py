@@ -34,9 +34,10 @@ from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler import moves as plan
 from neutrino.scheduler.liveness import is_alive, judged_dead, silent_while_heard
 from neutrino.scheduler.readiness import BindingFacts, binding_state, removal_waits_for
-from neutrino.services import statuses
+from neutrino.services import binding_changes, history, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import api_time, utcnow
+from neutrino.services.history import SERVER, Actor
 from neutrino.services.networks import load_network
 
 LOG = logging.getLogger(__name__)
@@ -99,6 +100,20 @@ class AgentLiveness(Protocol):
 
     @property
     def heartbeat_timestamp(self) -> datetime: ...
+
+
+def change_reason(reason: str) -> str:
+    """The metrics' reason (services/binding_changes.py, a fixed set) for a move's text."""
+    for known in ("drain", "rebalance", "failover"):
+        if reason.startswith(known):
+            return known
+    return "removed"
+
+
+def history_kind(reason: str) -> str:
+    """The agent history's kind (services/history.py) for a finished move's text."""
+    return {"drain": history.DRAIN, "rebalance": history.REBALANCE}.get(
+        change_reason(reason), history.MOVE)
 
 
 def _state(facts: BindingFacts, leaving: bool) -> str:
@@ -195,17 +210,17 @@ class Moves:
 
     # ---- the API's removal ------------------------------------------------------------------
 
-    def remove(self, agent_id: str, network_id: str) -> MoveInfo:
+    def remove(self, agent_id: str, network_id: str, actor: Actor = SERVER) -> MoveInfo:
         """dhcp-agent-network-remove: at once, unless it would take away the last ready
         binding while another is loading; then the binding leaves once that one is ready."""
         def work(session: Session) -> MoveInfo:
             agent = self.bindings._dhcp_agent(session, agent_id)
             net = load_network(session, network_id, lock=True)
-            return self.remove_in(session, net, agent, "removal requested")
+            return self.remove_in(session, net, agent, "removal requested", actor)
         return self.db.run(work)
 
-    def remove_in(self, session: Session, net: Network, agent: Agent, reason: str
-                  ) -> MoveInfo:
+    def remove_in(self, session: Session, net: Network, agent: Agent, reason: str,
+                  actor: Actor = SERVER) -> MoveInfo:
         """`remove` inside the caller's transaction; the caller has locked the network."""
         facts = binding_facts(session, net.id)
         if agent.id not in facts:
@@ -216,9 +231,12 @@ class Moves:
             return _info(pending)
         others = [f for a, f in facts.items() if a != agent.id]
         wait_for = removal_waits_for(facts[agent.id], others)
+        binding_changes.note(session, change_reason(reason))
         if wait_for is not None:
             return self.request_in(session, net.id, agent.id, wait_for, reason, utcnow())
         self.bindings.drop(session, net, agent)
+        history.note(session, history.REMOVED, actor=actor, reason=reason,
+                     network_id=net.id, from_agent=agent.id, host=agent.host)
         LOG.info("network %s removed from DHCP agent %s on %s (%s)", net.id, agent.id,
                  agent.host, reason)
         return MoveInfo(net.id, agent.id, None, reason, None, True)
@@ -243,7 +261,11 @@ class Moves:
             return True
         if step == plan.FINISH:
             to_agent_id, reason = row.to_agent_id, row.reason
+            # Counted when requested (by the caller, as rebalance and drain do), not here.
             self.bindings.drop(session, net, source)  # deletes the move row too
+            history.note(session, history_kind(reason), reason=reason or "move",
+                         network_id=network_id, from_agent=from_agent_id,
+                         to_agent=to_agent_id, host=target.host if target else None, now=now)
             LOG.info("network %s moved from DHCP agent %s to %s (%s)", network_id,
                      from_agent_id, to_agent_id, reason or "move")
             return True

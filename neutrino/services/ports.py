@@ -116,7 +116,7 @@ class Ports:
         port.dhcp_revision = net.revision_number  # what a DHCP agent must confirm
         events.record(session, "port.create", "port", port.id, net.id)
         if first_port:
-            self.bindings.schedule(session, net.id)
+            self.bindings.schedule(session, net.id, f"first port {port.id} created")
         session.flush()
         session.refresh(port)
         return self._view(port)

@@ -92,7 +92,7 @@ class Subnets:
                 _address_existing_ports(session, net, sub)
             events.record(session, "subnet.create", "subnet", sub.id, net.id)
             if sub.enable_dhcp and not had_dhcp:
-                self.bindings.schedule(session, net.id)
+                self.bindings.schedule(session, net.id, f"DHCP subnet {sub.id} created")
             return subnet_view(sub)
 
         return self.db.run(work)
@@ -147,7 +147,7 @@ class Subnets:
             bump(net)
             events.record(session, "subnet.update", "subnet", sub.id, net.id)
             if attrs.get("enable_dhcp"):
-                self.bindings.schedule(session, net.id)
+                self.bindings.schedule(session, net.id, f"DHCP enabled on subnet {sub.id}")
             session.flush()
             return subnet_view(sub)
 

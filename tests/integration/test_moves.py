@@ -96,6 +96,32 @@ def test_source_serves_until_target_confirms(server: RunningServer) -> None:
         assert moves_of(server).pending(hosts.ids[x]) == []
 
 
+@pytest.mark.parametrize(("reason", "kind"), [("drain of agent x", "drain"),
+                                              ("rebalance: even out", "rebalance"),
+                                              ("operator's move", "move")])
+def test_a_finished_move_is_in_the_agent_history(server: RunningServer, reason: str,
+                                                 kind: str) -> None:
+    x, y, _ = names()
+    with FakeDhcpHosts(server) as hosts:
+        hosts.start(x)
+        hosts.start(y)
+        net = network_on(server, hosts, x)
+        moves_of(server).request(net, hosts.ids[x], hosts.ids[y], reason)
+
+        def entries() -> list[dict[str, object]]:
+            with server.client() as c:
+                r = c.get("/v2.0/agent-history", params={"network_id": net, "kind": kind})
+                assert r.status_code == 200, r.text
+                found: list[dict[str, object]] = r.json()["agent_history"]
+                return found
+
+        assert entries() == []  # requested, not done: x still serves
+        hosts.confirm(y, [net])
+        entry = wait_until(entries, 10, message=f"a {kind} entry")[0]
+        assert (entry["from_agent_id"], entry["to_agent_id"], entry["reason"],
+                entry["actor"]) == (hosts.ids[x], hosts.ids[y], reason, "server")
+
+
 def test_target_chosen_by_the_server_is_a_live_enabled_agent(server: RunningServer) -> None:
     x, y, z = names()
     with FakeDhcpHosts(server) as hosts:
@@ -136,6 +162,20 @@ def test_move_whose_target_dies_is_retargeted_or_given_up(server: RunningServer)
         hosts.silence(z)  # and nobody else can take it: x keeps it
         wait_until(lambda: hosting(server, net2) == {x: "ready"}, 15)
         assert moves_of(server).pending(hosts.ids[x]) == []
+
+
+def test_dead_source_leaves_its_move_to_the_target_and_failover_adds_nobody(
+        server: RunningServer) -> None:
+    x, y, z = names()
+    with FakeDhcpHosts(server) as hosts:
+        for host in (x, y, z):
+            hosts.start(host)
+        net = network_on(server, hosts, x)
+        moves_of(server).request(net, hosts.ids[x], hosts.ids[y], "test")
+        hosts.silence(x)  # judged dead after agent_down_time (+ grace 0): y replaces it
+        wait_until(lambda: hosting(server, net) == {y: "loading"}, 15)
+        hosts.confirm(y, [net])
+        assert hosting(server, net) == {y: "ready"}  # z was never added by failover
 
 
 def test_removal_waits_for_the_loading_binding(server: RunningServer) -> None:

@@ -43,6 +43,9 @@ class StubNetworks:
     def paths(self, network_id: str) -> object:
         return None
 
+    def close(self) -> None:
+        return None
+
 
 def agent_for(server: AgentServerClient, tmp_path: Path, report_interval: int = 30
               ) -> tuple[DhcpAgent, StubNetworks]:
@@ -242,3 +245,15 @@ def test_after_an_outage_failed_and_changed_networks_are_refetched_at_once(
     wait_until(lambda: {("net-1", 0), ("net-2", 7)} <= set(stub.calls), 5,
                message="the resync on recovery")
     assert "net-1" not in agent._failed and thread.is_alive()
+
+
+def test_a_burst_of_changes_to_one_network_makes_few_passes(server: FakeServer,
+                                                            tmp_path: Path) -> None:
+    agent, stub = agent_for(server, tmp_path)
+    agent.sync_all(wait_done=True)
+    stub.calls.clear()
+    # While a pass runs (or waits out the hold-down), further changes make one more pass.
+    for _ in range(200):
+        agent.schedule("net-1")
+    drain(agent)
+    assert 1 <= len(stub.calls) <= 2

@@ -26,6 +26,7 @@ class FakeNeutron:
         self.store: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
         self.extensions: list[dict[str, Any]] = []
         self.bindings: set[tuple[str, str]] = set()  # (agent_id, network_id)
+        self.history: list[dict[str, Any]] = []  # the agent history, oldest first
         self.calls: list[tuple[str, str, Any]] = []
         self._macs = itertools.count(1)
 
@@ -58,6 +59,8 @@ class FakeNeutron:
         parts = parts[1:]
         if parts == ["extensions"] and method == "GET":
             return 200, {"extensions": self.extensions}
+        if parts == ["agent-history"] and method == "GET":
+            return self._history(parse_qs(url.query))
         if len(parts) >= 3 and parts[2] in ("dhcp-agents", "dhcp-networks"):
             return self._scheduling(method, parts, json)
         collection = parts[0]
@@ -83,6 +86,30 @@ class FakeNeutron:
             del self.store[collection][parts[1]]
             return 204, None
         return _error(405, "HTTPMethodNotAllowed", f"{method} is not allowed here.")
+
+    def note(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Append an agent history entry as the server would show it."""
+        entry = {"id": len(self.history) + 1, "created_at": "2026-12-01T17:00:00.000000",
+                 "kind": kind, "actor": "server", "actor_id": None, "reason": "",
+                 "network_id": None, "agent_id": None, "from_agent_id": None,
+                 "to_agent_id": None, "host": None, **fields}
+        self.history.append(entry)
+        return entry
+
+    def _history(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """GET /v2.0/agent-history: filters, newest first, limit/marker pages of at most 1000."""
+        agents = set(query.get("agent_id", []))
+        found = [e for e in reversed(self.history)
+                 if (not agents or agents & {e["agent_id"], e["from_agent_id"],
+                                             e["to_agent_id"]})
+                 and all(str(e.get(k)) in query[k] for k in ("network_id", "kind") if k in query)
+                 and ("since" not in query or e["created_at"] >= query["since"][0])
+                 and ("marker" not in query or e["id"] < int(query["marker"][0]))]
+        limit = min(int(query.get("limit", ["1000"])[0]) or 1000, 1000)
+        body: dict[str, Any] = {"agent_history": copy.deepcopy(found[:limit])}
+        if len(found) > limit:
+            body["agent_history_links"] = [{"rel": "next", "href": "(next page)"}]
+        return 200, body
 
     def _create(self, collection: str, fields: dict[str, Any]) -> tuple[int, Any]:
         resource = collection[:-1]
