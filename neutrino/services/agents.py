@@ -25,7 +25,7 @@ from neutrino.services.clock import utcnow
 from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.heartbeats import HeartbeatBuffer
 from neutrino.services.history import SERVER, Actor
-from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_view
+from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_row_view, agent_view
 
 LOG = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ class Agents:
         more = False
         with self.db.connect() as conn:
             if page is None:
-                rows = list(conn.execute(query.order_by(
-                    *agent_listing.order_by(list(agent_listing.DEFAULT_ORDER)))))
+                rows = conn.execute(query.order_by(
+                    *agent_listing.order_by(list(agent_listing.DEFAULT_ORDER)))).all()
             else:
                 order = page.full_order()
                 if page.marker is not None:
@@ -148,14 +148,14 @@ class Agents:
                     if marker is None:
                         raise InvalidInput(f"Marker {shown(page.marker)} could not be found.")
                     query = query.where(agent_listing.after(order, marker._asdict()))
-                rows = list(conn.execute(query.order_by(*agent_listing.order_by(order))
-                                         .limit(page.limit + 1)))
+                rows = conn.execute(query.order_by(*agent_listing.order_by(order))
+                                    .limit(page.limit + 1)).all()
                 more = len(rows) > page.limit
-                rows = rows[:page.limit]
+                rows = list(rows[:page.limit])
                 if page.reverse:
                     rows.reverse()
-            return [agent_view(row._asdict(), is_alive(row.heartbeat_timestamp, now, down))
-                    for row in rows], more
+        beat = AGENT_COLUMNS.index("heartbeat_timestamp")
+        return [agent_row_view(row, is_alive(row[beat], now, down)) for row in rows], more
 
     def get(self, agent_id: str) -> dict[str, Any]:
         with self.db.session() as session:

@@ -117,7 +117,8 @@ def port_view(port: Port, dns_domain: str) -> dict[str, Any]:
     }
 
 
-# Every column the API shows of an agent (list and show alike), as agent_view() reads them.
+# Every column the API shows of an agent (list and show alike), as agent_view() reads them;
+# agent_row_view() unpacks a row in this order.
 AGENT_COLUMNS = ("id", "agent_type", "binary", "topic", "host", "admin_state_up",
                  "description", "configurations", "resource_versions", "availability_zone",
                  "created_at", "started_at", "heartbeat_timestamp", "load")
@@ -138,21 +139,33 @@ def agent_columns(agent: Agent) -> dict[str, Any]:
 
 def agent_view(columns: Mapping[str, Any], alive: bool) -> dict[str, Any]:
     """The API's agent (list, show, update and dhcp-agents alike) from its AGENT_COLUMNS."""
+    return agent_row_view(tuple(columns[name] for name in AGENT_COLUMNS), alive)
+
+
+def agent_row_view(row: Sequence[Any], alive: bool) -> dict[str, Any]:
+    """agent_view() of the AGENT_COLUMNS as a plain row, in that order.
+
+    Positional on purpose: listing 4,000 agents builds 4,000 of these, and unpacking a
+    row costs a fraction of looking up its 14 columns by name.
+    """
+    (agent_id, agent_type, binary, topic, host, admin_state_up, description, configurations,
+     resource_versions, availability_zone, created_at, started_at, heartbeat_timestamp,
+     load) = row
     return {
-        "id": columns["id"],
-        "agent_type": columns["agent_type"],
-        "binary": columns["binary"],
-        "topic": columns["topic"],
-        "host": columns["host"],
-        "admin_state_up": columns["admin_state_up"],
+        "id": agent_id,
+        "agent_type": agent_type,
+        "binary": binary,
+        "topic": topic,
+        "host": host,
+        "admin_state_up": admin_state_up,
         "alive": alive,
-        "description": columns["description"],
-        "configurations": columns["configurations"],
-        "resource_versions": columns["resource_versions"],
-        "availability_zone": columns["availability_zone"],
-        "created_at": agent_time(columns["created_at"]),
-        "started_at": agent_time(columns["started_at"]),
-        "heartbeat_timestamp": agent_time(columns["heartbeat_timestamp"]),
-        "load": columns["load"],
+        "description": description,
+        "configurations": configurations,
+        "resource_versions": resource_versions,
+        "availability_zone": availability_zone,
+        "created_at": agent_time(created_at),
+        "started_at": agent_time(started_at),
+        "heartbeat_timestamp": agent_time(heartbeat_timestamp),
+        "load": load,
         "resources_synced": None,
     }
