@@ -1,4 +1,5 @@
-"""Agent listing, old code against new in one run: the filtered list and one page of 500.
+"""Agent listing, old code against new in one run: the filtered list and one page of 500;
+and, for the fixed cost of any request, one small authenticated read (GET one network).
 
 Run: .venv/bin/python bench/agent_list_bench.py [--agents 2000] [--db sqlite mariadb]
          [--old-ref main]
@@ -54,6 +55,7 @@ def measure(kind: str, code_dir: str | None, n: int, repeats: int) -> dict[str, 
             first = c.get("/v2.0/agents", params={"limit": "500"}).json()["agents"]
             assert len(first) == 500
             middle = first[-1]["id"]
+            net = c.post("/v2.0/networks", json={"network": {"name": "bench"}}).json()
 
             def get(params: dict[str, str]) -> None:
                 c.get("/v2.0/agents", params=params).raise_for_status()
@@ -66,6 +68,9 @@ def measure(kind: str, code_dir: str | None, n: int, repeats: int) -> dict[str, 
                 "page of 500 (first)": median_ms(timed(lambda: get({"limit": "500"}), repeats)),
                 "page of 500 (after marker)": median_ms(timed(
                     lambda: get({"limit": "500", "marker": middle}), repeats)),
+                "GET one network": median_ms(timed(
+                    lambda: c.get(f"/v2.0/networks/{net['network']['id']}").raise_for_status(),
+                    repeats * 5)),
             }
 
 

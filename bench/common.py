@@ -72,6 +72,11 @@ class Server:
     proc: subprocess.Popen[bytes]
     log: str = ""  # its stderr: where its log lines go
 
+    def log_lines(self, *needles: str) -> int:
+        """How many lines of the server's log contain one of `needles`."""
+        with open(self.log) as f:
+            return sum(1 for line in f if any(n in line for n in needles))
+
     def token(self, who: tuple[str, str, str] = ADMIN) -> str:
         user, password, project = who
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {

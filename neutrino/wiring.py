@@ -23,6 +23,7 @@ from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
 from neutrino.services.dashboard import Dashboard
 from neutrino.services.drain import Drains
+from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.hearing import Hearing
 from neutrino.services.history import History
 from neutrino.services.moves import Moves
@@ -54,6 +55,7 @@ class Services:
     zones: AvailabilityZones
     binding_changes: BindingChanges  # the binding changes each commit made, by reason
     metrics: ServerMetrics
+    fleet_snapshot: FleetSnapshot  # this process's copy of the agents, for scheduling
     dashboard: Dashboard
 
 
@@ -61,7 +63,8 @@ def build_services(settings: ServerSettings, db: Database,
                    rng: random.Random | None = None) -> Services:
     rng = rng or random.Random()
     hearing = Hearing(settings)
-    bindings = Bindings(db, settings, rng, hearing.since)
+    fleet_snapshot = FleetSnapshot(db, settings.agent_down_time)
+    bindings = Bindings(db, settings, rng, hearing.since, fleet_snapshot)
     ports = Ports(db, settings, bindings, rng)
     moves = Moves(db, settings, bindings, rng, hearing.since)
     rebalancer = Rebalancer(db, settings, bindings, moves)
@@ -75,10 +78,11 @@ def build_services(settings: ServerSettings, db: Database,
         subnets=Subnets(db, settings, bindings), ports=ports, bindings=bindings, moves=moves,
         drains=Drains(db, settings, bindings, moves, rng),
         rebalancer=rebalancer,
-        agents=Agents(db, settings, bindings, joined=rebalancer.agent_joined),
+        agents=Agents(db, settings, bindings, joined=rebalancer.agent_joined,
+                      fleet=fleet_snapshot),
         rpc=AgentRpc(db, ports, moves, on_events_read=metrics.events_read),
         tokens=TokenService(db, settings.token_expiration, revocations=revocations),
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
-        hearing=hearing, history=history, committed=CommittedEvents(db),
-        zones=AvailabilityZones(db), binding_changes=BindingChanges(db), metrics=metrics,
-        dashboard=Dashboard(db, settings, history))
+        hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db),
+        binding_changes=BindingChanges(db), metrics=metrics, fleet_snapshot=fleet_snapshot,
+        history=history, dashboard=Dashboard(db, settings, history))

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
+from neutrino import heap
 from neutrino.agent_protocol import http_endpoints, rabbit_endpoints
 from neutrino.agent_protocol.messages import HTTP_PREFIX, Event
 from neutrino.agent_protocol.signal import ChangeSignal
@@ -35,7 +36,7 @@ from neutrino.config import ServerSettings
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
 from neutrino.metrics.exposition import Exposition
-from neutrino.services import events, fleet, quarantine
+from neutrino.services import events, fleet, fleet_snapshot, quarantine
 from neutrino.wiring import Services, build_services
 
 LOG = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ PRUNE_PERIOD = 60.0
 MOVES_PERIOD = 1.0
 # Routine heartbeats reach the database this often (see services/heartbeats.py).
 HEARTBEAT_FLUSH_PERIOD = 0.2
+# Freed heap goes back to the operating system this often (neutrino/heap.py).
+HEAP_TRIM_PERIOD = 10.0
 
 
 def _last_flush(services: Services) -> None:
@@ -89,7 +92,12 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
             hearing.watch_broker(rabbit.channel)
         hearing.start()
         tasks = [asyncio.create_task(every(HEARTBEAT_FLUSH_PERIOD, "heartbeat flush",
-                                           services.agents.heartbeats.flush))]
+                                           services.agents.heartbeats.flush)),
+                 asyncio.create_task(every(fleet_snapshot.REFRESH_PERIOD,
+                                           "fleet heartbeat refresh",
+                                           services.fleet_snapshot.refresh_heartbeats)),
+                 asyncio.create_task(every(HEAP_TRIM_PERIOD, "heap trim",
+                                           heap.release_free_heap))]
         if settings.revocation_cache_time > 0:
             # Re-read revocations off the request path, twice per cache time, so that token
             # checks (on the event loop) almost never wait for the database.

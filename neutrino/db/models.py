@@ -198,6 +198,20 @@ class Agent(Base):
     history_dead: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
+class FleetRevision(Base):
+    """One row counting changes to agents that their heartbeats do not carry: registration,
+    deletion, admin_state_up, availability zone, an L2 agent's reach (services/fleet_snapshot.py).
+
+    Bumped in the same transaction as the change; the row lock orders the bumps like the
+    commits, so a worker that reads revision r also reads every such change up to r.
+    """
+
+    __tablename__ = "fleet_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class NetworkDhcpAgentBinding(Base):
     __tablename__ = "networkdhcpagentbindings"
 

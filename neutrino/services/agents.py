@@ -15,28 +15,32 @@ from neutrino.config import ServerSettings
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import AgentNotFound, InvalidInput, shown
-from neutrino.neutron_names import AGENT_TYPE_DHCP
+from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE
 from neutrino.scheduler.liveness import is_alive
-from neutrino.services import agent_listing, events, history, statuses
+from neutrino.scheduler.reach import reach_from
+from neutrino.services import agent_listing, events, fleet_snapshot, history, statuses
 from neutrino.services.agent_load import reported_load
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
+from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.heartbeats import HeartbeatBuffer
 from neutrino.services.history import SERVER, Actor
-from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_view
+from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_row_view, agent_view
 
 LOG = logging.getLogger(__name__)
 
 
 class Agents:
     def __init__(self, db: Database, settings: ServerSettings, bindings: Bindings,
-                 joined: Callable[[str, str], None] | None = None) -> None:
+                 joined: Callable[[str, str], None] | None = None,
+                 fleet: FleetSnapshot | None = None) -> None:
         self.db = db
         self.settings = settings
         self.bindings = bindings
         # Told (agent id, host) when an enabled DHCP agent registers or comes back to life:
         # it holds nothing then (services/rebalance.py may give it its share).
         self.joined = joined
+        self.fleet = fleet
         self.heartbeats = HeartbeatBuffer(db, settings.agent_down_time,
                                           settings.dhcp_load_type)
 
@@ -73,6 +77,7 @@ class Agents:
                 history.note(session, history.REGISTERED,
                              reason=f"{agent.agent_type} sent its first state report",
                              agent_id=agent.id, host=agent.host, now=now)
+                fleet_snapshot.note_change(session)
                 LOG.info("agent %s registered: %s on %s", agent.id, agent.agent_type,
                          agent.host)
                 return ReportResult(agent_id=agent.id,
@@ -93,6 +98,8 @@ class Agents:
                 history.note(session, history.ALIVE_AGAIN, reason="reporting again",
                              agent_id=agent.id, host=agent.host, now=now)
             session.execute(update(Agent).where(Agent.id == agent.id).values(**values))
+            if "availability_zone" in values or _reach_changed(agent, state):
+                fleet_snapshot.note_change(session)
             if revived:
                 LOG.info("agent %s (%s on %s) is alive again", agent.id, agent.agent_type,
                          agent.host)
@@ -105,6 +112,8 @@ class Agents:
             # Two first reports of one agent raced; the other one registered it.
             result, fresh, joined = self.db.run(work)
         self.heartbeats.remember(state, result, now)
+        if self.fleet is not None:
+            self.fleet.heard(result.agent_id, now)  # a revival counts here at once
         if fresh and state.agent_type == AGENT_TYPE_DHCP and result.admin_state_up:
             scheduled = self.bindings.auto_schedule(
                 f"DHCP agent on {state.host} came up")
@@ -129,8 +138,8 @@ class Agents:
         more = False
         with self.db.connect() as conn:
             if page is None:
-                rows = list(conn.execute(query.order_by(
-                    *agent_listing.order_by(list(agent_listing.DEFAULT_ORDER)))))
+                rows = conn.execute(query.order_by(
+                    *agent_listing.order_by(list(agent_listing.DEFAULT_ORDER)))).all()
             else:
                 order = page.full_order()
                 if page.marker is not None:
@@ -139,14 +148,14 @@ class Agents:
                     if marker is None:
                         raise InvalidInput(f"Marker {shown(page.marker)} could not be found.")
                     query = query.where(agent_listing.after(order, marker._asdict()))
-                rows = list(conn.execute(query.order_by(*agent_listing.order_by(order))
-                                         .limit(page.limit + 1)))
+                rows = conn.execute(query.order_by(*agent_listing.order_by(order))
+                                    .limit(page.limit + 1)).all()
                 more = len(rows) > page.limit
-                rows = rows[:page.limit]
+                rows = list(rows[:page.limit])
                 if page.reverse:
                     rows.reverse()
-            return [agent_view(row._asdict(), is_alive(row.heartbeat_timestamp, now, down))
-                    for row in rows], more
+        beat = AGENT_COLUMNS.index("heartbeat_timestamp")
+        return [agent_row_view(row, is_alive(row[beat], now, down)) for row in rows], more
 
     def get(self, agent_id: str) -> dict[str, Any]:
         with self.db.session() as session:
@@ -170,6 +179,7 @@ class Agents:
                              else history.DISABLED, actor=actor, reason="admin_state_up set "
                              f"to {attrs['admin_state_up']}", agent_id=agent_id,
                              host=agent.host)
+                fleet_snapshot.note_change(session)
             for key in ("admin_state_up", "description"):
                 if key in attrs:
                     setattr(agent, key, attrs[key])
@@ -197,6 +207,7 @@ class Agents:
                          agent_id=agent_id, host=agent.host)
             session.delete(agent)
             session.flush()  # the bindings go with it (ON DELETE CASCADE)
+            fleet_snapshot.note_change(session)
             # Ports that waited for this agent alone to load them wait no more.
             statuses.refresh_networks(session, hosted)
 
@@ -204,3 +215,10 @@ class Agents:
         self.heartbeats.forget(agent_id)
         LOG.info("agent %s deleted with its network bindings", agent_id)
         self.bindings.auto_schedule(f"agent {agent_id} deleted")
+
+
+def _reach_changed(agent: Agent, state: AgentState) -> bool:
+    """An L2 agent now carries other networks than before (scheduling's reach filter)."""
+    return agent.agent_type == AGENT_TYPE_LINUXBRIDGE and \
+        reach_from(agent.host, agent.configurations) != reach_from(state.host,
+                                                                    state.configurations)

@@ -52,6 +52,7 @@ from neutrino.scheduler.zones import allowed_zones
 from neutrino.services import binding_changes, events, history, quarantine, statuses
 from neutrino.services.availability_zones import hosting_zones
 from neutrino.services.clock import utcnow
+from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.history import SERVER, Actor
 from neutrino.services.networks import bump, load_network
 from neutrino.services.views import network_view
@@ -76,12 +77,16 @@ def short(ids: Sequence[str]) -> str:
 
 class Bindings:
     def __init__(self, db: Database, settings: ServerSettings, rng: random.Random,
-                 hearing_since: Callable[[], datetime | None]) -> None:
+                 hearing_since: Callable[[], datetime | None],
+                 fleet: FleetSnapshot | None = None) -> None:
         self.db = db
         self.settings = settings
         self.rng = rng
         # Since when this process has heard agents without a break (services/hearing.py).
         self.hearing_since = hearing_since
+        # This process's copy of the agents (services/fleet_snapshot.py): scheduling and
+        # add-network read it instead of every agent row. None: read the rows.
+        self.fleet = fleet if settings.dhcp_load_type == "networks" else None
 
     # ---- snapshots ------------------------------------------------------------------------
 
@@ -156,15 +161,7 @@ class Bindings:
         hosting = self.hosting(session, network_id)
         if len(hosting) >= self.settings.dhcp_agents_per_network:
             return []
-        candidates = self.snapshots(session, now)
-        reach = self.reach(session, now, candidates, [network_id])
-        if reach is not None:
-            may = reach[network_id]
-            candidates = [a for a in candidates if a.id in may or a.id in hosting]
-        chosen = choose_agents(candidates, hosting,
-                               self.settings.dhcp_agents_per_network,
-                               self.settings.network_scheduler_driver, self.rng,
-                               self.zones(session, [network_id]).get(network_id))
+        chosen = self._choose(session, now, network_id, hosting)
         how = self.settings.network_scheduler_driver.replace("_", " ")
         for agent_id in chosen:
             host = self._bind(session, network_id, agent_id, now)
@@ -176,6 +173,36 @@ class Bindings:
             LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
                      self.settings.network_scheduler_driver.replace("_", " "))
         return chosen
+
+    def _choose(self, session: Session, now: datetime, network_id: str,
+                hosting: list[str]) -> list[str]:
+        wanted = self.settings.dhcp_agents_per_network
+        strategy = self.settings.network_scheduler_driver
+        zones = self.zones(session, [network_id]).get(network_id)
+        if self.fleet is None:
+            candidates = self.snapshots(session, now)
+            reach = self.reach(session, now, candidates, [network_id])
+            if reach is not None:
+                may = reach[network_id]
+                candidates = [a for a in candidates if a.id in may or a.id in hosting]
+            return choose_agents(candidates, hosting, wanted, strategy, self.rng, zones)
+        segment = self._segment(session, network_id)
+        mode = self.settings.dhcp_schedule_require_l2_reach
+        for _ in range(2):  # a stale copy is read whole again once (confirm invalidates it)
+            # The short list holds the least loaded of every zone: choose_agents keeps to
+            # the network's allowed zones among them as it would among all agents.
+            candidates = self.fleet.shortlist(session, now, wanted - len(hosting), hosting,
+                                              segment, mode, strategy, self.rng)
+            chosen = choose_agents(candidates, hosting, wanted, strategy, self.rng, zones)
+            if self.fleet.confirm(session, chosen, now):
+                return chosen
+        return []  # the agents changed under us twice: the next report schedules it
+
+    def _segment(self, session: Session, network_id: str) -> SegmentView | None:
+        row = session.execute(select(NetworkSegment.network_type,
+                                     NetworkSegment.physical_network)
+                              .where(NetworkSegment.network_id == network_id)).first()
+        return SegmentView(row[0], row[1]) if row is not None else None
 
     def _bind(self, session: Session, network_id: str, agent_id: str, now: datetime) -> str:
         agent = session.get(Agent, agent_id)
@@ -264,10 +291,17 @@ class Bindings:
 
     def _check_reach(self, session: Session, agent: Agent, network_id: str) -> None:
         now = utcnow()
-        snapshot = AgentSnapshot(agent.id, agent.host, True, agent.admin_state_up)
-        reach = self.reach(session, now, [snapshot], [network_id])
-        if reach is None or agent.id in reach[network_id]:
-            return
+        if self.fleet is not None:
+            reaches, l2_agents = self.fleet.reaches(session, now, agent.host,
+                                                    self._segment(session, network_id))
+            if reaches or not filter_applies(self.settings.dhcp_schedule_require_l2_reach,
+                                             l2_agents):
+                return
+        else:
+            snapshot = AgentSnapshot(agent.id, agent.host, True, agent.admin_state_up)
+            reach = self.reach(session, now, [snapshot], [network_id])
+            if reach is None or agent.id in reach[network_id]:
+                return
         message = (f"DHCP agent {agent.id} on host {agent.host} cannot serve network "
                    f"{network_id}: no live L2 agent on that host reaches the network's "
                    "segment (no mapping for its physical network, or no VXLAN).")

@@ -23,7 +23,7 @@ from neutrino.db.models import NetworkDhcpAgentBinding, NetworkMove
 from neutrino.db.session import Database
 from neutrino.errors import Conflict, NotFound
 from neutrino.scheduler.moves import PlannedMove, plan_drain
-from neutrino.services import binding_changes
+from neutrino.services import binding_changes, fleet_snapshot
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.moves import MoveInfo, Moves
@@ -114,6 +114,7 @@ class Drains:
             agent = self.bindings._dhcp_agent(session, agent_id)
             if agent.admin_state_up:
                 agent.admin_state_up = False
+                fleet_snapshot.note_change(session)  # every process's copy, at once
                 LOG.info("DHCP agent %s on %s disabled for a drain", agent_id, agent.host)
             return self._plan(session, agent_id, utcnow())
 

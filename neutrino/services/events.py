@@ -1,7 +1,9 @@
 """The revision-numbered event log: written in the same transaction as the change it notes."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm import Session
@@ -18,6 +20,7 @@ from neutrino.services.clock import utcnow
 WRITTEN = "neutrino.written_events"
 # Revisions are the log's BIGINT ids; a cursor beyond them is no cursor (and no query).
 MAX_REVISION = 2**63 - 1
+R = TypeVar("R", bound=Any)
 
 
 def record(session: Session, event: str, resource: str, resource_id: str,
@@ -51,10 +54,11 @@ def latest_revision(session: Session) -> int:
 GAP_GRACE = timedelta(seconds=2)
 
 
-def _safe_prefix(rows: list[Event], after: int, now: datetime) -> tuple[list[Event], int]:
-    """The rows up to the first gap that may still fill, and the cursor that covers them."""
+def safe_prefix(rows: Sequence[R], after: int, now: datetime) -> tuple[list[R], int]:
+    """The rows (Event rows or plain rows with id and created_at) up to the first gap that
+    may still fill, and the cursor that covers them."""
     expected = after + 1
-    kept: list[Event] = []
+    kept: list[R] = []
     for row in rows:
         if row.id != expected and now - row.created_at < GAP_GRACE:
             return kept, expected - 1
@@ -74,7 +78,7 @@ def fetch(session: Session, host: str, after: int, limit: int = 500,
     if after < 0:
         recent = session.scalars(
             select(Event).where(Event.id > latest - limit).order_by(Event.id)).all()
-        _, cursor = _safe_prefix(list(recent), max(latest - limit, 0), now)
+        _, cursor = safe_prefix(list(recent), max(latest - limit, 0), now)
         return EventBatch(events=[], latest_revision=cursor)
     oldest = session.scalar(select(func.min(Event.id)))
     if oldest is not None and after < oldest - 1 and after < latest:
@@ -82,7 +86,7 @@ def fetch(session: Session, host: str, after: int, limit: int = 500,
         return EventBatch(events=[], latest_revision=latest, reset=True)
     rows = session.scalars(
         select(Event).where(Event.id > after).order_by(Event.id).limit(limit)).all()
-    kept, cursor = _safe_prefix(list(rows), after, now)
+    kept, cursor = safe_prefix(list(rows), after, now)
     # Events for other hosts advance the cursor too, so the agent does not ask for them again.
     events = [message(r) for r in kept if r.host is None or r.host == host]
     return EventBatch(events=events, latest_revision=max(cursor, after))

@@ -19,21 +19,37 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from neutrino.agent_protocol.messages import AgentState, ReportResult
 from neutrino.db.models import Agent
 from neutrino.db.session import Database
 from neutrino.errors import DatabaseUnavailable
+from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE
 from neutrino.scheduler.liveness import is_alive
+from neutrino.scheduler.reach import L2Reach, reach_from
 from neutrino.services.agent_load import reported_load
 
 LOG = logging.getLogger(__name__)
 _AGENTS: Table = Agent.__table__  # type: ignore[assignment]
-_UPDATE = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
-           .values(heartbeat_timestamp=bindparam("b_ts"), configurations=bindparam("b_conf"),
-                   load=bindparam("b_load")))
+_HEARTBEAT = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
+              .values(heartbeat_timestamp=bindparam("b_ts")))
+_CONFIGURATIONS = (update(_AGENTS).where(_AGENTS.c.id == bindparam("b_id"))
+                   .values(configurations=bindparam("b_conf"), load=bindparam("b_load")))
+# Agents per statement: an IN list and a CASE of this many stay within every database's
+# limits (SQLite's 32,766 bound parameters among them).
+CHUNK = 500
+
+
+@dataclass
+class Pending:
+    """A heartbeat heard and not yet written, and whether its configurations are news."""
+
+    when: datetime
+    configurations: dict[str, Any]
+    load: int  # what the configurations say of [DEFAULT] dhcp_load_type (agent_load.py)
+    changed: bool
 
 
 @dataclass
@@ -44,6 +60,8 @@ class KnownAgent:
     availability_zone: str | None
     admin_state_up: bool
     heartbeat: datetime
+    reach: L2Reach | None  # an L2 agent's: a change is news for scheduling (fleet_snapshot)
+    configurations: dict[str, Any]  # as last reported: unchanged ones are not written again
 
 
 class HeartbeatBuffer:
@@ -59,14 +77,14 @@ class HeartbeatBuffer:
         self._down = agent_down_time
         self._load_type = load_type  # [DEFAULT] dhcp_load_type (services/agent_load.py)
         self._known: dict[tuple[str, str], KnownAgent] = {}
-        self._pending: dict[str, tuple[datetime, dict[str, Any], int]] = {}
+        self._pending: dict[str, Pending] = {}
         self._lock = threading.Lock()
 
     def remember(self, state: AgentState, result: ReportResult, now: datetime) -> None:
         with self._lock:
             self._known[(state.agent_type, state.host)] = KnownAgent(
                 result.agent_id, state.binary, state.topic, state.availability_zone,
-                result.admin_state_up, now)
+                result.admin_state_up, now, _reach(state), state.configurations)
 
     def forget(self, agent_id: str) -> None:
         with self._lock:
@@ -82,11 +100,16 @@ class HeartbeatBuffer:
             known = self._known.get((state.agent_type, state.host))
             if known is None or not is_alive(known.heartbeat, now, self._down) or \
                     (known.binary, known.topic, known.availability_zone) != \
-                    (state.binary, state.topic, state.availability_zone):
+                    (state.binary, state.topic, state.availability_zone) or \
+                    (known.reach is not None and known.reach != _reach(state)):
                 return None
             known.heartbeat = now
-            self._pending[known.id] = (now, state.configurations, reported_load(
-                state.agent_type, state.configurations, self._load_type))
+            earlier = self._pending.get(known.id)
+            changed = state.configurations != known.configurations or \
+                (earlier is not None and earlier.changed)
+            known.configurations = state.configurations
+            self._pending[known.id] = Pending(now, state.configurations, reported_load(
+                state.agent_type, state.configurations, self._load_type), changed)
             return ReportResult(agent_id=known.id, admin_state_up=known.admin_state_up)
 
     def flush(self) -> int:
@@ -96,15 +119,7 @@ class HeartbeatBuffer:
             return 0
 
         def work(session: Session) -> tuple[set[str], dict[str, bool]]:
-            # One statement, executed for many rows: built and compiled once per flush. The
-            # rows go in agent id order so every worker and replica takes the row locks in
-            # the same order: two overlapping flushes queue instead of deadlocking (1213).
-            session.connection().execute(_UPDATE, [
-                {"b_id": agent_id, "b_ts": when, "b_conf": configurations, "b_load": load}
-                for agent_id, (when, configurations, load) in sorted(pending.items())])
-            states = dict(session.execute(select(Agent.id, Agent.admin_state_up)
-                                          .where(Agent.id.in_(list(pending)))).all())
-            return set(pending) - set(states), states
+            return set(pending) - set(states := _write(session, pending)), states
 
         try:
             missing, states = self._db.run(work)
@@ -121,8 +136,52 @@ class HeartbeatBuffer:
             self.forget(agent_id)
         return len(pending)
 
-    def _keep(self, failed: dict[str, tuple[datetime, dict[str, Any], int]]) -> None:
+    def _keep(self, failed: dict[str, Pending]) -> None:
         """Put back what a failed flush took, unless a newer report of the agent came in."""
         with self._lock:
             for agent_id, entry in failed.items():
-                self._pending.setdefault(agent_id, entry)
+                newer = self._pending.setdefault(agent_id, entry)
+                # The newer report was compared with the failed one's configurations.
+                newer.changed = newer.changed or entry.changed
+
+
+def _write(session: Session, pending: dict[str, Pending]) -> dict[str, bool]:
+    """Write the heartbeats; return the agents' admin_state_up (a missing one was deleted).
+
+    First one statement per CHUNK agents takes the rows' locks in agent id order and reads
+    their admin state: every worker and replica locks in that one order, so overlapping
+    flushes queue instead of deadlocking (MariaDB 1213). Then the heartbeats: on MySQL and
+    MariaDB one UPDATE with a CASE per chunk (PyMySQL runs an executemany as one round trip
+    per row); elsewhere one executemany (psycopg pipelines it; SQLite is in-process), which
+    is cheaper there than the CASE. Configurations (and the load read from them) are written
+    only where they changed.
+    """
+    conn = session.connection()
+    ids = sorted(pending)
+    states: dict[str, bool] = {}
+    one_statement = conn.dialect.name in ("mysql", "mariadb")
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        states.update((agent_id, up) for agent_id, up in conn.execute(
+            select(_AGENTS.c.id, _AGENTS.c.admin_state_up).where(_AGENTS.c.id.in_(chunk))
+            .order_by(_AGENTS.c.id).with_for_update()))
+        if one_statement:
+            beats = case({agent_id: pending[agent_id].when for agent_id in chunk},
+                         value=_AGENTS.c.id, else_=_AGENTS.c.heartbeat_timestamp)
+            conn.execute(update(_AGENTS).where(_AGENTS.c.id.in_(chunk))
+                         .values(heartbeat_timestamp=beats))
+    if not one_statement:
+        conn.execute(_HEARTBEAT, [{"b_id": agent_id, "b_ts": pending[agent_id].when}
+                                  for agent_id in ids])
+    changed = [{"b_id": agent_id, "b_conf": pending[agent_id].configurations,
+                "b_load": pending[agent_id].load}
+               for agent_id in ids if pending[agent_id].changed]
+    if changed:
+        conn.execute(_CONFIGURATIONS, changed)
+    return states
+
+
+def _reach(state: AgentState) -> L2Reach | None:
+    if state.agent_type != AGENT_TYPE_LINUXBRIDGE:
+        return None
+    return reach_from(state.host, state.configurations)

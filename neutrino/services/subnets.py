@@ -114,13 +114,14 @@ class Subnets:
             return subnet_view(load_subnet(session, subnet_id, project_id))
 
     def list(self, project_id: str | None) -> list[dict[str, Any]]:
-        with self.db.session() as session:
-            query = select(Subnet).order_by(Subnet.created_at)
-            if project_id is not None:
-                shared = select(Network.id).where(Network.shared.is_(True))
-                query = query.where(or_(Subnet.project_id == project_id,
-                                        Subnet.network_id.in_(shared)))
-            return [subnet_view(s) for s in session.scalars(query)]
+        # Plain rows (subnet_view reads columns by name): no ORM objects for a long list.
+        query = select(*Subnet.__table__.c).order_by(Subnet.created_at)
+        if project_id is not None:
+            shared = select(Network.id).where(Network.shared.is_(True))
+            query = query.where(or_(Subnet.project_id == project_id,
+                                    Subnet.network_id.in_(shared)))
+        with self.db.connect() as conn:
+            return [subnet_view(row) for row in conn.execute(query)]  # type: ignore[arg-type]
 
     def update(self, subnet_id: str, project_id: str | None, attrs: dict[str, Any]
                ) -> dict[str, Any]:

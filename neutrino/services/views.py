@@ -13,6 +13,23 @@ from neutrino.services.clock import api_time, isoformat
 def network_view(net: Network, zones: Sequence[str] = ()) -> dict[str, Any]:
     """`zones`: those of the DHCP agents hosting it (services/availability_zones.py)."""
     seg = net.segment
+    return network_fields(net, [s.id for s in net.subnets],
+                          (seg.network_type, seg.physical_network, seg.segmentation_id)
+                          if seg else None, zones)
+
+
+# The columns network_fields reads, for listings that select plain rows (no ORM objects).
+NETWORK_COLUMNS = ("id", "name", "description", "project_id", "admin_state_up", "shared",
+                   "status", "mtu", "dns_domain", "availability_zone_hints",
+                   "revision_number", "created_at", "updated_at")
+
+
+def network_fields(net: Any, subnet_ids: list[str],
+                   segment: tuple[str, str | None, int] | None,
+                   zones: Sequence[str] = ()) -> dict[str, Any]:
+    """A network from its columns (an ORM object or a row with NETWORK_COLUMNS), its
+    subnets' ids, its segment's (network_type, physical_network, segmentation_id) and the
+    zones of the DHCP agents hosting it."""
     return {
         "id": net.id,
         "name": net.name,
@@ -24,15 +41,15 @@ def network_view(net: Network, zones: Sequence[str] = ()) -> dict[str, Any]:
         "status": net.status,
         "mtu": net.mtu,
         "dns_domain": net.dns_domain,
-        "subnets": [s.id for s in net.subnets],
+        "subnets": subnet_ids,
         "router:external": False,
         "availability_zone_hints": zone_hints.split(net.availability_zone_hints),
         "availability_zones": list(zones),
         "ipv4_address_scope": None,
         "ipv6_address_scope": None,
-        "provider:network_type": seg.network_type if seg else None,
-        "provider:physical_network": seg.physical_network if seg else None,
-        "provider:segmentation_id": (seg.segmentation_id or None) if seg else None,
+        "provider:network_type": segment[0] if segment else None,
+        "provider:physical_network": segment[1] if segment else None,
+        "provider:segmentation_id": (segment[2] or None) if segment else None,
         "revision_number": net.revision_number,
         "tags": [],
         "created_at": api_time(net.created_at),
@@ -100,7 +117,8 @@ def port_view(port: Port, dns_domain: str) -> dict[str, Any]:
     }
 
 
-# Every column the API shows of an agent (list and show alike), as agent_view() reads them.
+# Every column the API shows of an agent (list and show alike), as agent_view() reads them;
+# agent_row_view() unpacks a row in this order.
 AGENT_COLUMNS = ("id", "agent_type", "binary", "topic", "host", "admin_state_up",
                  "description", "configurations", "resource_versions", "availability_zone",
                  "created_at", "started_at", "heartbeat_timestamp", "load")
@@ -121,21 +139,33 @@ def agent_columns(agent: Agent) -> dict[str, Any]:
 
 def agent_view(columns: Mapping[str, Any], alive: bool) -> dict[str, Any]:
     """The API's agent (list, show, update and dhcp-agents alike) from its AGENT_COLUMNS."""
+    return agent_row_view(tuple(columns[name] for name in AGENT_COLUMNS), alive)
+
+
+def agent_row_view(row: Sequence[Any], alive: bool) -> dict[str, Any]:
+    """agent_view() of the AGENT_COLUMNS as a plain row, in that order.
+
+    Positional on purpose: listing 4,000 agents builds 4,000 of these, and unpacking a
+    row costs a fraction of looking up its 14 columns by name.
+    """
+    (agent_id, agent_type, binary, topic, host, admin_state_up, description, configurations,
+     resource_versions, availability_zone, created_at, started_at, heartbeat_timestamp,
+     load) = row
     return {
-        "id": columns["id"],
-        "agent_type": columns["agent_type"],
-        "binary": columns["binary"],
-        "topic": columns["topic"],
-        "host": columns["host"],
-        "admin_state_up": columns["admin_state_up"],
+        "id": agent_id,
+        "agent_type": agent_type,
+        "binary": binary,
+        "topic": topic,
+        "host": host,
+        "admin_state_up": admin_state_up,
         "alive": alive,
-        "description": columns["description"],
-        "configurations": columns["configurations"],
-        "resource_versions": columns["resource_versions"],
-        "availability_zone": columns["availability_zone"],
-        "created_at": agent_time(columns["created_at"]),
-        "started_at": agent_time(columns["started_at"]),
-        "heartbeat_timestamp": agent_time(columns["heartbeat_timestamp"]),
-        "load": columns["load"],
+        "description": description,
+        "configurations": configurations,
+        "resource_versions": resource_versions,
+        "availability_zone": availability_zone,
+        "created_at": agent_time(created_at),
+        "started_at": agent_time(started_at),
+        "heartbeat_timestamp": agent_time(heartbeat_timestamp),
+        "load": load,
         "resources_synced": None,
     }

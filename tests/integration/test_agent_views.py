@@ -1,4 +1,5 @@
-"""One agent view: list, show, update and dhcp-agents return the same agent (real server)."""
+"""One agent view: list, show, update and dhcp-agents return the same agent (real server);
+show adds a DHCP agent's readiness counts, dhcp-agents the state of each binding."""
 from __future__ import annotations
 
 import uuid
@@ -11,6 +12,8 @@ from neutrino.agent_protocol.messages import AgentState
 from tests.support.agents import agent_client, dhcp_state
 from tests.support.databases import fresh_database
 from tests.support.server import RunningServer
+
+READINESS = {"networks_ready", "networks_loading", "networks_leaving"}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +30,15 @@ def listed(server: RunningServer, agent_id: str) -> dict[str, Any]:
 
 
 def shown(server: RunningServer, agent_id: str) -> dict[str, Any]:
+    """agent-show's view, without what only it adds: a DHCP agent's readiness counts in
+    `configurations` (networks_ready, networks_loading, networks_leaving)."""
     with server.client() as c:
-        return dict(c.get(f"/v2.0/agents/{agent_id}").json()["agent"])
+        agent = dict(c.get(f"/v2.0/agents/{agent_id}").json()["agent"])
+    counts = {k for k in agent["configurations"] if k in READINESS}
+    assert counts == (READINESS if agent["agent_type"] == "DHCP agent" else set()), agent
+    agent["configurations"] = {k: v for k, v in agent["configurations"].items()
+                               if k not in READINESS}
+    return agent
 
 
 def test_agent_list_and_show_return_the_same_agent(server: RunningServer) -> None:
@@ -54,4 +64,7 @@ def test_dhcp_agents_of_a_network_are_shown_like_agent_show(server: RunningServe
                        json={"network_id": net["id"]})
         assert added.status_code == 201, added.text
         hosting = c.get(f"/v2.0/networks/{net['id']}/dhcp-agents").json()["agents"]
-    assert [a for a in hosting if a["id"] == agent_id] == [shown(server, agent_id)]
+    ours = [a for a in hosting if a["id"] == agent_id]
+    # Besides the agent: the state of its binding to this network (make-before-break).
+    assert [a.pop("dhcp_state") for a in ours] == ["loading"]
+    assert ours == [shown(server, agent_id)]

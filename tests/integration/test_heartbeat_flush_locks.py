@@ -51,7 +51,7 @@ def test_overlapping_flushes_neither_deadlock_nor_lose_heartbeats(
     first.run(lambda s: s.add_all([
         Agent(id=agent_id, agent_type=st.agent_type, binary=st.binary, topic=st.topic,
               host=st.host, availability_zone=st.availability_zone, admin_state_up=True,
-              description="", configurations={}, resource_versions={}, load=0,
+              description="", configurations=st.configurations, resource_versions={}, load=0,
               created_at=now, started_at=now, heartbeat_timestamp=now)
         for agent_id, st in zip(ids, states, strict=True)]))
     buffers = [HeartbeatBuffer(first, DOWN), HeartbeatBuffer(second, DOWN)]

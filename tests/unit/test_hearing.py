@@ -3,8 +3,9 @@ buffer across a database outage, with a fake clock and a fake database."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -128,6 +129,7 @@ class FakeDatabase:
         self.reachable = True
         self.written: list[list[dict[str, Any]]] = []
         self.fail: Callable[[], None] | None = None
+        self.agents = {"a1"}  # the rows there are
 
     def run(self, work: Callable[[Any], Any]) -> Any:
         if self.fail is not None:
@@ -136,9 +138,13 @@ class FakeDatabase:
 
 
 class FakeSession:
+    """A session whose connection is itself: executemany calls are recorded, a select
+    (the locking read of admin states) answers every agent the database has."""
+
+    dialect = SimpleNamespace(name="fake")
+
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
-        self.rows: list[dict[str, Any]] = []
 
     def connection(self) -> FakeSession:
         return self
@@ -146,12 +152,11 @@ class FakeSession:
     def execute(self, _statement: Any, rows: list[dict[str, Any]] | None = None) -> Any:
         if rows is not None:
             self.db.written.append(rows)
-            self.rows = rows
             return None
         return self
 
-    def all(self) -> list[tuple[str, bool]]:
-        return [(row["b_id"], True) for row in self.rows]
+    def __iter__(self) -> Iterator[tuple[str, bool]]:
+        return iter([(agent_id, True) for agent_id in sorted(self.db.agents)])
 
 
 def state(host: str) -> AgentState:
@@ -177,8 +182,8 @@ def test_heartbeats_survive_a_failed_flush_and_none_is_taken_while_unreachable()
     assert buffer.offer(state("h1"), first + timedelta(seconds=1)) is None
     db.fail, db.reachable = None, True
     assert buffer.flush() == 1
-    assert db.written == [[{"b_id": "a1", "b_ts": first, "b_conf": {"networks": 1},
-                            "b_load": 1}]]
+    # The configurations are those the full report wrote: only the heartbeat is news.
+    assert db.written == [[{"b_id": "a1", "b_ts": first}]]
 
 
 def test_a_newer_report_wins_over_the_one_a_failed_flush_puts_back() -> None:
@@ -198,3 +203,25 @@ def test_a_newer_report_wins_over_the_one_a_failed_flush_puts_back() -> None:
         buffer.flush()
     buffer.flush()
     assert db.written[-1][0]["b_ts"] == newer
+
+
+def test_changed_configurations_are_written_once_even_across_a_failed_flush() -> None:
+    db = FakeDatabase()
+    buffer = HeartbeatBuffer(db, 5)  # type: ignore[arg-type]
+    buffer.remember(state("h1"), ReportResult(agent_id="a1", admin_state_up=True), T0)
+    busier = state("h1").model_copy(update={"configurations": {"networks": 2}})
+    buffer.offer(busier, T0 + timedelta(seconds=1))
+
+    def report_meanwhile() -> None:
+        db.fail = None
+        buffer.offer(busier, T0 + timedelta(seconds=2))  # the same news again
+        raise DatabaseUnavailable("lost")
+
+    db.fail = report_meanwhile
+    with pytest.raises(DatabaseUnavailable):
+        buffer.flush()
+    buffer.flush()
+    assert db.written[-1] == [{"b_id": "a1", "b_conf": {"networks": 2}, "b_load": 2}]
+    buffer.offer(busier, T0 + timedelta(seconds=3))
+    buffer.flush()
+    assert db.written[-1] == [{"b_id": "a1", "b_ts": T0 + timedelta(seconds=3)}]
