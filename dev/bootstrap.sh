@@ -8,7 +8,7 @@ PY="${PYTHON:-python3}"
 log() { printf '==> %s\n' "$*" >&2; }
 
 install_debian_packages() {
-    [ "$(id -u)" = 0 ] || { log "not root: skipping Debian packages (dnsmasq-base, dnsmasq-utils, udhcpc, isc-dhcp-client)"; return 0; }
+    [ "$(id -u)" = 0 ] || { log "not root: skipping Debian packages (dnsmasq-base, dnsmasq-utils, udhcpc, isc-dhcp-client, chromium, chromium-driver)"; return 0; }
     command -v apt-get >/dev/null || return 0
     local missing=()
     command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
@@ -19,10 +19,21 @@ install_debian_packages() {
     command -v dhclient >/dev/null || missing+=(isc-dhcp-client)
     command -v ip >/dev/null || missing+=(iproute2)
     command -v bridge >/dev/null || missing+=(iproute2)
-    if [ "${#missing[@]}" -gt 0 ]; then
-        log "installing Debian packages: ${missing[*]}"
+    # Headless Chromium and its WebDriver: the dashboard's browser test (docs/dashboard.md).
+    # Without recommends: a browser to drive, not a desktop.
+    local browser=()
+    command -v chromium >/dev/null || browser+=(chromium)
+    command -v chromedriver >/dev/null || browser+=(chromium-driver)
+    if [ "${#missing[@]}" -gt 0 ] || [ "${#browser[@]}" -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]} ${browser[*]}"
         apt-get update -qq
+    fi
+    if [ "${#missing[@]}" -gt 0 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if [ "${#browser[@]}" -gt 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${browser[@]}" >/dev/null
     fi
 }
 

@@ -21,6 +21,7 @@ from neutrino.services.availability_zones import AvailabilityZones
 from neutrino.services.binding_changes import BindingChanges
 from neutrino.services.bindings import Bindings
 from neutrino.services.committed_events import CommittedEvents
+from neutrino.services.dashboard import Dashboard
 from neutrino.services.drain import Drains
 from neutrino.services.fleet_snapshot import FleetSnapshot
 from neutrino.services.hearing import Hearing
@@ -55,6 +56,7 @@ class Services:
     binding_changes: BindingChanges  # the binding changes each commit made, by reason
     metrics: ServerMetrics
     fleet_snapshot: FleetSnapshot  # this process's copy of the agents, for scheduling
+    dashboard: Dashboard
 
 
 def build_services(settings: ServerSettings, db: Database,
@@ -68,6 +70,7 @@ def build_services(settings: ServerSettings, db: Database,
     rebalancer = Rebalancer(db, settings, bindings, moves)
     # One copy of the revocation events per process, shared by token checks and the writers.
     revocations = Revocations(db, settings.token_expiration, settings.revocation_cache_time)
+    history = History(db, settings, hearing.since)
     metrics = ServerMetrics(multiprocess_dir())
     lockout = LockoutPolicy(settings.lockout_failure_attempts, settings.lockout_duration)
     return Services(
@@ -82,4 +85,4 @@ def build_services(settings: ServerSettings, db: Database,
         identity=IdentityStore(db, lockout=lockout), revocations=revocations,
         hearing=hearing, committed=CommittedEvents(db), zones=AvailabilityZones(db),
         binding_changes=BindingChanges(db), metrics=metrics, fleet_snapshot=fleet_snapshot,
-        history=History(db, settings, hearing.since))
+        history=history, dashboard=Dashboard(db, settings, history))

@@ -78,7 +78,24 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         _workers[node.gateway.id] = tuple(figures)  # type: ignore[assignment]
 
 
+# Files a test keeps for people to look at (the dashboard's screenshot): a test names them
+# with record_property("artifact", path); the reports carry them from xdist workers here.
+ARTIFACT = "artifact"
+
+
+def _artifacts(terminalreporter: Any) -> list[str]:
+    return [f"{report.nodeid}: {value}"
+            for reports in terminalreporter.stats.values() for report in reports
+            if getattr(report, "when", None) == "call"
+            for name, value in getattr(report, "user_properties", ()) if name == ARTIFACT]
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    artifacts = _artifacts(terminalreporter)
+    if artifacts:
+        terminalreporter.section("artifacts")
+        for line in artifacts:
+            terminalreporter.write_line(line)
     if not _workers:
         return
     terminalreporter.section("xdist workers")

@@ -18,12 +18,14 @@ from neutrino.agent_protocol.messages import HTTP_PREFIX, Event
 from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
+from neutrino.api import dashboard as dashboard_api
 from neutrino.api import drain as drain_api
 from neutrino.api import history as history_api
 from neutrino.api import rebalance as rebalance_api
 from neutrino.api.auth import Authenticator
 from neutrino.api.availability_zones import availability_zones_router
 from neutrino.api.connection_guard import LIMITS_STATE, ConnectionLimits
+from neutrino.api.event_stream import STOPPING_STATE
 from neutrino.api.identity_routes import identity_router
 from neutrino.api.loops import every, when_due
 from neutrino.api.metrics_routes import metrics_router
@@ -117,8 +119,10 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 lambda: quarantine.prune_expired(
                     db, timedelta(seconds=settings.ip_reuse_quarantine)))))
         try:
-            # Lifespan state is how the server's connection protocol learns the limits.
-            yield {LIMITS_STATE: ConnectionLimits.from_settings(settings)}
+            # Lifespan state is how the server's connection protocol learns the limits, and
+            # how it tells event streams that the server is stopping.
+            yield {LIMITS_STATE: ConnectionLimits.from_settings(settings),
+                   STOPPING_STATE: asyncio.Event()}
         finally:
             for task in tasks:
                 task.cancel()
@@ -169,4 +173,6 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
     openapi.install(app, {f"{HTTP_PREFIX}/report_state": {
         "post": http_endpoints.REPORT_STATE_DOC}})
     app.include_router(http_endpoints.agent_rpc_router(services.rpc, signal, auth))
+    app.include_router(dashboard_api.dashboard_router(services.dashboard, auth))
+    dashboard_api.mount_static(app)
     return app

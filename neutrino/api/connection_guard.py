@@ -15,7 +15,8 @@ those two limits added:
 
 The body's size and time are bounded one level up (api/request_guard.py); the time a kept-
 alive connection may sit idle between requests is uvicorn's own `timeout_keep_alive`.
-The limits reach every worker process through the app's lifespan state (LIMITS_STATE).
+The limits reach every worker process through the app's lifespan state (LIMITS_STATE), and
+so does the event a graceful stop sets for the event streams (STOPPING_STATE).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from neutrino.api.event_stream import STOPPING_STATE
 from neutrino.api.refusals import raw_refusal, send_refusal
 from neutrino.config import ServerSettings
 
@@ -80,6 +82,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        # uvicorn's graceful stop begins, and waits for every response in progress: tell
+        # the endless ones (the dashboard's event streams) to end (api/event_stream.py).
+        stopping = self.app_state.get(STOPPING_STATE)
+        if isinstance(stopping, asyncio.Event):
+            stopping.set()
+        super().shutdown()
 
     def data_received(self, data: bytes) -> None:
         if self._awaiting_headers:

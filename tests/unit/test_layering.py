@@ -47,6 +47,9 @@ RULES: dict[str, set[str]] = {
     # HTTP: services and identity, never the database or the agent protocol's endpoints.
     # loops.py names TransportError: a broker outage is an expected state of a loop.
     "neutrino.api": {*SERVER_SIDE, "neutrino.transport.client", "neutrino.metrics"},
+    # Server-sent events framing and push loop: plain asyncio, so the connection protocol
+    # (connection_guard.py) can import its stop signal without pulling in the app.
+    "neutrino.api.event_stream": set(),
     # The app factory wires everything: it alone may see the Database and both endpoints.
     "neutrino.api.app": {*SERVER_SIDE, "neutrino.api", "neutrino.agent_protocol",
                          "neutrino.wiring", "neutrino.db.session", "neutrino.metrics"},
