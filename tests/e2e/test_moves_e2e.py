@@ -5,33 +5,17 @@ udhcpc in loops throughout. HostA's agent hosting three networks is drained with
 as dhcp-agent-network-add then dhcp-agent-network-remove. 0 failed requests."""
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
 
-from neutrino.cli.main import main as neutrino_cli
 from tests.support.dhcp_loops import DhcpLoop, describe, failed_requests
-from tests.support.fault_lab import FaultLab, Stack, running_stack
-from tests.support.server import ADMIN_PASSWORD
+from tests.support.fault_lab import Stack, running_stack
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 
 NETWORKS = ("mv1", "mv2", "mv3")
-
-
-def cli(lab: FaultLab, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = neutrino_cli(["--os-auth-url", f"{lab.servers[0].url}/v2.0", "--os-username",
-                         "admin", "--os-password", ADMIN_PASSWORD, "--os-tenant-name", "admin",
-                         *argv], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def fresh_leases(lab: FaultLab, since: float) -> bool:
-    return all(any(a.ip and a.started > since for a in loop.answers())
-               for loop in lab.loops.values())
 
 
 def test_drain_and_a_manual_move_lose_no_request() -> None:
@@ -51,12 +35,12 @@ def test_drain_and_a_manual_move_lose_no_request() -> None:
                    if kind == "DHCP agent"}
             start = time.monotonic()
 
-            code, out, err = cli(lab, "agent-drain", ids["HostA"])
+            code, out, err = lab.cli("agent-drain", ids["HostA"])
             assert code == 0, (out, err)
             assert lab.bindings() == {name: ("HostB",) for name in NETWORKS}
             drained = time.monotonic()
             print(f"drain of 3 networks: {drained - start:.1f} s")
-            wait_until(lambda: fresh_leases(lab, drained), 30, 0.2, "leases after the drain")
+            wait_until(lambda: lab.fresh_leases(drained), 30, 0.2, "leases after the drain")
 
             # By hand: add on HostA (enabled again), remove from HostB at once. The removal
             # waits until HostA's dnsmasq serves the network.
@@ -68,7 +52,7 @@ def test_drain_and_a_manual_move_lose_no_request() -> None:
                        "mv1 moved back to HostA")
             moved = time.monotonic()
             print(f"manual move: {moved - drained:.1f} s")
-            wait_until(lambda: fresh_leases(lab, moved), 30, 0.2, "leases after the move")
+            wait_until(lambda: lab.fresh_leases(moved), 30, 0.2, "leases after the move")
             end = time.monotonic()
 
             answers = [a for loop in lab.loops.values() for a in loop.answers()]

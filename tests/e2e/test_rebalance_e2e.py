@@ -6,35 +6,19 @@ from each of HostA and HostB to it, make-before-break, while VMs on the moving n
 (and one that stays) ask with udhcpc in loops: 0 failed requests, HostC hosts its share."""
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
 
-from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import runtime
 from tests.support.dhcp_loops import DhcpLoop, describe, failed_requests
-from tests.support.fault_lab import FaultLab, Stack, running_stack
-from tests.support.server import ADMIN_PASSWORD
+from tests.support.fault_lab import Stack, running_stack
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
 
 LAYOUT = {"rb1": "HostA", "rb2": "HostA", "rb3": "HostA",
           "rb4": "HostB", "rb5": "HostB", "rb6": "HostB"}
-
-
-def cli(lab: FaultLab, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = neutrino_cli(["--os-auth-url", f"{lab.servers[0].url}/v2.0", "--os-username",
-                         "admin", "--os-password", ADMIN_PASSWORD, "--os-tenant-name", "admin",
-                         *argv], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def fresh_leases(lab: FaultLab, since: float) -> bool:
-    return all(any(a.ip and a.started > since for a in loop.answers())
-               for loop in lab.loops.values())
 
 
 def test_a_joining_agent_gets_its_share_and_no_request_fails() -> None:
@@ -69,7 +53,7 @@ def test_a_joining_agent_gets_its_share_and_no_request_fails() -> None:
             lab.wait_stable()
             start = time.monotonic()
 
-            code, out, err = cli(lab, "dhcp-agent-rebalance", "--timeout", "40")
+            code, out, err = lab.cli("dhcp-agent-rebalance", "--timeout", "40")
             assert code == 0, (out, err)
             assert "Rebalanced: 2 network(s) moved." in out
             done = time.monotonic()
@@ -77,7 +61,7 @@ def test_a_joining_agent_gets_its_share_and_no_request_fails() -> None:
             expected = {name: ("HostC",) if name in moving else (host,)
                         for name, host in LAYOUT.items()}
             assert lab.bindings() == expected
-            wait_until(lambda: fresh_leases(lab, done), 30, 0.2, "leases after the rebalance")
+            wait_until(lambda: lab.fresh_leases(done), 30, 0.2, "leases after the rebalance")
             end = time.monotonic()
 
             answers = [a for loop in lab.loops.values() for a in loop.answers()]

@@ -7,6 +7,7 @@ puts the deployment back into its known shape between faults (`heal`)."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import shutil
@@ -23,6 +24,7 @@ from neutrino.agent.dnsmasq_config import ConfPaths
 from neutrino.agent.naming import bridge_name, dhcp_device_id, tap_name
 from neutrino.agent.releases import Lease, parse_leases_file
 from neutrino.cli.api import NeutronClient
+from neutrino.cli.main import main as neutrino_cli
 from neutrino.lab import runtime, vms, wiring
 from neutrino.lab.topology import HostPlan, LabPlan
 from neutrino.lab.vms import Vm
@@ -74,6 +76,21 @@ class FaultLab:
     vms: dict[str, Vm] = field(default_factory=dict)
     dirty: bool = False  # a fault failed: restart everything before the next one
     _script: Path | None = None
+
+    # ---- what an operator does and sees ----------------------------------------------
+
+    def cli(self, *argv: str) -> tuple[int, str, str]:
+        """`neutrino ARGV` as admin against the first server: exit code, stdout, stderr."""
+        out, err = io.StringIO(), io.StringIO()
+        code = neutrino_cli(["--os-auth-url", f"{self.servers[0].url}/v2.0", "--os-username",
+                             "admin", "--os-password", ADMIN_PASSWORD, "--os-tenant-name",
+                             "admin", *argv], stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def fresh_leases(self, since: float) -> bool:
+        """Every VM's loop has had an answer with an address since `since`."""
+        return all(any(a.ip and a.started > since for a in loop.answers())
+                   for loop in self.loops.values())
 
     # ---- where things are -------------------------------------------------------------
 
