@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -85,8 +85,10 @@ class ServerMetrics:
         self._hosts: set[str] = set()
         self._lock = threading.Lock()
 
-    def binding_changed(self, reason: str, count: int) -> None:
-        self.binding_changes.labels(reason).inc(count)
+    def binding_changed(self, changes: Mapping[str, int]) -> None:
+        """The counts by reason of one commit (services/binding_changes.py)."""
+        for reason, count in changes.items():
+            self.binding_changes.labels(reason).inc(count)
 
     def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).observe(seconds)

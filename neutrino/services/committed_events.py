@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -16,26 +17,29 @@ from neutrino.agent_protocol.messages import Event
 from neutrino.db.session import Database
 from neutrino.services import events
 
-Listener = Callable[[list[Event]], None]
+T = TypeVar("T")
 
 
-class CommittedEvents:
-    """Subscribe listeners; each hears the events of every commit that wrote some."""
+class AfterCommit(Generic[T]):
+    """Listeners hear what a transaction noted in its session (taken by `take`) once the
+    outermost transaction commits; a rollback drops it. Services/binding_changes.py uses the
+    same hook for its counts."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, take: Callable[[Session], T]) -> None:
         self._db = db
+        self._take = take
         self._lock = threading.Lock()
         # Replaced, never mutated: commit hooks on other threads read it without the lock.
-        self._listeners: tuple[Listener, ...] = ()
+        self._listeners: tuple[Callable[[T], None], ...] = ()
 
-    def subscribe(self, listener: Listener) -> None:
+    def subscribe(self, listener: Callable[[T], None]) -> None:
         with self._lock:
             if not self._listeners:  # no hook while nobody listens: commits cost nothing
                 self._db.listen("after_commit", self._committed)
                 self._db.listen("after_rollback", self._rolled_back)
             self._listeners += (listener,)
 
-    def unsubscribe(self, listener: Listener) -> None:
+    def unsubscribe(self, listener: Callable[[T], None]) -> None:
         with self._lock:
             # != not "is not": a bound method is a new object at every attribute access.
             self._listeners = tuple(x for x in self._listeners if x != listener)
@@ -48,11 +52,18 @@ class CommittedEvents:
     def _committed(self, session: Session) -> None:
         if session.in_nested_transaction():
             return
-        written = events.take_written(session)
-        if written:
+        noted = self._take(session)
+        if noted:
             for listener in self._listeners:
-                listener(written)
+                listener(noted)
 
     def _rolled_back(self, session: Session) -> None:
         if not session.in_nested_transaction():
-            events.take_written(session)  # nothing of it happened
+            self._take(session)  # nothing of it happened
+
+
+class CommittedEvents(AfterCommit[list[Event]]):
+    """Subscribe listeners; each hears the events of every commit that wrote some."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, events.take_written)

@@ -85,7 +85,7 @@ def test_cursors_are_kept_for_a_bounded_number_of_hosts() -> None:
 
 def test_binding_changes_are_counted_by_known_reasons_only() -> None:
     metrics = ServerMetrics()
-    metrics.binding_changed("failover", 2)
+    metrics.binding_changed({"failover": 2})
     samples = scraped(summary(), metrics)
     name = "neutrino_dhcp_binding_changes_total"
     assert value(samples, name, reason="failover") == 2
