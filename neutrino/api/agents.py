@@ -73,20 +73,24 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
             body["agents_links"] = [{"rel": "next", "href": href}]
         return json_response(body)
 
+    async def with_readiness(item: dict[str, Any]) -> dict[str, Any]:
+        """A DHCP agent's per-network readiness, as the server knows it from the agent's
+        confirmations, in its configurations (agent-show and agent-update); one network's
+        own state is in GET .../dhcp-networks (dhcp_state)."""
+        if item.get("agent_type") == AGENT_TYPE_DHCP:
+            states = Counter((await run_in_threadpool(moves.states_on_agent, item["id"]))
+                             .values())
+            item["configurations"] = {**(item.get("configurations") or {}),
+                                      **{f"networks_{state}": states[state]
+                                         for state in (READY, LOADING, LEAVING)}}
+        return item
+
     @router.get("/v2.0/agents/{agent_id}",
                 openapi_extra={"parameters": [openapi.fields_parameter()]})
     async def show_agent(agent_id: str, request: Request,
                          ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_agent")
-        item = await run_in_threadpool(agents.get, agent_id)
-        if item.get("agent_type") == AGENT_TYPE_DHCP:
-            # Per-network readiness, as the server knows it from the agent's confirmations;
-            # one network's own state is in GET .../dhcp-networks (dhcp_state).
-            states = Counter((await run_in_threadpool(moves.states_on_agent, agent_id))
-                             .values())
-            item["configurations"] = {**(item.get("configurations") or {}),
-                                      **{f"networks_{state}": states[state]
-                                         for state in (READY, LOADING, LEAVING)}}
+        item = await with_readiness(await run_in_threadpool(agents.get, agent_id))
         fields = request.query_params.getlist("fields")
         return json_response({"agent": {k: v for k, v in item.items()
                                         if not fields or k in fields}})
@@ -101,8 +105,9 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
                                       is_admin=True, read_only=attributes.AGENT_READ_ONLY)
         if attrs.get("description", "") is None:
             attrs["description"] = ""
-        return json_response({"agent": await run_in_threadpool(agents.update, agent_id, attrs,
-                                                              actor(ctx))})
+        # Answered as agent-show answers, readiness included.
+        return json_response({"agent": await with_readiness(await run_in_threadpool(
+            agents.update, agent_id, attrs, actor(ctx)))})
 
     @router.delete("/v2.0/agents/{agent_id}", status_code=204)
     async def delete_agent(agent_id: str, ctx: RequestContext = Depends(auth)) -> Response:

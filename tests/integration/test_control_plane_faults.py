@@ -274,10 +274,12 @@ def test_a_database_outage_answers_503_moves_nothing_and_is_logged_once(
     failover_warnings = [m for m in warnings if m.startswith("DHCP failover")]
     assert len(failover_warnings) == 1, warnings
     # One warning per loop at most: failover, and the heartbeat flush, the fleet copy's
-    # heartbeat pass and the token revocation refresh when they had work during the outage.
+    # heartbeat pass, the moves check and the token revocation refresh when they had work
+    # during the outage.
     failing = [m.split(" failed")[0] for m in warnings]
     assert len(failing) == len(set(failing)), warnings
     assert set(failing) <= {"DHCP failover", "heartbeat flush", "fleet heartbeat refresh",
+                            "DHCP network moves",
                             "token revocation refresh"}, warnings
     recovered = [r.getMessage() for r in loops if r.levelno == logging.INFO]
     assert len(recovered) == len(warnings), recovered

@@ -92,6 +92,12 @@ class FaultLab:
         return all(any(a.ip and a.started > since for a in loop.answers())
                    for loop in self.loops.values())
 
+    def asked_since(self, since: float, times: int) -> bool:
+        """Every VM's loop has asked at least `times` times since `since` (answered or
+        not): an operation that ends quickly is still seen through several requests."""
+        return all(len([a for a in loop.answers() if a.started >= since]) >= times
+                   for loop in self.loops.values())
+
     # ---- where things are -------------------------------------------------------------
 
     @property
