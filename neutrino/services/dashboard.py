@@ -38,11 +38,13 @@ from neutrino.services import fleet
 from neutrino.services.agent_load import reported_load
 from neutrino.services.clock import isoformat, utcnow
 from neutrino.services.history import History, HistoryQuery
-from neutrino.services.moves import facts_of
+from neutrino.services.moves import facts_of, history_kind
 
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 MAX_PAGE_SIZE = 100
 TIMELINE_ENTRIES = 30
+# Moves in progress listed on the page (the oldest); the counts cover all of them.
+MOVES_SHOWN = 20
 # The fleet summary is the same for every open dashboard and costs passes over all agents
 # and bindings: a process computes it at most this often, whatever the number of streams.
 SUMMARY_TTL = 1.0
@@ -118,6 +120,7 @@ class Dashboard:
                 "summary": summary,
                 "agents": self._agents(conn, cutoff, now, agents),
                 "networks": self._networks(session, conn, now, networks),
+                "moves": self._moves(conn),
                 "timeline": self._timeline(conn),
             }
 
@@ -275,6 +278,32 @@ class Dashboard:
         if fact is None:  # bound between the two reads: nothing confirmed yet
             return LOADING
         return binding_state(fact.applied_revision, fact.bound_revision, leaving, fact.wired)
+
+    def _moves(self, conn: Connection) -> dict[str, Any]:
+        """Moves in progress (a drain, a rebalance, a removal waiting for its replacement):
+        how many of each kind, and the oldest MOVES_SHOWN, by network name and host."""
+        by_kind: dict[str, int] = {}
+        for reason, count in conn.execute(select(NetworkMove.reason, func.count())
+                                          .group_by(NetworkMove.reason)):
+            kind = history_kind(reason or "")
+            by_kind[kind] = by_kind.get(kind, 0) + int(count)
+        rows = conn.execute(select(NetworkMove.network_id, NetworkMove.from_agent_id,
+                                   NetworkMove.to_agent_id, NetworkMove.reason,
+                                   NetworkMove.requested_at)
+                            .order_by(NetworkMove.requested_at, NetworkMove.network_id)
+                            .limit(MOVES_SHOWN)).all()
+        names = {r.id: r.name for r in conn.execute(
+            select(Network.id, Network.name).where(Network.id.in_({r[0] for r in rows})))} \
+            if rows else {}
+        agent_ids = {a for r in rows for a in (r[1], r[2]) if a}
+        hosts = {r.id: r.host for r in conn.execute(
+            select(Agent.id, Agent.host).where(Agent.id.in_(agent_ids)))} if agent_ids else {}
+        return {"total": sum(by_kind.values()), "by_kind": by_kind,
+                "items": [{"network_id": net, "network": names.get(net) or net,
+                           "from": hosts.get(src, src), "to": hosts.get(dst, dst) if dst else "",
+                           "kind": history_kind(reason or ""), "reason": reason or "",
+                           "since": isoformat(since) if since else None}
+                          for net, src, dst, reason, since in rows]}
 
     def _timeline(self, conn: Connection) -> dict[str, Any]:
         """The newest entries of the agent history, each with a line an operator reads:

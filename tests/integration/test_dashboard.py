@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ import httpx
 import pytest
 
 from neutrino.services import fleet
-from tests.support.agents import agent_client, dhcp_state
+from neutrino.services.moves import Moves
+from tests.support.agents import agent_client, dhcp_state, l2_state
 from tests.support.databases import ENGINES, fresh_database
+from tests.support.fake_dhcp_hosts import FakeDhcpHosts
 from tests.support.server import RunningServer, body_of, running_server, settings_for
 from tests.support.server_process import ReplicaClient, server_process
 from tests.support.waiting import wait_until
@@ -220,3 +223,28 @@ def test_open_streams_do_not_hold_up_a_stopping_server(tmp_path: Path) -> None:
             assert got[-1] == "closing", got
     print(f"neutrino-server (2 workers, 2 open streams) stopped {took:.1f} s after SIGTERM")
     assert took < 5, process.tail()
+
+
+def test_view_shows_a_move_in_progress_until_its_target_is_ready(
+        fleet_server: RunningServer) -> None:
+    """Drain and rebalance progress: a pending move is on the page, named by network and
+    host, counted by kind, and gone once its target serves the network."""
+    tag = uuid.uuid4().hex[:6]
+    x, y = f"{tag}-mx", f"{tag}-my"
+    with FakeDhcpHosts(fleet_server) as hosts, fleet_server.client() as client:
+        hosts.start(x, l2=l2_state(x, start=True))
+        hosts.start(y, l2=l2_state(y, start=True))
+        net = body_of(client.post("/v2.0/networks", json={"network": {
+            "name": f"{tag}-moving"}}))["network"]["id"]
+        # No subnet: nothing schedules it, so x alone hosts it.
+        body_of(client.post(f"/v2.0/agents/{hosts.ids[x]}/dhcp-networks",
+                            json={"network_id": net}))
+        hosts.confirm(x, [net])
+        moves: Moves = fleet_server.app.state.services.moves
+        moves.request(net, hosts.ids[x], hosts.ids[y], f"drain of agent {hosts.ids[x]}")
+        shown = view(client)["moves"]
+        assert shown["total"] == 1 and shown["by_kind"] == {"drain": 1}, shown
+        assert [(m["network"], m["from"], m["to"], m["kind"]) for m in shown["items"]] == \
+            [(f"{tag}-moving", x, y, "drain")]
+        hosts.confirm(y, [net])
+        wait_until(lambda: view(client)["moves"]["total"] == 0, 10, message="the move done")

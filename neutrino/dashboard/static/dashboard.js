@@ -210,6 +210,7 @@ function render(doc) {
   renderSummary(doc.summary);
   renderAgents(doc.agents);
   renderNetworks(doc.networks);
+  renderMoves(doc.moves);
   renderTimeline(doc.timeline);
   document.body.dataset.serverTime = doc.server_time;
 }
@@ -280,6 +281,22 @@ function pager(id, page, key) {
   prev.onclick = () => { view[key] = page.page - 1; connect(); };
   next.onclick = () => { view[key] = page.page + 1; connect(); };
   $(id).replaceChildren(el("span", {}, `${first}–${last} of ${page.total}`), prev, next);
+}
+
+function renderMoves(moves) {
+  // Drain and rebalance progress: what is still moving, make-before-break.
+  const kinds = Object.entries(moves.by_kind).map(([k, n]) => `${n} ${k}`).join(", ");
+  $("moves-count").textContent = moves.total ? `${moves.total} (${kinds})` : "";
+  $("moves").replaceChildren(...moves.items.map((m) => el("li", { "data-kind": m.kind },
+    el("span", { class: "when" }, (m.since || "").replace("T", " ").slice(0, 19)),
+    el("span", { class: `kind ${m.kind}` }, m.kind),
+    el("span", {}, `${m.network}: ${m.from} → ${m.to || "?"} (${m.reason})`))));
+  if (!moves.total) {
+    $("moves").append(el("li", { class: "muted" }, "No moves in progress."));
+  } else if (moves.total > moves.items.length) {
+    $("moves").append(el("li", { class: "muted" },
+      `… and ${moves.total - moves.items.length} more`));
+  }
 }
 
 function renderTimeline(timeline) {
