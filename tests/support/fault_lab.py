@@ -30,7 +30,14 @@ from neutrino.lab.topology import HostPlan, LabPlan
 from neutrino.lab.vms import Vm
 from tests.support.admin_api import admin_client, login
 from tests.support.databases import fresh_database
-from tests.support.dhcp_loops import Answer, DhcpLoop, ask_once, write_script
+from tests.support.dhcp_loops import (
+    Answer,
+    DhcpLoop,
+    ask_once,
+    describe,
+    failed_requests,
+    write_script,
+)
 from tests.support.lab_env import (
     agent_transport,
     bootstrap_identities,
@@ -97,6 +104,16 @@ class FaultLab:
         not): an operation that ends quickly is still seen through several requests."""
         return all(len([a for a in loop.answers() if a.started >= since]) >= times
                    for loop in self.loops.values())
+
+    def assert_no_request_failed(self, since: float) -> None:
+        """Once every VM has asked three times since `since`, none of those requests
+        failed (the operation began at `since`)."""
+        wait_until(lambda: self.asked_since(since, 3), 30, 0.2,
+                   "three requests from every VM since the operation began")
+        end = time.monotonic()
+        answers = [a for loop in self.loops.values() for a in loop.answers()]
+        failed = failed_requests(answers, since, end)
+        assert failed == [], describe(sorted(answers, key=lambda a: a.started), since)
 
     # ---- where things are -------------------------------------------------------------
 
