@@ -72,7 +72,6 @@ DATABASE_TIER = ("neutrino.db", "neutrino.services", "neutrino.identity")
 # own (sessionmaker, Session(), engine.connect()/begin(), event hooks).
 DB_METHODS = {"session", "run", "connect", "listen", "unlisten", "begin"}
 SA_FACTORIES = {"Session", "sessionmaker", "scoped_session", "create_engine", "listens_for"}
-SA_SESSION_MODULES = ("sqlalchemy.orm", "sqlalchemy.event")
 # What a Database or an engine is called where it is held: `db`, `self._database`, `engine`…
 DB_OWNERS = {"db", "_db", "database", "_database", "engine", "_engine"}
 # SQLAlchemy's exceptions may be named anywhere (server.py waits out OperationalError at
