@@ -95,7 +95,7 @@ def test_a_wiring_report_shows_in_the_hosts_l2_state_only_from_the_bound_host(
     client = deployment.client()
     host = "HostW-" + _tag()
     register(client, host)
-    net = deployment.admin.network(("10.68.0.0/24",), name="wired-" + _tag())
+    net = deployment.admin.network(("10.79.0.0/24",), name="wired-" + _tag())
     port_id, _ = deployment.admin.create_port(net.id, host=host)
 
     def wired() -> dict[str, bool]:
