@@ -1,7 +1,7 @@
 """Cold start of a DHCP agent hosting N networks, with real namespaces and dnsmasq.
 
     sudo .venv/bin/python bench/agent_coldstart.py 1000 [--threads 8] [--samples 20] \
-        [--stacks v4 dual]
+        [--stacks v4 dual] [--tag nb]
 
 `--stacks v4 dual` measures IPv4-only networks, then dual-stack ones (an IPv4 /24 and a
 DHCPv6-stateful /64 each, every port with an address on both), one after the other in the
@@ -16,7 +16,8 @@ Uses the in-memory fake server (tests/support/fake_server.py), so only agent-sid
 Prints: time until every network's dnsmasq is up and bound, port create -> dnsmasq knows the
 MAC (p50/p95) with DHCP answers checked by udhcpc (and dhclient -6) in VM namespaces, agent
 RSS and dnsmasq RSS, an adopting restart.
-Everything it creates carries a random `nb<hex>` prefix and is removed at the end.
+Everything it creates carries a random `<tag><4 hex>` prefix (`--tag`, default `nb`) and is
+removed at the end.
 """
 from __future__ import annotations
 
@@ -166,7 +167,12 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--stacks", nargs="+", choices=("v4", "dual"), default=["v4"],
                         help="v4: IPv4-only networks; dual: IPv4 + DHCPv6-stateful each")
+    parser.add_argument("--tag", default="nb",
+                        help="two letters that begin every name made (then 4 random hex)")
     args = parser.parse_args()
+    if not re.fullmatch(r"[a-z][a-z0-9]", args.tag):
+        parser.error(f"--tag {args.tag!r}: want two lower-case letters or digits, a letter "
+                     "first (names are <tag><4 hex>…)")
     logging.basicConfig(level=logging.WARNING)
     results = []
     for stack in args.stacks:
@@ -216,7 +222,8 @@ def print_table(results: list[Figures]) -> None:
 
 
 def run(args: argparse.Namespace, dual: bool) -> Figures:
-    prefix = "nb" + secrets.token_hex(2)
+    # Six characters: a network id's first 11 (its bridge's name) must differ per network.
+    prefix = args.tag + secrets.token_hex(2)
     figures = Figures(label="dual" if dual else "v4", networks=args.networks,
                       leased_v6=0 if dual else None)
     state = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
