@@ -25,7 +25,7 @@ OPENSTACK = shutil.which("openstack", path=str(Path(sys.executable).parent)) or 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     if OPENSTACK is None:
-        not_run("the openstack command (python-openstackclient, in the test extra) is missing")
+        not_run("the openstack command (python-openstackclient, test extra) is missing")
     tmp = tmp_path_factory.mktemp("osc")
     settings = settings_for(f"sqlite:///{tmp}/neutrino.db", str(tmp / "state"))
     with running_server(settings) as running:
