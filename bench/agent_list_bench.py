@@ -54,7 +54,8 @@ def measure(kind: str, code_dir: str | None, n: int, repeats: int, workers: int
     with database(kind) as url, server(url, f"agent_down_time = {DOWN_TIME}",
                                        workers=workers, code_dir=code_dir) as srv:
         fill(url, n)
-        with httpx.Client(base_url=srv.url, headers={"X-Auth-Token": srv.token()}) as c:
+        with httpx.Client(base_url=srv.url, headers={"X-Auth-Token": srv.token()},
+                          timeout=60) as c:  # a loaded machine: first reads are slow
             dhcp = c.get("/v2.0/agents", params={"agent_type": "DHCP agent"}).json()["agents"]
             assert len(dhcp) == n and {a["agent_type"] for a in dhcp} == {"DHCP agent"}
             first = c.get("/v2.0/agents", params={"limit": "500"}).json()["agents"]
