@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,7 +39,7 @@ def _keyset_page(query: listing.ListQuery, page_reverse: str | None,
                        reverse=(page_reverse or "").lower() == "true")
 
 
-def _list_body(request: Request, query: listing.ListQuery, result: list[dict[str, Any]],
+def _list_body(request: Request, query: listing.ListQuery, result: Sequence[object],
                more: bool, last: str | None) -> Response:
     """The list's answer, with the next page's link when more follow the last agent shown."""
     body: dict[str, Any] = {"agents": result}
@@ -69,11 +70,15 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
                 items, _ = await run_in_threadpool(agents.listed)
                 result, more = listing.apply(items, query)
                 last = result[-1].get("id") if result else None
-            else:
+            elif query.fields:
                 items, more = await run_in_threadpool(agents.listed, query.marker,
                                                       query.limit)
                 result, _ = listing.apply(items, listing.ListQuery(fields=query.fields))
                 last = items[-1]["id"] if items else None
+            else:  # every field: each agent's JSON as the copy wrote it
+                written, last, more = await run_in_threadpool(
+                    agents.listed_json, query.marker, query.limit)
+                return _list_body(request, query, written, more, last)
             return _list_body(request, query, result, more, last)
         pushed = {k: v for k, v in query.filters.items() if k in PUSHED_FILTERS}
         rest = {k: v for k, v in query.filters.items() if k not in PUSHED_FILTERS}

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -131,6 +132,11 @@ class Agents:
         """Every agent (or one page after `marker`) in the default order, from this
         process's copy (services/agent_list_cache.py); and whether more follow."""
         return self.listing.page(utcnow(), marker, limit)
+
+    def listed_json(self, marker: str | None = None, limit: int | None = None
+                    ) -> tuple[list[orjson.Fragment], str | None, bool]:
+        """listed() as JSON already written (every field); the last one's id; more or not."""
+        return self.listing.rendered(utcnow(), marker, limit)
 
     def list(self, filters: dict[str, list[str]] | None = None,
              page: agent_listing.PageRequest | None = None
