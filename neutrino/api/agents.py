@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +39,16 @@ def _keyset_page(query: listing.ListQuery, page_reverse: str | None,
                        reverse=(page_reverse or "").lower() == "true")
 
 
+def _list_body(request: Request, query: listing.ListQuery, result: Sequence[object],
+               more: bool, last: str | None) -> Response:
+    """The list's answer, with the next page's link when more follow the last agent shown."""
+    body: dict[str, Any] = {"agents": result}
+    if query.limit and more and last:
+        href = str(request.url.include_query_params(marker=last))
+        body["agents_links"] = [{"rel": "next", "href": href}]
+    return json_response(body)
+
+
 NETWORK_ID_BODY = {"type": "object", "additionalProperties": False, "required": ["network_id"],
                    "properties": {"network_id": attributes.uuid_str.schema}}
 
@@ -51,9 +62,27 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
     async def list_agents(request: Request, ctx: RequestContext = Depends(auth)) -> Any:
         require_admin(ctx, "get_agent")
         query = listing.parse_query(request.query_params.multi_items(), AGENT_FIELDS)
+        page_reverse = request.query_params.get("page_reverse")
+        if not query.sort_keys and (page_reverse or "").lower() != "true":
+            # The default order, forwards: from this process's copy of the views
+            # (services/agent_list_cache.py); the API's list semantics filter and page it.
+            if query.filters:
+                items, _ = await run_in_threadpool(agents.listed)
+                result, more = listing.apply(items, query)
+                last = result[-1].get("id") if result else None
+            elif query.fields:
+                items, more = await run_in_threadpool(agents.listed, query.marker,
+                                                      query.limit)
+                result, _ = listing.apply(items, listing.ListQuery(fields=query.fields))
+                last = items[-1]["id"] if items else None
+            else:  # every field: each agent's JSON as the copy wrote it
+                written, last, more = await run_in_threadpool(
+                    agents.listed_json, query.marker, query.limit)
+                return _list_body(request, query, written, more, last)
+            return _list_body(request, query, result, more, last)
         pushed = {k: v for k, v in query.filters.items() if k in PUSHED_FILTERS}
         rest = {k: v for k, v in query.filters.items() if k not in PUSHED_FILTERS}
-        page = _keyset_page(query, request.query_params.get("page_reverse"), rest)
+        page = _keyset_page(query, page_reverse, rest)
         if page is None:
             # Filters or sort keys SQL cannot order like the API: filter what SQL can,
             # then the rest (and the paging) over what it returned.
@@ -62,16 +91,12 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
         else:
             items, more = await run_in_threadpool(agents.list, pushed, page)
             result, _ = listing.apply(items, listing.ListQuery(fields=query.fields))
-        body: dict[str, Any] = {"agents": result}
         if page is not None:
             # A reversed page runs backwards: the one after it ends where this one starts.
             last = (items[0] if page.reverse else items[-1])["id"] if items else None
         else:
             last = result[-1].get("id") if result else None
-        if query.limit and more and last:
-            href = str(request.url.include_query_params(marker=last))
-            body["agents_links"] = [{"rel": "next", "href": href}]
-        return json_response(body)
+        return _list_body(request, query, result, more, last)
 
     async def with_readiness(item: dict[str, Any]) -> dict[str, Any]:
         """A DHCP agent's per-network readiness, as the server knows it from the agent's

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE
 from neutrino.scheduler.liveness import is_alive
 from neutrino.scheduler.reach import reach_from
 from neutrino.services import agent_listing, events, fleet_snapshot, history, statuses
+from neutrino.services.agent_list_cache import AgentListCache
 from neutrino.services.agent_load import reported_load
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
@@ -43,6 +45,7 @@ class Agents:
         self.fleet = fleet
         self.heartbeats = HeartbeatBuffer(db, settings.agent_down_time,
                                           settings.dhcp_load_type)
+        self.listing = AgentListCache(db, settings.agent_down_time)
 
     def quick_report(self, state: AgentState) -> ReportResult | None:
         """Acknowledge a routine heartbeat from memory; None when it needs report_state()."""
@@ -124,6 +127,17 @@ class Agents:
                 self.joined(result.agent_id, state.host)
         return result
 
+    def listed(self, marker: str | None = None, limit: int | None = None
+               ) -> tuple[list[dict[str, Any]], bool]:
+        """Every agent (or one page after `marker`) in the default order, from this
+        process's copy (services/agent_list_cache.py); and whether more follow."""
+        return self.listing.page(utcnow(), marker, limit)
+
+    def listed_json(self, marker: str | None = None, limit: int | None = None
+                    ) -> tuple[list[orjson.Fragment], str | None, bool]:
+        """listed() as JSON already written (every field); the last one's id; more or not."""
+        return self.listing.rendered(utcnow(), marker, limit)
+
     def list(self, filters: dict[str, list[str]] | None = None,
              page: agent_listing.PageRequest | None = None
              ) -> tuple[list[dict[str, Any]], bool]:
@@ -179,7 +193,9 @@ class Agents:
                              else history.DISABLED, actor=actor, reason="admin_state_up set "
                              f"to {attrs['admin_state_up']}", agent_id=agent_id,
                              host=agent.host)
-                fleet_snapshot.note_change(session)
+            if any(key in attrs and attrs[key] != getattr(agent, key)
+                   for key in ("admin_state_up", "description")):
+                fleet_snapshot.note_change(session)  # the agent list's copy shows both
             for key in ("admin_state_up", "description"):
                 if key in attrs:
                     setattr(agent, key, attrs[key])

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from neutrino.db.models import Agent, Event, FleetRevision, NetworkDhcpAgentBinding
@@ -69,9 +69,10 @@ def note_change(session: Session) -> None:
         session.flush()
 
 
-def _revision(session: Session) -> int:
-    return int(session.scalar(select(FleetRevision.revision)
-                              .where(FleetRevision.id == REVISION_ROW)) or 0)
+def revision_of(reader: Session | Connection) -> int:
+    """The fleet_revision counter (0 before the first change): a new value means reload."""
+    return int(reader.scalar(select(FleetRevision.revision)
+                             .where(FleetRevision.id == REVISION_ROW)) or 0)
 
 
 @dataclass
@@ -178,7 +179,7 @@ class FleetSnapshot:
                 self._beat(known, when, self._clock())
 
     def _sync(self, session: Session, now: datetime) -> None:
-        revision = _revision(session)
+        revision = revision_of(session)
         if revision != self._revision or not self._follow_events(session, now):
             self._reload(session, now, revision)
         elif now - self._beats_read_at > STALE_AFTER:
