@@ -135,12 +135,19 @@ class Ports:
                 raise MacAddressInUse(f"Unable to complete operation for network "
                                       f"{port.network_id}. The mac address {mac} is in use.")
             return
-        for _ in range(MAC_ATTEMPTS):
-            port.mac_address = ipam.random_mac(self.settings.base_mac, self.rng)
-            if self._try_insert(session, port):
-                return
-        raise MacAddressInUse("Unable to generate a unique MAC address for the port; "
-                              "base_mac leaves too few free addresses.")
+        # A MAC is unique within its network, and every writer of a network's ports holds
+        # the network's row lock (load_network(lock=True)): which candidates are taken,
+        # asked once under that lock, stays true until commit. One query, no savepoint.
+        candidates = list(dict.fromkeys(ipam.random_mac(self.settings.base_mac, self.rng)
+                                        for _ in range(MAC_ATTEMPTS)))
+        taken = set(session.scalars(select(Port.mac_address).where(
+            Port.network_id == port.network_id, Port.mac_address.in_(candidates))))
+        free = [mac for mac in candidates if mac not in taken]
+        if not free:
+            raise MacAddressInUse("Unable to generate a unique MAC address for the port; "
+                                  "base_mac leaves too few free addresses.")
+        port.mac_address = free[0]
+        session.add(port)
 
     def _try_insert(self, session: Session, row: Any) -> bool:
         try:
@@ -245,15 +252,19 @@ class Ports:
                                    .where(IpAllocation.subnet_id == subnet.id)))
         freed = quarantine.freed_in(session, subnet.id)
         held = {f.address for f in freed}
-        for address in ipam.candidate_addresses(subnet.allocation_pools, used, freed,
-                                                utcnow(), self._quarantine):
+        address = next(iter(ipam.candidate_addresses(subnet.allocation_pools, used, freed,
+                                                     utcnow(), self._quarantine)), None)
+        if address is not None:
             row = IpAllocation(subnet_id=subnet.id, ip_address=address, port_id=port.id,
                                network_id=port.network_id)
-            # The primary key is the last word: a concurrent claim of the same address loses.
-            if self._try_insert(session, row):
-                if address in held:
-                    quarantine.forget(session, subnet.id, address)
-                return row
+            # `used` was read under the network's row lock, which every writer of its
+            # addresses holds: the address stays free until commit, so the row goes in with
+            # the transaction's other inserts (no savepoint). The primary key still forbids
+            # a double allocation, should a writer ever forget the lock.
+            session.add(row)
+            if address in held:
+                quarantine.forget(session, subnet.id, address)
+            return row
         waiting = sum(not ipam.reusable(f, utcnow(), self._quarantine) for f in freed)
         detail = (f"; {waiting} recently freed addresses wait for DHCP agents to release "
                   f"them (ip_reuse_quarantine)" if waiting else "")
