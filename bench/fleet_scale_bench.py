@@ -1,7 +1,7 @@
 """Scheduling costs against the size of the fleet: 50, 2,000 and 10,000 agents (issue 13).
 
 Run: .venv/bin/python bench/fleet_scale_bench.py [--agents 50 2000 10000] [--db sqlite mariadb]
-         [--workers 2] [--old-ref main]
+         [--workers 2] [--old-ref main] [--transport http|rabbit]
 Each N makes N DHCP + N Linux bridge agents (rows written straight into the database, all
 alive, the L2 agents carrying VXLAN so the reach filter applies as in a real deployment).
 Measured per N, p50 over the repeats: network + subnet + port (the subnet schedules the
@@ -32,6 +32,9 @@ from neutrino.db.models import Agent
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = "agent_down_time = 86400\ndhcp_agents_per_network = 2"
+# --transport rabbit: the server's agent driver is RabbitMQ (events cast after each commit);
+# the heartbeats still come over HTTP, which every server also serves.
+RABBIT_URL = os.environ.get("NEUTRINO_BENCH_RABBIT", "rabbit://guest:guest@127.0.0.1:5672/")
 
 
 def fill(url: str, n: int) -> None:
@@ -72,8 +75,23 @@ def heartbeats(url: str, token: str, n: int, rate: float, stop: Any) -> None:
 
 
 def measure(kind: str, code_dir: str | None, n: int, workers: int, repeats: int,
-            rate: float) -> dict[str, float]:
-    with database(kind) as url, server(url, CONFIG, workers=workers, code_dir=code_dir) as srv:
+            rate: float, transport: str = "http") -> dict[str, float]:
+    if transport == "http":
+        return _measure_on(kind, code_dir, n, workers, repeats, rate, CONFIG)
+    from tests.support.broker import delete_topology
+
+    exchange = "neutrino_fleet_bench_" + uuid.uuid4().hex[:8]
+    try:
+        return _measure_on(kind, code_dir, n, workers, repeats, rate,
+                           f"{CONFIG}\ntransport_url = {RABBIT_URL}\n"
+                           f"control_exchange = {exchange}")
+    finally:
+        delete_topology(RABBIT_URL, exchange)
+
+
+def _measure_on(kind: str, code_dir: str | None, n: int, workers: int, repeats: int,
+                rate: float, config: str) -> dict[str, float]:
+    with database(kind) as url, server(url, config, workers=workers, code_dir=code_dir) as srv:
         fill(url, n)
         ctx = multiprocessing.get_context("spawn")
         stop = ctx.Event()
@@ -133,6 +151,8 @@ def main() -> None:
     parser.add_argument("--agents", type=int, nargs="+", default=[50, 2000, 10000])
     parser.add_argument("--db", nargs="+", default=["sqlite", "mariadb"])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--transport", choices=("http", "rabbit"), default="http",
+                        help="the servers' agent driver")
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--old-ref", default=None, help="also run this git ref's code")
     parser.add_argument("--heartbeats", type=float, default=100,
@@ -147,13 +167,13 @@ def main() -> None:
             subprocess.run(["tar", "-x", "-C", old_dir], input=archive, check=True)
             codes = {"old": old_dir, "new": None}
         for kind in args.db:
-            print(f"{kind}, {args.workers} API workers, N DHCP + N L2 agents "
+            print(f"{kind} + {args.transport}, {args.workers} API workers, N DHCP + N L2 agents "
                   f"(p50 ms; x = ratio to N={args.agents[0]})")
             for name, code_dir in codes.items():
                 results = {}
                 for n in args.agents:
                     results[n] = measure(kind, code_dir, n, args.workers, args.repeats,
-                                         args.heartbeats)
+                                         args.heartbeats, args.transport)
                     print(f"  {name} N={n:<6} load {os.getloadavg()[0]:.1f}  " + "  ".join(
                         f"{k} {v:.1f}" if not k.startswith("deadlock") else f"{k} {v:.0f}"
                         for k, v in results[n].items()), flush=True)

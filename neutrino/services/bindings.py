@@ -33,6 +33,7 @@ from neutrino.errors import (
     SegmentUnreachable,
 )
 from neutrino.neutron_names import AGENT_TYPE_DHCP, AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
+from neutrino.port_status import DhcpCopy
 from neutrino.scheduler.liveness import (
     failover_cutoff,
     is_alive,
@@ -73,6 +74,12 @@ def _already_hosted(network_id: str, agent_id: str) -> NetworkAlreadyHosted:
 
 def short(ids: Sequence[str]) -> str:
     return ", ".join(i[:8] + "…" for i in ids)
+
+
+def _with_hosts(chosen: Sequence[str], candidates: Sequence[AgentSnapshot]
+                ) -> list[tuple[str, str]]:
+    hosts = {a.id: a.host for a in candidates}
+    return [(agent_id, hosts[agent_id]) for agent_id in chosen]
 
 
 class Bindings:
@@ -136,11 +143,12 @@ class Bindings:
     def zones(self, session: Session, network_ids: Sequence[str]
               ) -> dict[str, frozenset[str] | None]:
         """Per network, the availability zones its agents may be in (scheduler/zones.py)."""
-        defaults = self.settings.default_availability_zones
-        return {nid: allowed_zones(zone_hints.split(hints), defaults)
-                for nid, hints in session.execute(
+        return {nid: self._allowed_zones(hints) for nid, hints in session.execute(
                     select(Network.id, Network.availability_zone_hints)
                     .where(Network.id.in_(list(network_ids))))}
+
+    def _allowed_zones(self, hints: str) -> frozenset[str] | None:
+        return allowed_zones(zone_hints.split(hints), self.settings.default_availability_zones)
 
     def hosting(self, session: Session, network_id: str) -> list[str]:
         return list(session.scalars(select(NetworkDhcpAgentBinding.dhcp_agent_id)
@@ -152,40 +160,47 @@ class Bindings:
 
     # ---- automatic scheduling ---------------------------------------------------------------
 
-    def schedule(self, session: Session, network_id: str,
+    def schedule(self, session: Session, net: Network,
                  reason: str = "network needs DHCP") -> list[str]:
         """Bind a network (whose row the caller has locked) up to dhcp_agents_per_network."""
         if not self.settings.network_auto_schedule:
             return []
+        network_id = net.id
         now = utcnow()
-        hosting = self.hosting(session, network_id)
+        copies = statuses.copies_of(session, network_id)
+        hosting = [c.agent_id for c in copies]
         if len(hosting) >= self.settings.dhcp_agents_per_network:
             return []
-        chosen = self._choose(session, now, network_id, hosting)
+        chosen = self._choose(session, now, net, hosting)
         how = self.settings.network_scheduler_driver.replace("_", " ")
-        for agent_id in chosen:
-            host = self._bind(session, network_id, agent_id, now)
+        for agent_id, host in chosen:
+            self._bind(session, network_id, agent_id, now, net=net, host=host)
             history.note(session, history.SCHEDULED, reason=f"{reason} ({how})",
                          network_id=network_id, to_agent=agent_id, host=host, now=now)
         if chosen:
             binding_changes.note(session, "scheduled", len(chosen))
-            statuses.refresh_networks(session, [network_id])
-            LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id, short(chosen),
-                     self.settings.network_scheduler_driver.replace("_", " "))
-        return chosen
+            # The copies as they are now: the new bindings have confirmed nothing yet.
+            statuses.refresh_network(session, net, copies + [
+                DhcpCopy(agent_id, None) for agent_id, _ in chosen])
+            LOG.info("network %s scheduled to DHCP agents %s (%s)", network_id,
+                     short([agent_id for agent_id, _ in chosen]), how)
+        return [agent_id for agent_id, _ in chosen]
 
-    def _choose(self, session: Session, now: datetime, network_id: str,
-                hosting: list[str]) -> list[str]:
+    def _choose(self, session: Session, now: datetime, net: Network,
+                hosting: list[str]) -> list[tuple[str, str]]:
+        """The agents to add, with their hosts."""
+        network_id = net.id
         wanted = self.settings.dhcp_agents_per_network
         strategy = self.settings.network_scheduler_driver
-        zones = self.zones(session, [network_id]).get(network_id)
+        zones = self._allowed_zones(net.availability_zone_hints)
         if self.fleet is None:
             candidates = self.snapshots(session, now)
             reach = self.reach(session, now, candidates, [network_id])
             if reach is not None:
                 may = reach[network_id]
                 candidates = [a for a in candidates if a.id in may or a.id in hosting]
-            return choose_agents(candidates, hosting, wanted, strategy, self.rng, zones)
+            return _with_hosts(choose_agents(candidates, hosting, wanted, strategy, self.rng,
+                                             zones), candidates)
         segment = self._segment(session, network_id)
         mode = self.settings.dhcp_schedule_require_l2_reach
         for _ in range(2):  # a stale copy is read whole again once (confirm invalidates it)
@@ -194,8 +209,9 @@ class Bindings:
             candidates = self.fleet.shortlist(session, now, wanted - len(hosting), hosting,
                                               segment, mode, strategy, self.rng)
             chosen = choose_agents(candidates, hosting, wanted, strategy, self.rng, zones)
-            if self.fleet.confirm(session, chosen, now):
-                return chosen
+            hosts = self.fleet.confirm(session, chosen, now)
+            if hosts is not None:
+                return [(agent_id, hosts[agent_id]) for agent_id in chosen]
         return []  # the agents changed under us twice: the next report schedules it
 
     def _segment(self, session: Session, network_id: str) -> SegmentView | None:
@@ -204,17 +220,24 @@ class Bindings:
                               .where(NetworkSegment.network_id == network_id)).first()
         return SegmentView(row[0], row[1]) if row is not None else None
 
-    def _bind(self, session: Session, network_id: str, agent_id: str, now: datetime) -> str:
-        agent = session.get(Agent, agent_id)
-        net = session.get(Network, network_id)
-        assert agent is not None and net is not None
+    def _bind(self, session: Session, network_id: str, agent_id: str, now: datetime, *,
+              net: Network | None = None, host: str | None = None) -> str:
+        """Bind; `net` (the locked row) and the agent's `host`, when the caller has them,
+        save reading them again."""
+        if host is None:
+            agent = session.get(Agent, agent_id)
+            assert agent is not None
+            host = agent.host
+        if net is None:
+            net = session.get(Network, network_id)
+        assert net is not None
         # The revision now: a confirmation at or after it means this agent serves the
         # network (scheduler/readiness.py).
         session.add(NetworkDhcpAgentBinding(network_id=network_id, dhcp_agent_id=agent_id,
                                             created_at=now, bound_revision=net.revision_number))
         events.record(session, "agent.network_added", "agent", agent_id, network_id,
-                      host=agent.host)
-        return agent.host
+                      host=host)
+        return host
 
     def _unbind(self, session: Session, network_id: str, agent: Agent) -> None:
         session.query(NetworkDhcpAgentBinding).filter_by(
@@ -248,10 +271,10 @@ class Bindings:
         for network_id in pending:
             def work(session: Session, network_id: str = network_id) -> int:
                 try:
-                    load_network(session, network_id, lock=True)
+                    net = load_network(session, network_id, lock=True)
                 except NetworkNotFound:  # deleted meanwhile: nothing to schedule
                     return 0
-                return len(self.schedule(session, network_id, reason))
+                return len(self.schedule(session, net, reason))
             done += self.db.run(work)
         return done
 
@@ -270,15 +293,16 @@ class Bindings:
             agent = self._dhcp_agent(session, agent_id)
             if not agent.admin_state_up:
                 raise AgentDisabled(agent_id)
-            load_network(session, network_id, lock=True)
-            if agent_id in self.hosting(session, network_id):
+            net = load_network(session, network_id, lock=True)
+            copies = statuses.copies_of(session, network_id)
+            if any(c.agent_id == agent_id for c in copies):
                 raise _already_hosted(network_id, agent_id)
             self._check_reach(session, agent, network_id)
-            self._bind(session, network_id, agent_id, utcnow())
+            self._bind(session, network_id, agent_id, utcnow(), net=net, host=agent.host)
             history.note(session, history.ADDED, actor=actor, reason="dhcp-agent-network-add",
                          network_id=network_id, to_agent=agent_id, host=agent.host)
             binding_changes.note(session, "added")
-            statuses.refresh_networks(session, [network_id])
+            statuses.refresh_network(session, net, [*copies, DhcpCopy(agent_id, None)])
             return agent.host
 
         try:

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
@@ -57,6 +58,7 @@ REFRESH_PERIOD = 1.0  # seconds between background heartbeat passes (api/app.py)
 # background pass is not running, e.g. services used without the app).
 STALE_AFTER = timedelta(seconds=5)
 EVENT_BATCH = 1000
+_EVENT_COLUMNS = (Event.id, Event.event, Event.resource_id, Event.network_id, Event.created_at)
 
 
 def note_change(session: Session) -> None:
@@ -140,22 +142,25 @@ class FleetSnapshot:
                 reach = self._l2_live.get(host)
             return reach is not None and can_carry(reach, segment), self._l2_count
 
-    def confirm(self, session: Session, agent_ids: Iterable[str], now: datetime) -> bool:
-        """Whether the rows agree that these agents are DHCP agents, alive and enabled; when
-        not, the copy is read whole on next use."""
+    def confirm(self, session: Session, agent_ids: Iterable[str], now: datetime
+                ) -> dict[str, str] | None:
+        """The chosen agents' hosts, if the rows agree that they are DHCP agents, alive and
+        enabled; else None, and the copy is read whole on next use."""
         ids = list(agent_ids)
         if not ids:
-            return True
+            return {}
         rows = session.execute(select(Agent.id, Agent.agent_type, Agent.admin_state_up,
-                                      Agent.heartbeat_timestamp).where(Agent.id.in_(ids))).all()
+                                      Agent.heartbeat_timestamp, Agent.host)
+                               .where(Agent.id.in_(ids))).all()
         ok = len(rows) == len(set(ids)) and all(
             kind == AGENT_TYPE_DHCP and up and is_alive(beat, now, self._down)
-            for _, kind, up, beat in rows)
+            for _, kind, up, beat, _ in rows)
         if not ok:
             LOG.info("fleet copy was stale (chosen agents %s changed meanwhile); reloading",
                      ", ".join(i[:8] for i in ids))
             self.invalidate()
-        return ok
+            return None
+        return {agent_id: host for agent_id, _, _, _, host in rows}
 
     def invalidate(self) -> None:
         with self._lock:
@@ -179,8 +184,8 @@ class FleetSnapshot:
                 self._beat(known, when, self._clock())
 
     def _sync(self, session: Session, now: datetime) -> None:
-        revision = revision_of(session)
-        if revision != self._revision or not self._follow_events(session, now):
+        revision, rows = self._revision_and_events(session)
+        if revision != self._revision or not self._follow_events(session, now, rows):
             self._reload(session, now, revision)
         elif now - self._beats_read_at > STALE_AFTER:
             self._read_beats(session, now)
@@ -223,13 +228,27 @@ class FleetSnapshot:
         LOG.debug("fleet copy read whole: %d agents, %d bindings, revision %d",
                   len(self._agents), sum(self._load.values()), revision)
 
-    def _follow_events(self, session: Session, now: datetime) -> bool:
-        """Apply binding changes after the cursor; False when the log no longer has them."""
+    def _revision_and_events(self, session: Session) -> tuple[int, list[Any]]:
+        """The fleet revision and the first batch of events after the cursor, in one round
+        trip (every scheduling call asks both): the one revision row, outer-joined to the
+        events."""
+        rows = list(session.execute(
+            select(FleetRevision.revision, *_EVENT_COLUMNS)
+            .select_from(FleetRevision)
+            .outerjoin(Event, Event.id > self._cursor)
+            .where(FleetRevision.id == REVISION_ROW).order_by(Event.id).limit(EVENT_BATCH)))
+        if not rows:  # a schema made by create_all (tests) lacks the row: two queries
+            return revision_of(session), self._events_after(session)
+        return int(rows[0].revision), [r for r in rows if r.id is not None]
+
+    def _events_after(self, session: Session) -> list[Any]:
+        return list(session.execute(select(*_EVENT_COLUMNS).where(Event.id > self._cursor)
+                                    .order_by(Event.id).limit(EVENT_BATCH)))
+
+    def _follow_events(self, session: Session, now: datetime, rows: list[Any]) -> bool:
+        """Apply binding changes after the cursor, `rows` (the first batch of them) and on;
+        False when the log no longer has them."""
         while True:
-            rows = list(session.execute(
-                select(Event.id, Event.event, Event.resource_id, Event.network_id,
-                       Event.created_at).where(Event.id > self._cursor)
-                .order_by(Event.id).limit(EVENT_BATCH)))
             if rows and rows[0].id > self._cursor + 1:
                 oldest = session.scalar(select(func.min(Event.id)))
                 if oldest is not None and oldest > self._cursor + 1:
@@ -240,6 +259,7 @@ class FleetSnapshot:
             self._cursor = max(cursor, self._cursor)
             if len(rows) < EVENT_BATCH or len(kept) < len(rows):
                 return True
+            rows = self._events_after(session)
 
     def _apply(self, event: str, agent_id: str, network_id: str | None) -> None:
         if network_id is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from neutrino import zone_hints
 from neutrino.config import ServerSettings
@@ -69,15 +70,17 @@ class Networks:
                 shared=attrs.get("shared", False), dns_domain=attrs.get("dns_domain", ""),
                 availability_zone_hints=zone_hints.joined(hints),
                 mtu=self._mtu(request.network_type or self.settings.tenant_network_types[0]),
-                revision_number=1, created_at=now, updated_at=now)
+                revision_number=1, created_at=now, updated_at=now,
+                subnets=[])  # a new network has none: the view needs no query for them
             if "mtu" in attrs:
                 net.mtu = attrs["mtu"]
             session.add(net)
             session.flush()
-            segments.allocate(session, net.id, request, self.settings, self.rng)
+            segment = segments.allocate(session, net.id, request, self.settings, self.rng)
+            # What the view reads is what this transaction wrote: no re-read of the rows.
+            set_committed_value(net, "segment", segment)
             events.record(session, "network.create", "network", net.id, net.id)
             session.flush()
-            session.refresh(net)
             return network_view(net)
 
         return self.db.run(work)

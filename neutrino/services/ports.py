@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from neutrino import dhcp_options, dns_names, ipam, ipv6
 from neutrino.config import ServerSettings
@@ -107,18 +108,24 @@ class Ports:
             binding_host_id=attrs.get("binding:host_id", ""),
             dns_name=self._dns_name(attrs),
             status=_initial_status(owner, attrs.get("binding:host_id", "")),
-            revision_number=1, created_at=now, updated_at=now, mac_address="")
+            revision_number=1, created_at=now, updated_at=now, mac_address="",
+            # What a DHCP agent must confirm: the revision bump(net) below gives the network
+            # (set before the insert, which then writes it: no UPDATE after).
+            dhcp_revision=net.revision_number + 1)
         self._insert_with_mac(session, port, attrs.get("mac_address"))
-        self._allocate(session, net, port, attrs.get("fixed_ips"))
+        # The view reads what this transaction wrote, not the rows again.
+        set_committed_value(port, "fixed_ips", sorted(
+            self._allocate(session, net, port, attrs.get("fixed_ips")),
+            key=lambda a: a.ip_address))  # the relationship's order_by
+        set_committed_value(port, "extra_dhcp_opts", [])
         if attrs.get("extra_dhcp_opts"):
             _set_extra_dhcp_opts(port, attrs["extra_dhcp_opts"])
         bump(net)
-        port.dhcp_revision = net.revision_number  # what a DHCP agent must confirm
+        assert port.dhcp_revision == net.revision_number
         events.record(session, "port.create", "port", port.id, net.id)
         if first_port:
-            self.bindings.schedule(session, net.id, f"first port {port.id} created")
+            self.bindings.schedule(session, net, f"first port {port.id} created")
         session.flush()
-        session.refresh(port)
         return self._view(port)
 
     def _insert_with_mac(self, session: Session, port: Port, mac: str | None) -> None:
@@ -128,12 +135,19 @@ class Ports:
                 raise MacAddressInUse(f"Unable to complete operation for network "
                                       f"{port.network_id}. The mac address {mac} is in use.")
             return
-        for _ in range(MAC_ATTEMPTS):
-            port.mac_address = ipam.random_mac(self.settings.base_mac, self.rng)
-            if self._try_insert(session, port):
-                return
-        raise MacAddressInUse("Unable to generate a unique MAC address for the port; "
-                              "base_mac leaves too few free addresses.")
+        # A MAC is unique within its network, and every writer of a network's ports holds
+        # the network's row lock (load_network(lock=True)): which candidates are taken,
+        # asked once under that lock, stays true until commit. One query, no savepoint.
+        candidates = list(dict.fromkeys(ipam.random_mac(self.settings.base_mac, self.rng)
+                                        for _ in range(MAC_ATTEMPTS)))
+        taken = set(session.scalars(select(Port.mac_address).where(
+            Port.network_id == port.network_id, Port.mac_address.in_(candidates))))
+        free = [mac for mac in candidates if mac not in taken]
+        if not free:
+            raise MacAddressInUse("Unable to generate a unique MAC address for the port; "
+                                  "base_mac leaves too few free addresses.")
+        port.mac_address = free[0]
+        session.add(port)
 
     def _try_insert(self, session: Session, row: Any) -> bool:
         try:
@@ -146,23 +160,26 @@ class Ports:
             return False
 
     def _allocate(self, session: Session, net: Network, port: Port,
-                  requested: list[dict[str, str]] | None) -> None:
+                  requested: list[dict[str, str]] | None) -> list[IpAllocation]:
+        """Claim the port's addresses; returns the rows claimed."""
         subnets = {s.id: s for s in net.subnets}
         if requested is None:
             # No fixed_ips asked for: one address from every subnet of the network.
             wanted: list[tuple[Subnet, str | None]] = [(s, None) for s in subnets.values()]
         else:
             wanted = [self._resolve_request(net, subnets, item) for item in requested]
+        claimed = []
         for subnet, address in wanted:
             if _auto_address(subnet):
-                self._claim_auto(session, subnet, port, address)
+                claimed.append(self._claim_auto(session, subnet, port, address))
             elif address is not None:
-                self._claim(session, subnet, port, address)
+                claimed.append(self._claim(session, subnet, port, address))
             else:
-                self._claim_next(session, subnet, port)
+                claimed.append(self._claim_next(session, subnet, port))
+        return claimed
 
     def _claim_auto(self, session: Session, subnet: Subnet, port: Port,
-                    requested: str | None) -> None:
+                    requested: str | None) -> IpAllocation:
         """SLAAC and DHCPv6-stateless: the port's address is the EUI-64 of its MAC."""
         address = ipv6.eui64_address(subnet.cidr, port.mac_address)
         if requested is not None and ipaddress.ip_address(requested) != \
@@ -173,7 +190,7 @@ class Ports:
                                f"port on subnet {subnet.id} since the subnet is configured "
                                f"for automatic addresses ({mode}); its address is "
                                f"{address}.")
-        self._claim(session, subnet, port, address)
+        return self._claim(session, subnet, port, address)
 
     def _readdress_auto(self, session: Session, net: Network, port: Port) -> set[tuple[str, str]]:
         """After a MAC change, move the port's EUI-64 addresses to the new MAC's."""
@@ -210,7 +227,8 @@ class Ports:
                 return subnet, address
         raise InvalidInput(f"IP address {address} is not in any subnet of network {net.id}.")
 
-    def _claim(self, session: Session, subnet: Subnet, port: Port, address: str) -> None:
+    def _claim(self, session: Session, subnet: Subnet, port: Port, address: str
+               ) -> IpAllocation:
         address = str(ipaddress.ip_address(address))
         net = ipaddress.ip_network(subnet.cidr)
         if address in (str(net.network_address), str(net.broadcast_address)) \
@@ -227,21 +245,26 @@ class Ports:
         # Asked for by name: reused at once, quarantined or not. Every hosting agent drops
         # the old MAC's lease when it serves the new port (agent/releases.py).
         quarantine.forget(session, subnet.id, address)
+        return row
 
-    def _claim_next(self, session: Session, subnet: Subnet, port: Port) -> None:
+    def _claim_next(self, session: Session, subnet: Subnet, port: Port) -> IpAllocation:
         used = set(session.scalars(select(IpAllocation.ip_address)
                                    .where(IpAllocation.subnet_id == subnet.id)))
         freed = quarantine.freed_in(session, subnet.id)
         held = {f.address for f in freed}
-        for address in ipam.candidate_addresses(subnet.allocation_pools, used, freed,
-                                                utcnow(), self._quarantine):
+        address = next(iter(ipam.candidate_addresses(subnet.allocation_pools, used, freed,
+                                                     utcnow(), self._quarantine)), None)
+        if address is not None:
             row = IpAllocation(subnet_id=subnet.id, ip_address=address, port_id=port.id,
                                network_id=port.network_id)
-            # The primary key is the last word: a concurrent claim of the same address loses.
-            if self._try_insert(session, row):
-                if address in held:
-                    quarantine.forget(session, subnet.id, address)
-                return
+            # `used` was read under the network's row lock, which every writer of its
+            # addresses holds: the address stays free until commit, so the row goes in with
+            # the transaction's other inserts (no savepoint). The primary key still forbids
+            # a double allocation, should a writer ever forget the lock.
+            session.add(row)
+            if address in held:
+                quarantine.forget(session, subnet.id, address)
+            return row
         waiting = sum(not ipam.reusable(f, utcnow(), self._quarantine) for f in freed)
         detail = (f"; {waiting} recently freed addresses wait for DHCP agents to release "
                   f"them (ip_reuse_quarantine)" if waiting else "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from neutrino import ipam
@@ -67,11 +67,12 @@ def forget(session: Session, subnet_id: str, ip: str) -> None:
 
 def freed_in(session: Session, subnet_id: str) -> list[ipam.FreedAddress]:
     """The subnet's quarantined addresses, with whether any agent is still waited for."""
-    waited = set(session.scalars(select(IpQuarantineWait.ip_address).where(
-        IpQuarantineWait.subnet_id == subnet_id).distinct()))
-    rows = session.execute(select(IpQuarantine.ip_address, IpQuarantine.freed_at).where(
-        IpQuarantine.subnet_id == subnet_id))
-    return [ipam.FreedAddress(ip, freed_at, ip in waited) for ip, freed_at in rows]
+    # One query (a port's creation asks this on its way): the waits as an EXISTS column.
+    waited = exists().where(IpQuarantineWait.subnet_id == IpQuarantine.subnet_id,
+                            IpQuarantineWait.ip_address == IpQuarantine.ip_address)
+    rows = session.execute(select(IpQuarantine.ip_address, IpQuarantine.freed_at, waited)
+                           .where(IpQuarantine.subnet_id == subnet_id))
+    return [ipam.FreedAddress(ip, freed_at, bool(wait)) for ip, freed_at, wait in rows]
 
 
 def settle(session: Session, agent_id: str, applied: Sequence[NetworkApplied]) -> None:

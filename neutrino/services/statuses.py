@@ -56,6 +56,28 @@ def refresh_port(session: Session, port: Port) -> None:
         set_port(port, _copies(session, [port.network_id])[port.network_id])
 
 
+def copies_of(session: Session, network_id: str) -> list[DhcpCopy]:
+    """The network's DHCP copies (its bindings and what each agent confirmed)."""
+    return _copies(session, [network_id])[network_id]
+
+
+def refresh_network(session: Session, net: Network, copies: list[DhcpCopy]) -> None:
+    """refresh_networks for one network whose row and copies (with the transaction's own
+    binding changes) the caller holds: one query, for its compute ports."""
+    _set_network(net, copies)
+    for port in session.scalars(select(Port).where(
+            Port.network_id == net.id,
+            Port.device_owner.startswith(port_status.COMPUTE_PREFIX))):
+        set_port(port, copies)
+
+
+def _set_network(net: Network, copies: list[DhcpCopy]) -> None:
+    status = port_status.network_status(net.admin_state_up, copies)
+    if status != net.status:
+        LOG.info("network %s is %s", net.id, status)
+        net.status = status
+
+
 def refresh_networks(session: Session, network_ids: Iterable[str],
                      port_ids: Collection[str] | None = None) -> None:
     """Recompute the networks' status and their compute ports' (only `port_ids` if given)."""
@@ -64,10 +86,7 @@ def refresh_networks(session: Session, network_ids: Iterable[str],
         chunk = ids[start:start + CHUNK]
         copies = _copies(session, chunk)
         for net in session.scalars(select(Network).where(Network.id.in_(chunk))):
-            status = port_status.network_status(net.admin_state_up, copies[net.id])
-            if status != net.status:
-                LOG.info("network %s is %s", net.id, status)
-                net.status = status
+            _set_network(net, copies[net.id])
         query = select(Port).where(Port.network_id.in_(chunk),
                                    Port.device_owner.startswith(port_status.COMPUTE_PREFIX))
         if port_ids is not None:

@@ -71,9 +71,8 @@ class Subnets:
                 # A shared network is visible, but only its owner adds subnets to it.
                 raise InvalidInput(f"Network {net.id} belongs to another project; you cannot "
                                    "add subnets to it.")
-            self._check_overlap(session, net, plan.cidr)
+            had_dhcp = self._check_overlap(session, net, plan.cidr)
             now = utcnow()
-            had_dhcp = any(s.enable_dhcp for s in net.subnets)
             sub = Subnet(
                 id=str(uuid.uuid4()), network_id=net.id,
                 project_id=attrs.get("project_id") or net.project_id,
@@ -92,22 +91,27 @@ class Subnets:
                 _address_existing_ports(session, net, sub)
             events.record(session, "subnet.create", "subnet", sub.id, net.id)
             if sub.enable_dhcp and not had_dhcp:
-                self.bindings.schedule(session, net.id, f"DHCP subnet {sub.id} created")
+                self.bindings.schedule(session, net, f"DHCP subnet {sub.id} created")
             return subnet_view(sub)
 
         return self.db.run(work)
 
-    def _check_overlap(self, session: Session, net: Network, cidr: str) -> None:
-        query = select(Subnet.cidr, Subnet.network_id)
+    def _check_overlap(self, session: Session, net: Network, cidr: str) -> bool:
+        """Refuse a cidr that overlaps; returns whether the network has a DHCP-enabled
+        subnet already (read by the same query)."""
+        query = select(Subnet.cidr, Subnet.network_id, Subnet.enable_dhcp)
         if self.settings.allow_overlapping_ips:
             # Overlap across networks is allowed; within one network it never is.
             query = query.where(Subnet.network_id == net.id)
-        for other, other_net in session.execute(query):
+        had_dhcp = False
+        for other, other_net, dhcp in session.execute(query):
+            had_dhcp = had_dhcp or (dhcp and other_net == net.id)
             if ipam.cidrs_overlap(other, cidr):
                 where = "this network" if other_net == net.id else f"network {other_net}"
                 raise InvalidInput(f"Requested subnet with cidr {cidr} overlaps with subnet "
                                    f"{other} of {where} (allow_overlapping_ips is "
                                    f"{self.settings.allow_overlapping_ips}).")
+        return had_dhcp
 
     def get(self, subnet_id: str, project_id: str | None) -> dict[str, Any]:
         with self.db.session() as session:
@@ -148,7 +152,7 @@ class Subnets:
             bump(net)
             events.record(session, "subnet.update", "subnet", sub.id, net.id)
             if attrs.get("enable_dhcp"):
-                self.bindings.schedule(session, net.id, f"DHCP enabled on subnet {sub.id}")
+                self.bindings.schedule(session, net, f"DHCP enabled on subnet {sub.id}")
             session.flush()
             return subnet_view(sub)
 
