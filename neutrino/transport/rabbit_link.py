@@ -152,6 +152,7 @@ class Link:
     def _consume(self, conn: Connection) -> None:
         channel = conn.channel()
         consumers = self._declare(channel)
+        checked = time.monotonic()
         while not self._stop.is_set():
             if self._resetup.is_set():
                 for consumer in consumers:
@@ -161,8 +162,12 @@ class Link:
                 conn.drain_events(timeout=DRAIN_TICK)
             except TimeoutError:
                 pass
-            conn.heartbeat_check()
-            self.heartbeat_publisher()
+            # Once per tick, not once per message: the publishing connection's check waits
+            # up to PUB_DRAIN_TIMEOUT, which a busy consumer would pay on every call.
+            if time.monotonic() - checked >= DRAIN_TICK:
+                checked = time.monotonic()
+                conn.heartbeat_check()
+                self.heartbeat_publisher()
 
     def _declare(self, channel: Any) -> list[Consumer]:
         with self._gen:
