@@ -89,13 +89,14 @@ def _cpu(root: psutil.Process) -> float:
 
 
 @contextmanager
-def _stack(stack: str, code_dir: str | None) -> Iterator[tuple[Spec, psutil.Process, str]]:
+def _stack(stack: str, code_dir: str | None, workers: int
+           ) -> Iterator[tuple[Spec, psutil.Process, str]]:
     db, transport = stack.split("-")
     exchange = "hbcpu_bench_" + uuid.uuid4().hex[:8]
     extra = "agent_down_time = 75\n"
     if transport == "rabbit":
         extra += f"transport_url = {RABBIT_URL}\ncontrol_exchange = {exchange}\n"
-    with database(db) as url, server(url, extra, workers=2, code_dir=code_dir) as srv:
+    with database(db) as url, server(url, extra, workers=workers, code_dir=code_dir) as srv:
         spec: Spec = ("http", srv.url) if transport == "http" else ("rabbit", exchange)
         yield spec, psutil.Process(srv.proc.pid), srv.log
     if transport == "rabbit":
@@ -104,9 +105,9 @@ def _stack(stack: str, code_dir: str | None) -> Iterator[tuple[Spec, psutil.Proc
         delete_topology(RABBIT_URL, exchange)
 
 
-def measure(stack: str, code_dir: str | None, agents: int, seconds: float, callers: int
-            ) -> dict[str, float]:
-    with _stack(stack, code_dir) as (spec, root, log):
+def measure(stack: str, code_dir: str | None, agents: int, seconds: float, callers: int,
+            workers: int) -> dict[str, float]:
+    with _stack(stack, code_dir, workers) as (spec, root, log):
         hosts = [f"hbcpu-{i:05d}" for i in range(agents)]
         for proc in _run_all(_register, [(spec, hosts[i::4]) for i in range(4)]):
             proc.join()
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--callers", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="[DEFAULT] api_workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as old_dir:
         codes: dict[str, str | None] = {"new": None}
@@ -151,9 +153,9 @@ def main() -> None:
                 for name, code_dir in codes.items():
                     loads.append(os.getloadavg()[0])
                     results[name].append(measure(stack, code_dir, args.agents, args.seconds,
-                                                 args.callers))
-            print(f"{stack}, {args.agents} agents, {args.callers} callers x {args.seconds:.0f}"
-                  f" s, load {min(loads):.2f}-{max(loads):.2f} (mean of {args.rounds} rounds)")
+                                                 args.callers, args.workers))
+            print(f"{stack}, {args.workers} workers, {args.agents} agents, {args.callers} "
+                  f"callers x {args.seconds:.0f} s, load {min(loads):.2f}-{max(loads):.2f} (mean of {args.rounds} rounds)")
             for figure in results["new"][0]:
                 row = {name: sum(r[figure] for r in rs) / len(rs) for name, rs in results.items()}
                 shown = "   ".join(f"{name} {value:9.3f}" for name, value in row.items())
