@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/heartbeat_cpu_bench.py [--stacks sqlite-http mariadb
 Each round starts a 2-worker neutrino-server of the old code (`git archive <old-ref>` in a
 temporary directory) and one of this tree, each on a fresh database (and its own RabbitMQ
 exchange), registers `--agents` DHCP agents, then floods routine reports (nothing changed)
-from `--callers` processes. Server CPU is psutil's user + system time of the server and
+from `--callers` processes (or, with `--burst N`, queues N calls on the broker at once).
+Server CPU is psutil's user + system time of the server and
 all its children, read around the flood. Prints calls/s and CPU per call; asserts nothing.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psutil
+from kombu import Connection, Producer, Queue
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import AGENT, database, server  # noqa: E402
@@ -31,6 +33,7 @@ from neutrino.neutron_names import AGENT_TYPE_DHCP  # noqa: E402
 from neutrino.transport.client import AgentServerClient  # noqa: E402
 from neutrino.transport.factory import make_agent_client  # noqa: E402
 from neutrino.transport.http_client import HttpAgentClient  # noqa: E402
+from neutrino.transport.rabbit_topology import RPC_TOPIC, RpcRequest, Topology  # noqa: E402
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RABBIT_URL = os.environ.get("NEUTRINO_BENCH_RABBIT", "rabbit://guest:guest@127.0.0.1:5672/")
@@ -70,6 +73,34 @@ def _flood(spec: Spec, hosts: list[str], start_at: float, seconds: float, out: A
     out.put(done)
 
 
+def _burst(exchange: str, hosts: list[str], calls: int, root: psutil.Process
+           ) -> tuple[float, float]:
+    """Queue `calls` routine reports on the broker at once and wait for every reply; the
+    server works flat out, whatever the callers could do: (server CPU s, wall s)."""
+    topology = Topology(exchange)
+    bodies = [RpcRequest(method="report_state", args=_state(host, False).model_dump())
+              .model_dump_json().encode() for host in hosts]
+    replies = Queue("hbcpu_bench_replies_" + uuid.uuid4().hex[:8], durable=False)
+    with Connection(RABBIT_URL.replace("rabbit://", "amqp://", 1)) as conn:
+        channel = conn.channel()
+        replies(channel).declare()
+        producer = Producer(channel)
+        before, started = _cpu(root), time.monotonic()
+        for i in range(calls):
+            producer.publish(bodies[i % len(bodies)], exchange=topology.topic_exchange,
+                             routing_key=RPC_TOPIC, reply_to=replies.name,
+                             correlation_id=str(i), content_type="application/json",
+                             content_encoding="utf-8", serializer=None)
+        deadline = time.monotonic() + 600
+        while replies(channel).queue_declare(passive=True).message_count < calls:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer every queued call")
+            time.sleep(0.05)
+        cpu, wall = _cpu(root) - before, time.monotonic() - started
+        replies(channel).delete()
+    return cpu, wall
+
+
 def _run_all(target: Any, args: list[tuple[Any, ...]]) -> list[multiprocessing.Process]:
     procs = [multiprocessing.Process(target=target, args=a, daemon=True) for a in args]
     for proc in procs:
@@ -106,11 +137,17 @@ def _stack(stack: str, code_dir: str | None, workers: int
 
 
 def measure(stack: str, code_dir: str | None, agents: int, seconds: float, callers: int,
-            workers: int) -> dict[str, float]:
+            workers: int, burst: int = 0) -> dict[str, float]:
     with _stack(stack, code_dir, workers) as (spec, root, log):
         hosts = [f"hbcpu-{i:05d}" for i in range(agents)]
         for proc in _run_all(_register, [(spec, hosts[i::4]) for i in range(4)]):
             proc.join()
+        if burst and spec[0] == "rabbit":
+            for proc in _run_all(_flood, [(spec, hosts, time.time(), 1.0,
+                                           multiprocessing.Queue())]):
+                proc.join()  # a routine report of each agent first, as in the flood
+            cpu, wall = _burst(spec[1], hosts, burst, root)
+            return {"calls_per_s": burst / wall, "cpu_ms_per_call": cpu / burst * 1000}
         out: multiprocessing.Queue[int] = multiprocessing.Queue()
         start_at = time.time() + 3.0
         procs = _run_all(_flood, [(spec, hosts[i::callers], start_at, seconds, out)
@@ -138,6 +175,9 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="[DEFAULT] api_workers")
+    parser.add_argument("--burst", type=int, default=0,
+                        help="RabbitMQ stacks: queue this many calls at once instead of the "
+                        "callers' flood (CPU per call without the callers' limits)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as old_dir:
         codes: dict[str, str | None] = {"new": None}
@@ -152,8 +192,9 @@ def main() -> None:
             for _ in range(args.rounds):  # alternating, so load drift hits both alike
                 for name, code_dir in codes.items():
                     loads.append(os.getloadavg()[0])
-                    results[name].append(measure(stack, code_dir, args.agents, args.seconds,
-                                                 args.callers, args.workers))
+                    results[name].append(measure(
+                        stack, code_dir, args.agents, args.seconds, args.callers,
+                        args.workers, args.burst))
             print(f"{stack}, {args.workers} workers, {args.agents} agents, {args.callers} "
                   f"callers x {args.seconds:.0f} s, load {min(loads):.2f}-{max(loads):.2f} (mean of {args.rounds} rounds)")
             for figure in results["new"][0]:
