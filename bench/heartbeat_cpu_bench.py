@@ -196,7 +196,8 @@ def main() -> None:
                         stack, code_dir, args.agents, args.seconds, args.callers,
                         args.workers, args.burst))
             print(f"{stack}, {args.workers} workers, {args.agents} agents, {args.callers} "
-                  f"callers x {args.seconds:.0f} s, load {min(loads):.2f}-{max(loads):.2f} (mean of {args.rounds} rounds)")
+                  f"callers x {args.seconds:.0f} s (or a burst of {args.burst}), load "
+                  f"{min(loads):.2f}-{max(loads):.2f} (mean of {args.rounds} rounds)")
             for figure in results["new"][0]:
                 row = {name: sum(r[figure] for r in rs) / len(rs) for name, rs in results.items()}
                 shown = "   ".join(f"{name} {value:9.3f}" for name, value in row.items())
