@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kombu import Consumer, Exchange
+from kombu.exceptions import ContentDisallowed
 
 from neutrino.agent_protocol.messages import Event
 from neutrino.transport.client import TransportError
@@ -37,6 +38,10 @@ from neutrino.transport.rabbit_topology import (
 LOG = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], Any]
+# Answers a call from its body's bytes on the consuming thread, or None to leave it to the
+# pool: for calls answered from memory (routine heartbeats), where a hand-over to another
+# thread would cost more than the answer.
+Quick = Callable[[bytes], Any]
 DescribeError = Callable[[Exception], RpcError]
 WORKERS = 8
 REPLY_RETRIES = 1
@@ -57,10 +62,12 @@ class RabbitRpcServer:
 
     def __init__(self, broker: BrokerParams, control_exchange: str, handle: Handler,
                  describe_error: DescribeError, workers: int = WORKERS,
-                 on_connected: Callable[[], None] | None = None) -> None:
+                 on_connected: Callable[[], None] | None = None,
+                 quick: Quick | None = None) -> None:
         """`on_connected`: called after every (re)connection, once calls are consumed."""
         self.topology = Topology(control_exchange)
         self._handle = handle
+        self._quick = quick
         self._describe_error = describe_error
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rabbit-rpc")
         self._outbox: queue.Queue[_Outgoing | None] = queue.Queue()
@@ -91,15 +98,25 @@ class RabbitRpcServer:
         topo = self.topology
         for exchange in (topo.topic_exchange, topo.fanout_exchange):
             exchange(channel).declare()
-        return [Consumer(channel, [topo.rpc_queue()], callbacks=[self._on_request],
+        # on_message: the raw message, so that a quick answer needs no decoding first.
+        return [Consumer(channel, [topo.rpc_queue()], on_message=self._on_message,
                          accept=["json"], no_ack=True)]
 
-    def _on_request(self, body: Any, message: Any) -> None:
+    def _on_message(self, message: Any) -> None:
         props = message.properties
         reply_to, corr = props.get("reply_to"), props.get("correlation_id")
+        if self._quick is not None and message.content_type == "application/json":
+            try:
+                result = self._quick(message.body)
+            except Exception:  # the pool's path answers it, and maps any error there
+                LOG.exception("quick answer failed; the call takes the full path")
+                result = None
+            if result is not None:
+                self._reply(RpcReply(result=result), reply_to, corr)
+                return
         try:
-            request = RpcRequest.model_validate(body)
-        except ValueError as exc:
+            request = RpcRequest.model_validate(message.decode())
+        except (ValueError, ContentDisallowed) as exc:
             LOG.warning("ignoring malformed call from %s: %s", reply_to, exc)
             return
         self._pool.submit(self._serve, request, reply_to, corr)
@@ -112,6 +129,9 @@ class RabbitRpcServer:
             if error.status == 500:  # a bug; a 503 (database unreachable) is a state
                 LOG.exception("agent call %s failed", request.method)
             reply = RpcReply(error=error)
+        self._reply(reply, reply_to, corr)
+
+    def _reply(self, reply: RpcReply, reply_to: str | None, corr: str | None) -> None:
         if reply_to:
             self._outbox.put(_Outgoing(reply.model_dump_json().encode(), "", reply_to,
                                        REPLY_RETRIES, {"correlation_id": corr}))

@@ -55,6 +55,11 @@ def decode_json(raw: bytes) -> Any:
 
 
 async def json_body(request: Request) -> Any:
+    return parse_json_body(await raw_json_body(request))
+
+
+async def raw_json_body(request: Request) -> bytes:
+    """The body's bytes, once its content type says JSON and it is not empty."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     if content_type and content_type != "application/json":
@@ -62,6 +67,10 @@ async def json_body(request: Request) -> Any:
                            "application/json.")
     if not raw:
         raise InvalidInput("The request body is empty; a JSON object is required.")
+    return raw
+
+
+def parse_json_body(raw: bytes) -> Any:
     try:
         return decode_json(raw)
     except MalformedJson as exc:

@@ -25,7 +25,7 @@ from neutrino.services.agent_load import reported_load
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
 from neutrino.services.fleet_snapshot import FleetSnapshot
-from neutrino.services.heartbeats import HeartbeatBuffer
+from neutrino.services.heartbeats import HeartbeatBuffer, RawReport
 from neutrino.services.history import SERVER, Actor
 from neutrino.services.views import AGENT_COLUMNS, agent_columns, agent_row_view, agent_view
 
@@ -47,9 +47,16 @@ class Agents:
                                           settings.dhcp_load_type)
         self.listing = AgentListCache(db, settings.agent_down_time)
 
-    def quick_report(self, state: AgentState) -> ReportResult | None:
-        """Acknowledge a routine heartbeat from memory; None when it needs report_state()."""
-        return self.heartbeats.offer(state, utcnow())
+    def quick_report(self, state: AgentState, raw: RawReport | None = None
+                     ) -> ReportResult | None:
+        """Acknowledge a routine heartbeat from memory; None when it needs report_state().
+        With `raw` (the bytes it came as), the same bytes later pass quick_raw_report."""
+        return self.heartbeats.offer(state, utcnow(), raw)
+
+    def quick_raw_report(self, raw: RawReport) -> ReportResult | None:
+        """Acknowledge a heartbeat from its bytes alone when they repeat the agent's last
+        routine report; None when they do not (parse it, then quick_report)."""
+        return self.heartbeats.offer_raw(raw, utcnow())
 
     def report(self, state: AgentState) -> ReportResult:
         """A heartbeat, from memory when routine (for callers already off the event loop)."""

@@ -62,6 +62,15 @@ class KnownAgent:
     heartbeat: datetime
     reach: L2Reach | None  # an L2 agent's: a change is news for scheduling (fleet_snapshot)
     configurations: dict[str, Any]  # as last reported: unchanged ones are not written again
+    load: int = 0  # what `configurations` say of the load
+    # The bytes of the last routine report taken, as the transport carried it (see
+    # offer_raw), keyed by its form: the same bytes again say nothing new.
+    raw: RawReport | None = None
+
+
+# A routine report as its transport carried it: (form, bytes). The form keeps the bytes of
+# one transport's message from ever standing for another's ("http", "rabbit").
+RawReport = tuple[str, bytes]
 
 
 class HeartbeatBuffer:
@@ -78,39 +87,85 @@ class HeartbeatBuffer:
         self._load_type = load_type  # [DEFAULT] dhcp_load_type (services/agent_load.py)
         self._known: dict[tuple[str, str], KnownAgent] = {}
         self._pending: dict[str, Pending] = {}
+        # Raw routine reports taken -> the (agent_type, host) that sent them (offer_raw).
+        self._raw: dict[RawReport, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     def remember(self, state: AgentState, result: ReportResult, now: datetime) -> None:
+        key = (state.agent_type, state.host)
         with self._lock:
-            self._known[(state.agent_type, state.host)] = KnownAgent(
+            self._drop_raw(self._known.get(key))
+            self._known[key] = KnownAgent(
                 result.agent_id, state.binary, state.topic, state.availability_zone,
-                result.admin_state_up, now, _reach(state), state.configurations)
+                result.admin_state_up, now, _reach(state), state.configurations,
+                reported_load(state.agent_type, state.configurations, self._load_type))
 
     def forget(self, agent_id: str) -> None:
         with self._lock:
             self._pending.pop(agent_id, None)
             for key, known in list(self._known.items()):
                 if known.id == agent_id:
+                    self._drop_raw(known)
                     del self._known[key]
 
-    def offer(self, state: AgentState, now: datetime) -> ReportResult | None:
+    def offer(self, state: AgentState, now: datetime, raw: RawReport | None = None
+              ) -> ReportResult | None:
+        """Take a routine report (None: it needs the full transaction); `raw`, the bytes it
+        came as, lets offer_raw take the same bytes again without parsing them."""
         if state.start_flag or not self._db.reachable:
             return None
         with self._lock:
-            known = self._known.get((state.agent_type, state.host))
+            key = (state.agent_type, state.host)
+            known = self._known.get(key)
             if known is None or not is_alive(known.heartbeat, now, self._down) or \
                     (known.binary, known.topic, known.availability_zone) != \
                     (state.binary, state.topic, state.availability_zone) or \
                     (known.reach is not None and known.reach != _reach(state)):
                 return None
-            known.heartbeat = now
-            earlier = self._pending.get(known.id)
-            changed = state.configurations != known.configurations or \
-                (earlier is not None and earlier.changed)
-            known.configurations = state.configurations
-            self._pending[known.id] = Pending(now, state.configurations, reported_load(
-                state.agent_type, state.configurations, self._load_type), changed)
+            if state.configurations != known.configurations:
+                known.configurations = state.configurations
+                known.load = reported_load(state.agent_type, state.configurations,
+                                           self._load_type)
+                self._take(known, now, changed=True)
+            else:
+                self._take(known, now, changed=False)
+            if raw is not None and raw != known.raw:
+                self._drop_raw(known)
+                known.raw = raw
+                self._raw[raw] = key
             return ReportResult(agent_id=known.id, admin_state_up=known.admin_state_up)
+
+    def offer_raw(self, raw: RawReport, now: datetime) -> ReportResult | None:
+        """Take a report whose bytes are those of the agent's last routine one; None when
+        they are not (parse it and offer() it then).
+
+        The hot path of every heartbeat: identical bytes parse to the identical state that
+        offer() took, so only what time changes is checked again (liveness, the database).
+        """
+        if not self._db.reachable:
+            return None
+        with self._lock:
+            key = self._raw.get(raw)
+            if key is None:
+                return None
+            known = self._known[key]
+            if not is_alive(known.heartbeat, now, self._down):
+                return None
+            self._take(known, now, changed=False)
+            return ReportResult(agent_id=known.id, admin_state_up=known.admin_state_up)
+
+    def _take(self, known: KnownAgent, now: datetime, changed: bool) -> None:
+        """Hold the heartbeat for the next flush (under the lock)."""
+        known.heartbeat = now
+        earlier = self._pending.get(known.id)
+        # A change heard since the last flush stays news until it is written.
+        changed = changed or (earlier is not None and earlier.changed)
+        self._pending[known.id] = Pending(now, known.configurations, known.load, changed)
+
+    def _drop_raw(self, known: KnownAgent | None) -> None:
+        if known is not None and known.raw is not None:
+            self._raw.pop(known.raw, None)
+            known.raw = None
 
     def flush(self) -> int:
         with self._lock:

@@ -67,6 +67,7 @@ class Link:
         self._done = 0
         self._pub_lock = threading.Lock()
         self._pub_conn = self._connection()
+        self._producer: tuple[Any, Producer] | None = None  # (channel, its producer)
         # Set when the consuming connection came back: the publishing one went down with it
         # and may still look open (a write into a dead socket "succeeds" and is lost).
         self._pub_stale = False
@@ -152,6 +153,7 @@ class Link:
     def _consume(self, conn: Connection) -> None:
         channel = conn.channel()
         consumers = self._declare(channel)
+        checked = time.monotonic()
         while not self._stop.is_set():
             if self._resetup.is_set():
                 for consumer in consumers:
@@ -161,8 +163,12 @@ class Link:
                 conn.drain_events(timeout=DRAIN_TICK)
             except TimeoutError:
                 pass
-            conn.heartbeat_check()
-            self.heartbeat_publisher()
+            # Once per tick, not once per message: the publishing connection's check waits
+            # up to PUB_DRAIN_TIMEOUT, which a busy consumer would pay on every call.
+            if time.monotonic() - checked >= DRAIN_TICK:
+                checked = time.monotonic()
+                conn.heartbeat_check()
+                self.heartbeat_publisher()
 
     def _declare(self, channel: Any) -> list[Consumer]:
         with self._gen:
@@ -215,7 +221,12 @@ class Link:
             self._renew_pub()
         conn = self._pub_conn
         conn.ensure_connection(max_retries=0)
-        Producer(conn.default_channel).publish(
+        channel = conn.default_channel
+        # One Producer per channel: making one per message cost about as much as the
+        # publish itself (a reply to every heartbeat goes through here).
+        if self._producer is None or self._producer[0] is not channel:
+            self._producer = (channel, Producer(channel))
+        self._producer[1].publish(
             body, exchange=exchange, routing_key=routing_key,
             content_type="application/json", content_encoding="utf-8", serializer=None,
             declare=declare, retry=False, **properties)
@@ -224,6 +235,7 @@ class Link:
         """Drop the publishing connection; the next publish opens a fresh one."""
         _quietly_release(self._pub_conn)
         self._pub_conn = self._connection()
+        self._producer = None
         self._pub_stale = False
 
     def _published(self) -> None:

@@ -55,8 +55,10 @@ def test_first_report_registers_and_later_reports_keep_the_id(deployment: Deploy
     client = deployment.client()
     host = "HostR-" + _tag()
     first = client.report_state(dhcp_state(host, start=True))
-    again = client.report_state(dhcp_state(host))
-    assert again.agent_id == first.agent_id and again.admin_state_up
+    # The third report repeats the second byte for byte: the server's quickest path.
+    for _ in range(3):
+        again = client.report_state(dhcp_state(host))
+        assert again.agent_id == first.agent_id and again.admin_state_up
     assert deployment.admin.agents(host) == [(first.agent_id, True)]
 
 

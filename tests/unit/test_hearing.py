@@ -225,3 +225,64 @@ def test_changed_configurations_are_written_once_even_across_a_failed_flush() ->
     buffer.offer(busier, T0 + timedelta(seconds=3))
     buffer.flush()
     assert db.written[-1] == [{"b_id": "a1", "b_ts": T0 + timedelta(seconds=3)}]
+
+
+def raw_of(report: AgentState, form: str = "http") -> tuple[str, bytes]:
+    return form, report.model_dump_json().encode()
+
+
+def registered(db: FakeDatabase) -> HeartbeatBuffer:
+    buffer = HeartbeatBuffer(db, 5)  # type: ignore[arg-type]
+    buffer.remember(state("h1"), ReportResult(agent_id="a1", admin_state_up=True), T0)
+    return buffer
+
+
+def test_the_same_bytes_again_are_taken_unparsed_and_written_as_a_heartbeat() -> None:
+    db = FakeDatabase()
+    buffer = registered(db)
+    raw = raw_of(state("h1"))
+    assert buffer.offer_raw(raw, T0 + timedelta(seconds=1)) is None  # not seen yet
+    assert buffer.offer(state("h1"), T0 + timedelta(seconds=1), raw) is not None
+    later = T0 + timedelta(seconds=2)
+    assert buffer.offer_raw(raw, later) == ReportResult(agent_id="a1", admin_state_up=True)
+    assert buffer.flush() == 1
+    assert db.written == [[{"b_id": "a1", "b_ts": later}]]
+
+
+def test_bytes_of_another_form_or_of_an_older_report_are_not_taken() -> None:
+    buffer = registered(FakeDatabase())
+    raw = raw_of(state("h1"))
+    buffer.offer(state("h1"), T0 + timedelta(seconds=1), raw)
+    assert buffer.offer_raw(("rabbit", raw[1]), T0 + timedelta(seconds=2)) is None
+    busier = state("h1").model_copy(update={"configurations": {"networks": 2}})
+    buffer.offer(busier, T0 + timedelta(seconds=2), raw_of(busier))
+    assert buffer.offer_raw(raw, T0 + timedelta(seconds=3)) is None
+    assert buffer.offer_raw(raw_of(busier), T0 + timedelta(seconds=3)) is not None
+
+
+def test_repeated_bytes_of_a_dead_restarted_or_deleted_agent_take_the_full_path() -> None:
+    db = FakeDatabase()
+    buffer = registered(db)
+    raw = raw_of(state("h1"))
+    buffer.offer(state("h1"), T0 + timedelta(seconds=1), raw)
+    # Silent longer than agent_down_time: its revival is noted in the full transaction.
+    assert buffer.offer_raw(raw, T0 + timedelta(seconds=7)) is None
+    buffer.remember(state("h1"), ReportResult(agent_id="a1", admin_state_up=False), T0)
+    assert buffer.offer_raw(raw, T0 + timedelta(seconds=1)) is None  # a full report since
+    buffer.offer(state("h1"), T0 + timedelta(seconds=1), raw)
+    db.reachable = False
+    assert buffer.offer_raw(raw, T0 + timedelta(seconds=2)) is None
+    db.reachable = True
+    buffer.forget("a1")
+    assert buffer.offer_raw(raw, T0 + timedelta(seconds=2)) is None
+
+
+def test_changed_configurations_stay_news_when_the_same_bytes_follow() -> None:
+    db = FakeDatabase()
+    buffer = registered(db)
+    busier = state("h1").model_copy(update={"configurations": {"networks": 2}})
+    buffer.offer(busier, T0 + timedelta(seconds=1), raw_of(busier))
+    buffer.offer_raw(raw_of(busier), T0 + timedelta(seconds=2))
+    buffer.flush()
+    assert db.written == [[{"b_id": "a1", "b_ts": T0 + timedelta(seconds=2)}],
+                          [{"b_id": "a1", "b_conf": {"networks": 2}, "b_load": 2}]]
