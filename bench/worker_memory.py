@@ -207,9 +207,8 @@ def measure_process(kind: str, transport: str, workers: int, code_dir: str | Non
 
 def report_processes(args: argparse.Namespace) -> None:
     with contextlib.ExitStack() as stack:
-        trees: dict[str, str | None] = {"new": None}
-        if args.old_ref:
-            trees = {"old": old_tree(args.old_ref, stack), "new": None}
+        trees: dict[str, str | None] = {ref: old_tree(ref, stack) for ref in args.old_ref}
+        trees["this tree"] = None
         for kind in args.db:
             transport = "rabbit" if kind != "sqlite" and args.rabbit else "http"
             print(f"{kind} + {transport}, {args.workers} API worker(s), {args.agents} DHCP + "
@@ -220,7 +219,7 @@ def report_processes(args: argparse.Namespace) -> None:
                 load = os.getloadavg()[0]
                 for i, w in enumerate(measure_process(kind, transport, args.workers, tree,
                                                       args)):
-                    print(f"  {name:3s} worker {i + 1}: RSS {w['idle']:5.0f} / {w['after']:5.0f}"
+                    print(f"  {name:9s} worker {i + 1}: RSS {w['idle']:5.0f} / {w['after']:5.0f}"
                           f" / {w['settled']:5.0f} / peak {w['peak']:5.0f}   PSS "
                           f"{w['pss']:5.0f}  USS {w['uss']:5.0f}   (load {load:.1f})")
 
@@ -241,8 +240,8 @@ def main() -> None:
     parser.add_argument("--rabbit", action="store_true",
                         help="--process: agents over RabbitMQ on the databases other than "
                              "SQLite, as side_by_side.py's production stack")
-    parser.add_argument("--old-ref", default=None,
-                        help="--process: also measure this git ref's code, in the same run")
+    parser.add_argument("--old-ref", nargs="*", default=[],
+                        help="--process: also measure these git refs' code, in the same run")
     args = parser.parse_args()
     if args.process:
         report_processes(args)
