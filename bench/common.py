@@ -112,7 +112,7 @@ def server(db_url: str, extra: str = "", workers: int = 1, code_dir: str | None 
         proc = subprocess.Popen([sys.executable, "-m", "neutrino.server", "--config-file", conf],
                                 stdout=subprocess.DEVNULL, stderr=log, cwd=code_dir)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine can take a minute to import
         while True:
             try:
                 httpx.get(url + "/")
