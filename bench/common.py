@@ -119,6 +119,7 @@ def server(db_url: str, extra: str = "", workers: int = 1, code_dir: str | None 
                 break
             except httpx.HTTPError:
                 if time.monotonic() > deadline or proc.poll() is not None:
+                    proc.kill()  # not left behind, still starting, when the bench gives up
                     with open(os.path.join(tmp, "log")) as f:
                         raise RuntimeError("server did not start: " + f.read()[-2000:]) \
                             from None

@@ -2,6 +2,8 @@
 
 Run: .venv/bin/python bench/worker_memory.py [--agents 2000] [--networks 10000]
          [--db sqlite] [--top 15]
+     .venv/bin/python bench/worker_memory.py --process [--db sqlite mariadb] [--workers 2]
+         [--rabbit] [--old-ref main]
 Rows are written straight into a fresh database (N DHCP + N L2 agents; networks with a
 VXLAN segment, a /24 subnet and two DHCP agents each). Then, in this process (so that
 tracemalloc sees the server's allocations), the real app is served by uvicorn on loopback
@@ -13,10 +15,12 @@ top allocation sites, and the RSS of a worker that has only started, for compari
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
 import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +43,8 @@ from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, NetworkS
 from neutrino.db.session import Database
 
 MIB = 1024 * 1024
+# The broker of --rabbit, as bench/side_by_side.py's (not imported: this process is measured).
+RABBIT_URL = os.environ.get("NEUTRINO_BENCH_RABBIT", "rabbit://guest:guest@127.0.0.1:5672/")
 
 
 def rss(field: str = "VmRSS") -> int:
@@ -131,36 +137,116 @@ def process_rss(pid: int, field: str = "VmRSS") -> int:
     raise RuntimeError(field)
 
 
-def measure_process(args: argparse.Namespace) -> None:
-    with database(args.db) as url, server(url, "agent_down_time = 86400") as srv:
-        idle = process_rss(srv.proc.pid)
-        fill_all(url, args.agents, args.networks)
-        work(srv.url, args.agents)
-        after = process_rss(srv.proc.pid)
-        time.sleep(HEAP_TRIM_PERIOD + 1)  # a figure, not a synchronisation: one trim pass
-        settled = process_rss(srv.proc.pid)
-        print(f"neutrino-server process (one worker), {args.agents} DHCP + {args.agents} L2 "
-              f"agents, {args.networks} networks, {args.db}: RSS idle {idle / MIB:.0f} MiB, "
-              f"right after the work {after / MIB:.0f} MiB, {HEAP_TRIM_PERIOD + 1:.0f} s "
-              f"later {settled / MIB:.0f} MiB, peak "
-              f"{process_rss(srv.proc.pid, 'VmHWM') / MIB:.0f} MiB")
+def pss_uss(pid: int) -> tuple[int, int]:
+    """Proportional and unique set size: what the process shares with its siblings (the
+    interpreter, libraries) counts 1/n in PSS and not at all in USS."""
+    fields: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            if rest.strip().endswith("kB"):
+                fields[name] = int(rest.split()[0]) * 1024
+    return fields["Pss"], fields["Private_Clean"] + fields["Private_Dirty"]
+
+
+def worker_pids(server_pid: int, workers: int) -> list[int]:
+    """The API workers: the server itself with one worker, else uvicorn's spawned children
+    (not multiprocessing's resource tracker)."""
+    if workers == 1:
+        return [server_pid]
+    with open(f"/proc/{server_pid}/task/{server_pid}/children") as f:
+        children = [int(c) for c in f.read().split()]
+    found = []
+    for pid in children:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"resource_tracker" not in f.read():
+                found.append(pid)
+    return sorted(found)
+
+
+def old_tree(ref: str, stack: contextlib.ExitStack) -> str:
+    """`git archive ref` unpacked in a temporary directory: that commit's code."""
+    where = stack.enter_context(tempfile.TemporaryDirectory())
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = subprocess.run(["git", "-C", here, "archive", ref], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", where], input=archive, check=True)
+    return where
+
+
+def measure_process(kind: str, transport: str, workers: int, code_dir: str | None,
+                    args: argparse.Namespace) -> list[dict[str, float]]:
+    """Each worker's memory (MiB) in a real neutrino-server under bench's workload."""
+    exchange = "mem_bench_" + uuid.uuid4().hex[:8]
+    extra = "agent_down_time = 86400\n"
+    if transport == "rabbit":
+        extra += f"transport_url = {RABBIT_URL}\ncontrol_exchange = {exchange}\n"
+    try:
+        with database(kind) as url, server(url, extra, workers=workers,
+                                           code_dir=code_dir) as srv:
+            pids = worker_pids(srv.proc.pid, workers)
+            idle = {pid: process_rss(pid) for pid in pids}
+            fill_all(url, args.agents, args.networks)
+            work(srv.url, args.agents)
+            after = {pid: process_rss(pid) for pid in pids}
+            time.sleep(HEAP_TRIM_PERIOD + 1)  # a figure, not a synchronisation: one trim pass
+            out = []
+            for pid in pids:
+                pss, uss = pss_uss(pid)
+                out.append({"idle": idle[pid] / MIB, "after": after[pid] / MIB,
+                            "settled": process_rss(pid) / MIB,
+                            "peak": process_rss(pid, "VmHWM") / MIB,
+                            "pss": pss / MIB, "uss": uss / MIB})
+            return out
+    finally:
+        if transport == "rabbit":
+            from tests.support.broker import delete_topology
+
+            delete_topology(RABBIT_URL, exchange)
+
+
+def report_processes(args: argparse.Namespace) -> None:
+    with contextlib.ExitStack() as stack:
+        trees: dict[str, str | None] = {ref: old_tree(ref, stack) for ref in args.old_ref}
+        trees["this tree"] = None
+        for kind in args.db:
+            transport = "rabbit" if kind != "sqlite" and args.rabbit else "http"
+            print(f"{kind} + {transport}, {args.workers} API worker(s), {args.agents} DHCP + "
+                  f"{args.agents} L2 agents, {args.networks} networks; MiB per worker: RSS "
+                  f"idle / right after the work / {HEAP_TRIM_PERIOD + 1:.0f} s later / peak, "
+                  "then PSS and USS at the end")
+            for name, tree in trees.items():
+                load = os.getloadavg()[0]
+                for i, w in enumerate(measure_process(kind, transport, args.workers, tree,
+                                                      args)):
+                    print(f"  {name:9s} worker {i + 1}: RSS {w['idle']:5.0f} / {w['after']:5.0f}"
+                          f" / {w['settled']:5.0f} / peak {w['peak']:5.0f}   PSS "
+                          f"{w['pss']:5.0f}  USS {w['uss']:5.0f}   (load {load:.1f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--networks", type=int, default=10000)
-    parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--db", nargs="+", default=["sqlite"])
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--no-trace", action="store_true",
                         help="RSS only: tracemalloc's own bookkeeping inflates RSS")
     parser.add_argument("--process", action="store_true",
-                        help="a real neutrino-server process (api_workers = 1) instead: "
-                             "its RSS from /proc, no tracemalloc")
+                        help="real neutrino-server processes instead: each worker's RSS, "
+                             "peak, PSS and USS from /proc, no tracemalloc; --db may name "
+                             "several")
+    parser.add_argument("--workers", type=int, default=1, help="api_workers (--process)")
+    parser.add_argument("--rabbit", action="store_true",
+                        help="--process: agents over RabbitMQ on the databases other than "
+                             "SQLite, as side_by_side.py's production stack")
+    parser.add_argument("--old-ref", nargs="*", default=[],
+                        help="--process: also measure these git refs' code, in the same run")
     args = parser.parse_args()
     if args.process:
-        measure_process(args)
+        report_processes(args)
         return
+    args.db = args.db[0]
     if not args.no_trace:
         tracemalloc.start(1)
     with database(args.db) as url, tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import OperationalError
 
-from neutrino import logs
+from neutrino import heap, logs
 from neutrino.api.app import create_app
 from neutrino.api.connection_guard import uvicorn_options
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
@@ -87,6 +87,7 @@ def app_from_env() -> FastAPI:
 
     A worker is a fresh (spawned) interpreter: it sets up its own logging from the config,
     or its lines would come out bare and below WARNING not at all."""
+    heap.limit_arenas()  # before the request threads start
     paths = [p for p in os.environ.get(CONFIG_ENV, "").split(os.pathsep) if p]
     root = logging.getLogger()
     quiet = logging.NullHandler()
@@ -121,6 +122,7 @@ def log_tls(settings: ServerSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    heap.limit_arenas()  # before any thread starts: they would each take an arena
     logs.setup_early(PROGRAM)  # before reading the config, so that ignored keys are reported
     try:
         settings = load_server_settings(args.config_file)
