@@ -24,6 +24,22 @@ class Applied:
     network: NetworkInfo
     dhcp_port: PortInfo
     files: DnsmasqFiles
+    # Set while the network is handed over (it left this agent): the agent's clock reading
+    # at which its dnsmasq is stopped and everything torn down.
+    leaving_until: float | None = None
+
+
+def handover_reply_delay(grace: int) -> int:
+    """Seconds a leaving dnsmasq waits before each offer, given the handover's grace.
+
+    A client that took the leaving dnsmasq's offer asks that server, by its address, for the
+    lease; the new agent's dnsmasq ignores a request addressed to another server. Stopped
+    between its offer and its answer, the leaving dnsmasq would leave the client with
+    nothing until it gives up and starts over (seconds). Delayed, its offers come after the
+    new agent's, which clients take; and what it offered before the delay began it still
+    answers for the rest of the grace.
+    """
+    return max(1, min(2, grace // 2))
 
 
 def wants_dhcp(network: NetworkInfo | None) -> bool:

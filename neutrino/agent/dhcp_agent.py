@@ -1,6 +1,7 @@
 """The DHCP agent: keeps one dnsmasq per hosted network in step with the server."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -10,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from neutrino.agent import dnsmasq, namespaces
 from neutrino.agent.applied_reporter import AppliedReporter
-from neutrino.agent.changes import Applied, is_stale
+from neutrino.agent.changes import Applied, handover_reply_delay, is_stale
 from neutrino.agent.dhcp_network import DhcpLayout, NetworkDhcp, unreadable_by_dnsmasq
 from neutrino.agent.dnsmasq_config import ConfPaths, dhcp_subnets
 from neutrino.agent.heartbeat import Heartbeat
@@ -34,6 +35,8 @@ AFTER_BUG_PAUSE = 1.0
 # queued: a burst of port changes (50 creates and 50 deletes a second) becomes one fetch, one
 # hosts file and one SIGHUP per interval instead of one per port, at most this much later.
 CONVERGE_HOLD_DOWN = 0.05
+# A handover's last pass runs this long after its grace, so that it finds the grace over.
+HANDOVER_SLACK = 0.05
 
 
 class DhcpAgent:
@@ -81,6 +84,7 @@ class DhcpAgent:
         self._queued: set[str] = set()
         self._converged_at: dict[str, float] = {}  # network -> when its last pass began
         self._failed: set[str] = set()
+        self._handovers: dict[str, threading.Timer] = {}  # network -> its last pass
         self.after = 0
         self.synced = threading.Event()  # set once the initial full sync is done
 
@@ -88,7 +92,8 @@ class DhcpAgent:
 
     def agent_state(self) -> AgentState:
         with self._guard:
-            applied = list(self.applied.values())
+            # A network being handed over is no longer this agent's.
+            applied = [a for a in self.applied.values() if a.leaving_until is None]
         return AgentState(
             agent_type=AGENT_TYPE_DHCP, binary=BINARY, host=self.settings.host,
             topic=TOPIC_DHCP_AGENT, availability_zone=self.settings.availability_zone,
@@ -148,7 +153,10 @@ class DhcpAgent:
     def _converge_locked(self, network_id: str, refetch: bool) -> None:
         applied = self.applied.get(network_id)
         try:
-            if refetch or applied is None:
+            # A network being handed over is always asked for: only the server can say it is
+            # hosted here again (a pass queued from the cache, by check_dnsmasq while the
+            # handover restarted dnsmasq, must not bring it back).
+            if refetch or applied is None or applied.leaving_until is not None:
                 network: NetworkInfo | None = self.client.get_network_info(
                     self.settings.host, network_id)
             else:
@@ -158,6 +166,18 @@ class DhcpAgent:
                           network.revision_number if network else None,
                           applied.network.revision_number)
                 return
+            if network is None and applied is not None and self.settings.dhcp_handover_grace:
+                kept = self._hand_over(network_id, applied)
+                if kept is not None:
+                    with self._guard:
+                        self.applied[network_id] = kept
+                    return  # still serving: nothing to confirm yet
+            elif network is not None and applied is not None \
+                    and applied.leaving_until is not None:
+                LOG.info("network %s: hosted here again during its handover", network_id)
+                self._end_handover(network_id)
+                # Started afresh: its dnsmasq runs without the delay again.
+                applied = None
             result = self.networks.converge(network_id, network, applied)
         except TransportError as exc:
             # Never tear anything down for lack of an answer; retry at the next pass.
@@ -178,6 +198,43 @@ class DhcpAgent:
             else:
                 self.applied[network_id] = result
         self._confirm(network_id, network, applied, result)
+
+    def _hand_over(self, network_id: str, applied: Applied) -> Applied | None:
+        """The network left this agent: keep its dnsmasq answering for the grace, its offers
+        delayed, so that the agent taking over answers every new client and no client is
+        left waiting on an offer from a dnsmasq that is gone (changes.handover_reply_delay).
+        Returns what stays applied meanwhile, or None once it is time to tear down."""
+        if applied.leaving_until is not None:
+            if self.clock() < applied.leaving_until:
+                return applied
+            self._end_handover(network_id)
+            return None
+        grace = self.settings.dhcp_handover_grace
+        delay = handover_reply_delay(grace)
+        try:
+            if not self.networks.hand_over(network_id, applied, delay):
+                return None  # no dnsmasq runs: nothing to hand over
+        except Exception:
+            LOG.exception("network %s: could not restart dnsmasq for its handover; tearing "
+                          "it down at once", network_id)
+            return None
+        timer = threading.Timer(grace + HANDOVER_SLACK, self.schedule, (network_id,))
+        timer.daemon = True
+        with self._guard:
+            old = self._handovers.pop(network_id, None)
+            self._handovers[network_id] = timer
+        if old is not None:
+            old.cancel()
+        timer.start()
+        LOG.info("network %s: no longer hosted here; dnsmasq answers for %d s more with its "
+                 "offers %d s late, then is stopped", network_id, grace, delay)
+        return dataclasses.replace(applied, leaving_until=self.clock() + grace)
+
+    def _end_handover(self, network_id: str) -> None:
+        with self._guard:
+            timer = self._handovers.pop(network_id, None)
+        if timer is not None:
+            timer.cancel()
 
     def _confirm(self, network_id: str, network: NetworkInfo | None, before: Applied | None,
                  result: Applied | None) -> None:
@@ -235,7 +292,8 @@ class DhcpAgent:
     def check_dnsmasq(self) -> None:
         """Restart any dnsmasq that died, from the cached state (works with no server)."""
         with self._guard:
-            networks = list(self.applied)
+            # A handed-over dnsmasq that died is not started again: its network is leaving.
+            networks = [n for n, a in self.applied.items() if a.leaving_until is None]
         for network_id in networks:
             if dnsmasq.running_pid(self.networks.paths(network_id)) is None:
                 self.schedule(network_id, refetch=False)
@@ -342,6 +400,11 @@ class DhcpAgent:
     def shutdown(self) -> None:
         """Stop threads; dnsmasq keeps serving unless kill_dnsmasq_on_exit."""
         self.heartbeat.stop()
+        with self._guard:
+            timers = list(self._handovers.values())
+            self._handovers.clear()
+        for timer in timers:
+            timer.cancel()  # a handed-over network left behind is torn down at the next start
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.networks.close()
         self.reporter.stop()

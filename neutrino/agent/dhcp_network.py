@@ -195,12 +195,24 @@ class NetworkDhcp:
                  self.namespace(network.id), len(ports))
         return False
 
-    def _argv(self, network: NetworkInfo, port: PortInfo) -> list[str]:
+    def _argv(self, network: NetworkInfo, port: PortInfo, reply_delay: int = 0) -> list[str]:
         dns = DnsService(self.layout.dns_domain, tuple(self.layout.dns_servers),
                          self.layout.dns_local_resolv)
         return dnsmasq_argv(network, self.paths(network.id), ns_device_name(port.id),
                             self.layout.lease_duration, self.layout.dnsmasq_path, dns,
-                            self.layout.dnsmasq)
+                            self.layout.dnsmasq, reply_delay)
+
+    def hand_over(self, network_id: str, applied: Applied, reply_delay: int) -> bool:
+        """Restart the network's dnsmasq with its offers delayed (changes.handover_reply_delay
+        says why), on the same port, files and leases; False if no dnsmasq runs to keep."""
+        paths = self.paths(network_id)
+        if dnsmasq.running_pid(paths) is None:
+            return False
+        dnsmasq.stop(paths)
+        # The leases file is kept as it is: what this dnsmasq granted it still renews.
+        dnsmasq.spawn(self.namespace(network_id),
+                      self._argv(applied.network, applied.dhcp_port, reply_delay))
+        return True
 
     def _plug(self, network: NetworkInfo, port: PortInfo, flush: bool) -> None:
         self.interface.plug(self.namespace(network.id), port.id, port.mac_address,

@@ -295,9 +295,12 @@ def lease_text(lease_duration: int) -> str:
 def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
                  lease_duration: int, dnsmasq_path: str = "dnsmasq",
                  dns: DnsService = DnsService(),
-                 options: DnsmasqOptions = DnsmasqOptions()) -> list[str]:
+                 options: DnsmasqOptions = DnsmasqOptions(), reply_delay: int = 0
+                 ) -> list[str]:
     """The dnsmasq command line: static DHCP and the network's DNS, bound to the namespace's
-    port only (--interface + --bind-interfaces: port 53 of that address, nowhere else)."""
+    port only (--interface + --bind-interfaces: port 53 of that address, nowhere else).
+    `reply_delay`: seconds before each DHCPOFFER, while the network is handed over
+    (changes.handover_reply_delay)."""
     subnets = sorted(dhcp_subnets(network), key=lambda s: s.id)
     argv = [
         dnsmasq_path,
@@ -330,4 +333,6 @@ def dnsmasq_argv(network: NetworkInfo, paths: ConfPaths, interface: str,
     ]
     argv += [f"--dhcp-mac=set:{dhcp_options.port_tag(port_id)},{mac}"
              for port_id, mac in tagged_ports(network, network.ports)]
+    if reply_delay:
+        argv.append(f"--dhcp-reply-delay={reply_delay}")
     return argv + option_flags(options)

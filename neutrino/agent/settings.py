@@ -94,6 +94,9 @@ DHCP_AGENT_OPTS: tuple[Opt, ...] = COMMON_OPTS + _AGENT_OPTS + (
     Opt("resync_interval", "DEFAULT", "resync_interval", int_in(1), 60),
     Opt("namespace_prefix", "DEFAULT", "namespace_prefix", parse_str, "qdhcp-"),
     Opt("kill_dnsmasq_on_exit", "DEFAULT", "kill_dnsmasq_on_exit", parse_bool, False),
+    # Seconds a network's dnsmasq keeps answering, its offers delayed, after the network
+    # left this agent (docs/operations.md, "Handing a network over"); 0: stop at once.
+    Opt("dhcp_handover_grace", "DEFAULT", "dhcp_handover_grace", int_in(0, 60), 5),
     Opt("dnsmasq_path", "DEFAULT", "dnsmasq_path", parse_str, "dnsmasq"),
     # Issue 11 item 6: the dnsmasq options Neutron operators set (docs/dhcp-options.md);
     # dnsmasq_dns_servers and dnsmasq_local_resolv (above) are DNS forwarding (docs/dns.md).
@@ -169,6 +172,9 @@ class DhcpAgentSettings:
     log: LogOptions = LogOptions()
     metrics_port: int = 0  # 0: no metrics listener
     metrics_host: str = "0.0.0.0"
+    # 0 here (settings built in code: tests) tears a network down at once; configuration
+    # files get the option's default above.
+    dhcp_handover_grace: int = 0
 
     def dnsmasq_options(self) -> DnsmasqOptions:
         """The part of these settings that goes on every dnsmasq command line."""

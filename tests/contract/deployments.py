@@ -42,8 +42,8 @@ class Admin(Protocol):
 
     def rename_network(self, network_id: str, name: str) -> None: ...
 
-    def create_port(self, network_id: str) -> tuple[str, str]:
-        """A compute port on the network: (id, address)."""
+    def create_port(self, network_id: str, host: str = "") -> tuple[str, str]:
+        """A compute port on the network, bound to `host` if given: (id, address)."""
 
     def delete_port(self, network_id: str, port_id: str) -> None: ...
 
@@ -96,9 +96,13 @@ class RestAdmin:
             r = c.put(f"/v2.0/networks/{network_id}", json={"network": {"name": name}})
         assert r.status_code == 200, r.text
 
-    def create_port(self, network_id: str) -> tuple[str, str]:
+    def create_port(self, network_id: str, host: str = "") -> tuple[str, str]:
+        body = {"network_id": network_id, "device_owner": "compute:nova",
+                "device_id": f"vm-{uuid.uuid4().hex[:8]}"}
+        if host:
+            body["binding:host_id"] = host
         with self._server().client() as c:
-            r = c.post("/v2.0/ports", json={"port": {"network_id": network_id}})
+            r = c.post("/v2.0/ports", json={"port": body})
         assert r.status_code == 201, r.text
         port = r.json()["port"]
         return port["id"], port["fixed_ips"][0]["ip_address"]
@@ -199,8 +203,8 @@ class FakeAdmin:
         changed.name = name
         self.fake.update_network(changed)
 
-    def create_port(self, network_id: str) -> tuple[str, str]:
-        port = self.fake.add_port(network_id, str(uuid.uuid4()))
+    def create_port(self, network_id: str, host: str = "") -> tuple[str, str]:
+        port = self.fake.add_port(network_id, str(uuid.uuid4()), host=host)
         return port.id, port.fixed_ips[0].ip_address
 
     def delete_port(self, network_id: str, port_id: str) -> None:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from neutrino.agent_protocol.messages import DhcpPortRequest, Event
+from neutrino.agent_protocol.messages import DeviceList, DhcpPortRequest, Event
 from neutrino.neutron_names import DEVICE_OWNER_DHCP
 from neutrino.transport.client import AgentRefused, AgentServerClient, TransportError
 from tests.contract.deployments import TRANSPORTS, Deployment, ServerDeployment
@@ -87,6 +87,31 @@ def test_calls_answer_with_network_state_and_manage_the_dhcp_port(deployment: De
     client.release_dhcp_port(net, f"dhcp-{host}", host)
     info = client.get_network_info(host, net)
     assert info is not None and port.id not in {p.id for p in info.ports}
+
+
+def test_a_wiring_report_shows_in_the_hosts_l2_state_only_from_the_bound_host(
+        deployment: Deployment) -> None:
+    # The Linux bridge agent's tests drive FakeServer's `wired`; this keeps it the server's.
+    client = deployment.client()
+    host = "HostW-" + _tag()
+    register(client, host)
+    net = deployment.admin.network(("10.79.0.0/24",), name="wired-" + _tag())
+    port_id, _ = deployment.admin.create_port(net.id, host=host)
+
+    def wired() -> dict[str, bool]:
+        return {d.port_id: d.wired for d in client.get_l2_state(host).devices}
+
+    assert wired() == {port_id: False}
+    client.update_device_list(host + "-other", DeviceList(devices_up=[port_id]))
+    assert wired() == {port_id: False}  # not bound there: changes nothing
+    client.update_device_list(host, DeviceList(devices_up=[port_id]))
+    assert wired() == {port_id: True}
+    client.update_device_list(host, DeviceList(devices_up=[port_id]))  # idempotent
+    assert wired() == {port_id: True}
+    client.update_device_list(host + "-other", DeviceList(devices_down=[port_id]))
+    assert wired() == {port_id: True}  # only the host that wired it unplugs it
+    client.update_device_list(host, DeviceList(devices_down=[port_id]))
+    assert wired() == {port_id: False}
 
 
 def test_the_dhcp_port_follows_the_subnets_the_agent_asks_for(deployment: Deployment

@@ -17,7 +17,7 @@ Run with -rP (or -s) to see the measured times of each fault."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -28,7 +28,7 @@ from tests.support.dhcp_loops import Answer, DhcpLoop, describe, leased_after
 from tests.support.fault_checks import NEW_PORT_WITHIN, PROBE_GIVES_UP, FaultRun
 from tests.support.fault_lab import HOSTS, FaultLab, Stack, paused, read, running_stack
 from tests.support.outages import broker_stopped, mariadb_stopped, route_cut
-from tests.support.waiting import wait_until
+from tests.support.waiting import held_at, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -112,8 +112,8 @@ class TestSqliteHttp:
                                 lambda: not any(old.mac in read(p)
                                                 for p in dnsmasq_files(lab, "netr")))
             fault.shared_until = gone  # from then on the old VM must get nothing at all
-            ready = wait_for(lambda: lab.plugged(new) and lab.served_everywhere(new),
-                             asked + PROBE_GIVES_UP)
+            ready = held_at(lambda: lab.plugged(new) and lab.served_everywhere(new),
+                            asked + PROBE_GIVES_UP)
             if ready is None:
                 fault.problem(f"new VM not plugged and in both hosts files within "
                               f"{PROBE_GIVES_UP:.0f} s")
@@ -121,7 +121,7 @@ class TestSqliteHttp:
                 fault.figure("new VM plugged and in both hosts files after its port create",
                              ready - asked)
             # Asked once that is so, not before: earlier the agents do not know the MAC yet.
-            wait_for(lambda: gone.at is not None, asked + PROBE_GIVES_UP)
+            held_at(lambda: gone.at is not None, asked + PROBE_GIVES_UP)
             first = lab.ask_each_agent(new)
             for host, answer in first.items():
                 check_first_request(fault, host, answer, address, servers[host], asked)
@@ -287,17 +287,6 @@ def dnsmasq_files(lab: FaultLab, network: str) -> list[str]:
     """The hosts and leases files of the network's dnsmasq on both hosts."""
     paths = [lab.conf_paths(host, network) for host in HOSTS]
     return [p.hosts for p in paths] + [p.leases for p in paths]
-
-
-def wait_for(condition: Callable[[], bool], deadline: float, poll: float = 0.05
-             ) -> float | None:
-    """When `condition` first held (monotonic), or None at `deadline` (the caller reports)."""
-    while True:
-        if condition():
-            return time.monotonic()
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(poll)
 
 
 def refused_while_unconfirmed(fault: FaultRun, lab: FaultLab, address: str) -> None:

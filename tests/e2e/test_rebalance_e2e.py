@@ -44,8 +44,8 @@ def test_a_joining_agent_gets_its_share_and_no_request_fails() -> None:
             staying = next(name for name in LAYOUT if name not in moving)
             # VMs on the hosts that keep their agents: their requests reach the old dnsmasq
             # until the move, then cross the VXLAN to HostC's. A request is udhcpc's usual
-            # three DISCOVERs a second apart (tests/support/dhcp_loops.py); docs/operations.md
-            # ("Rebalance") says what one DISCOVER per request showed under heavy load.
+            # three DISCOVERs a second apart (tests/support/dhcp_loops.py), as a real client
+            # sends them.
             for name in [*moving, staying]:
                 vm = lab.boot(name, LAYOUT[name], f"{name}-vm")
                 lab.loops[vm.name] = DhcpLoop(vm, lab.script).start()

@@ -11,14 +11,30 @@ from typing import Any
 SERVER_START_S = 90.0
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-               message: str = "condition") -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+def _poll(condition: Callable[[], Any], deadline: float, interval: float
+          ) -> tuple[Any, float] | None:
+    """(first truthy value, monotonic moment it came) or None once `deadline` has passed."""
     while True:
         value = condition()
         if value:
-            return value
+            return value, time.monotonic()
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+            return None
         time.sleep(interval)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
+               message: str = "condition") -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    held = _poll(condition, time.monotonic() + timeout, interval)
+    if held is None:
+        raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+    return held[0]
+
+
+def held_at(condition: Callable[[], Any], deadline: float, interval: float = 0.05
+            ) -> float | None:
+    """When `condition` first held (monotonic), or None at `deadline` (monotonic): for tests
+    that measure how long something took and report a miss as a finding, not a failure."""
+    held = _poll(condition, deadline, interval)
+    return None if held is None else held[1]

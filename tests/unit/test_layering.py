@@ -72,7 +72,11 @@ DATABASE_TIER = ("neutrino.db", "neutrino.services", "neutrino.identity")
 # own (sessionmaker, Session(), engine.connect()/begin(), event hooks).
 DB_METHODS = {"session", "run", "connect", "listen", "unlisten", "begin"}
 SA_FACTORIES = {"Session", "sessionmaker", "scoped_session", "create_engine", "listens_for"}
-SA_SESSION_MODULES = ("sqlalchemy.orm", "sqlalchemy.event")
+# What a Database or an engine is called where it is held: `db`, `self._database`, `engine`…
+DB_OWNERS = {"db", "_db", "database", "_database", "engine", "_engine"}
+# SQLAlchemy's exceptions may be named anywhere (server.py waits out OperationalError at
+# start-up); its queries and statements belong to the database tier, like its sessions.
+SA_ANYWHERE = ("sqlalchemy.exc",)
 
 
 def _under(name: str, prefix: str) -> bool:
@@ -152,14 +156,14 @@ def session_violations(module: str, source: str) -> list[str]:
         return []
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module and (
-                node.module.startswith(SA_SESSION_MODULES)
-                or (node.module == "sqlalchemy" and any(
-                    a.name in SA_FACTORIES | {"event"} for a in node.names))):
-            found.append(f"{module}:{node.lineno} imports {node.module}")
+        if isinstance(node, ast.ImportFrom) and node.module and _under(
+                node.module, "sqlalchemy") and not node.module.startswith(SA_ANYWHERE):
+            found.append(f"{module}:{node.lineno} imports {node.module} "
+                         f"({', '.join(a.name for a in node.names)})")
         elif isinstance(node, ast.Import) and any(
-                a.name.startswith(SA_SESSION_MODULES) for a in node.names):
-            found.append(f"{module}:{node.lineno} imports SQLAlchemy's session machinery")
+                _under(a.name, "sqlalchemy") and not a.name.startswith(SA_ANYWHERE)
+                for a in node.names):
+            found.append(f"{module}:{node.lineno} imports SQLAlchemy")
         elif isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else \
@@ -171,7 +175,7 @@ def session_violations(module: str, source: str) -> list[str]:
                 found.append(f"{module}:{node.lineno} calls {name}()")
             elif isinstance(func, ast.Attribute) and name in DB_METHODS:
                 owner = _dotted(func.value).rsplit(".", 1)[-1]
-                if owner in ("db", "_db", "engine"):
+                if owner in DB_OWNERS:
                     found.append(f"{module}:{node.lineno} calls {_dotted(func)}()")
     return found
 
@@ -257,6 +261,11 @@ def test_an_import_the_layering_allows_passes(module: str, source: str) -> None:
     "from sqlalchemy import event\n",
     "from sqlalchemy.orm import sessionmaker\nmake = sessionmaker()\n",
     "import sqlalchemy\nengine = sqlalchemy.create_engine('sqlite://')\n",
+    "def f(self):\n    with self._database.session() as session:\n        return session\n",
+    "def f(database):\n    return database.run(lambda s: s)\n",
+    "def f(engine):\n    with engine.begin() as conn:\n        return conn\n",
+    "from sqlalchemy import select\n",
+    "import sqlalchemy.orm\n",
 ])
 def test_a_database_session_outside_db_and_services_is_found(source: str) -> None:
     assert session_violations("neutrino.agent_protocol.rogue", source)
@@ -267,6 +276,7 @@ def test_a_database_session_outside_db_and_services_is_found(source: str) -> Non
 
 def test_running_a_subprocess_or_an_agent_is_no_database_session() -> None:
     source = ("import subprocess\nsubprocess.run(['ip'])\n"
+              "from sqlalchemy.exc import OperationalError\n"
               "from keystoneauth1 import session\nsession.Session(auth=None)\n"
               "def f(agent, stop):\n    agent.run(stop)\n")
     assert session_violations("neutrino.agent.fine", source) == []

@@ -8,6 +8,7 @@ from neutrino.agent.changes import (
     classify,
     dhcp_port_covers,
     find_dhcp_port,
+    handover_reply_delay,
     interface_cidrs,
     is_stale,
     wants_dhcp,
@@ -144,3 +145,10 @@ def test_extra_dhcp_opts_reload_unless_the_tagged_ports_change(
         expected: Action) -> None:
     old = applied(network(ports=[_vm_with(*before)]))
     assert decide(old, network(ports=[_vm_with(*after)])) == expected
+
+
+@pytest.mark.parametrize(("grace", "delay"), [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (60, 2)])
+def test_handover_delays_offers_for_at_most_half_the_grace(grace: int, delay: int) -> None:
+    # At least a second (dnsmasq counts whole seconds); at most two, so that an offer sent
+    # late is still answered for before the grace ends.
+    assert handover_reply_delay(grace) == delay

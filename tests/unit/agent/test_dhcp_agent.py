@@ -28,17 +28,26 @@ class StubNetworks:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int | None]] = []
+        self.given: list[Applied | None] = []  # the `applied` of each converge call
+        self.handovers: list[tuple[str, int]] = []
+        self.dnsmasq_running = True
         self.lock = threading.Lock()
 
     def converge(self, network_id: str, network: NetworkInfo | None,
                  applied: Applied | None) -> Applied | None:
         with self.lock:
             self.calls.append((network_id, network.revision_number if network else None))
+            self.given.append(applied)
         if network is None:
             return None
         port = PortInfo.model_validate({"id": "dhcp", "network_id": network_id,
                                         "mac_address": "fa:16:3e:00:00:01"})
         return Applied(network, port, DnsmasqFiles("", "", ""))
+
+    def hand_over(self, network_id: str, applied: Applied, reply_delay: int) -> bool:
+        with self.lock:
+            self.handovers.append((network_id, reply_delay))
+        return self.dnsmasq_running
 
     def paths(self, network_id: str) -> object:
         return None
@@ -107,6 +116,110 @@ def test_network_removed_from_agent_is_torn_down(server: FakeServer, tmp_path: P
     agent.handle_events(server.wait_events(HOST, 3, 0))
     drain(agent)
     assert ("net-1", None) in stub.calls and "net-1" not in agent.applied
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def handing_over(server: FakeServer, tmp_path: Path, grace: int = 5
+                 ) -> tuple[DhcpAgent, StubNetworks, FakeClock]:
+    """An agent with a handover grace and a clock the test moves, net-1 just unhosted."""
+    agent, stub = agent_for(server, tmp_path)
+    agent.settings = agent.settings.replace(dhcp_handover_grace=grace)
+    clock = FakeClock()
+    agent.clock = clock
+    agent.sync_all(wait_done=True)
+    server.unhost("net-1", HOST)
+    return agent, stub, clock
+
+
+def confirmations(agent: DhcpAgent, network_id: str) -> list[bool]:
+    return [item.serving for item in agent.reporter.pending() if item.network_id == network_id]
+
+
+def test_a_network_leaving_is_handed_over_then_torn_down(server: FakeServer,
+                                                          tmp_path: Path) -> None:
+    agent, stub, clock = handing_over(server, tmp_path)
+    try:
+        agent._converge_locked("net-1", refetch=True)
+        # Still served, offers delayed; no longer counted as this agent's network.
+        assert stub.handovers == [("net-1", 2)]
+        assert ("net-1", None) not in stub.calls
+        assert agent.applied["net-1"].leaving_until == clock.now + 5
+        assert agent.agent_state().configurations["networks"] == 1
+        assert confirmations(agent, "net-1") == [True]  # from the sync; no teardown yet
+        clock.now += 4.9
+        agent._converge_locked("net-1", refetch=True)  # an event or resync meanwhile
+        assert ("net-1", None) not in stub.calls and len(stub.handovers) == 1
+        clock.now += 0.1
+        agent._converge_locked("net-1", refetch=True)  # the grace is over
+        assert ("net-1", None) in stub.calls and "net-1" not in agent.applied
+        assert confirmations(agent, "net-1") == [False]
+        assert agent._handovers == {}
+    finally:
+        agent.shutdown()
+
+
+def test_a_network_hosted_again_during_its_handover_starts_afresh(server: FakeServer,
+                                                                  tmp_path: Path) -> None:
+    agent, stub, clock = handing_over(server, tmp_path)
+    try:
+        agent._converge_locked("net-1", refetch=True)
+        assert agent.applied["net-1"].leaving_until is not None
+        server.host("net-1", HOST)
+        agent._converge_locked("net-1", refetch=True)
+        # Converged as if new (a fresh dnsmasq, without the delay), not as a leaving one.
+        assert stub.calls[-1] == ("net-1", 0) and stub.given[-1] is None
+        assert agent.applied["net-1"].leaving_until is None
+        assert agent._handovers == {}
+        assert agent.agent_state().configurations["networks"] == 2
+    finally:
+        agent.shutdown()
+
+
+def test_a_pass_from_the_cache_does_not_bring_a_leaving_network_back(
+        server: FakeServer, tmp_path: Path) -> None:
+    """check_dnsmasq may queue a pass without refetch while the handover restarts dnsmasq:
+    only the server can say the network is hosted here again."""
+    agent, stub, _ = handing_over(server, tmp_path)
+    try:
+        agent._converge_locked("net-1", refetch=True)
+        agent._converge_locked("net-1", refetch=False)
+        assert agent.applied["net-1"].leaving_until is not None
+        assert len(stub.handovers) == 1 and stub.calls.count(("net-1", 0)) == 1
+    finally:
+        agent.shutdown()
+
+
+def test_without_a_running_dnsmasq_a_leaving_network_is_torn_down_at_once(
+        server: FakeServer, tmp_path: Path) -> None:
+    agent, stub, _ = handing_over(server, tmp_path)
+    stub.dnsmasq_running = False
+    try:
+        agent._converge_locked("net-1", refetch=True)
+        assert ("net-1", None) in stub.calls and "net-1" not in agent.applied
+    finally:
+        agent.shutdown()
+
+
+def test_the_handover_ends_by_itself_after_the_grace(server: FakeServer,
+                                                     tmp_path: Path) -> None:
+    """The last pass is timed: no event or resync is needed for the teardown."""
+    agent, stub = agent_for(server, tmp_path)
+    agent.settings = agent.settings.replace(dhcp_handover_grace=1)
+    try:
+        agent.sync_all(wait_done=True)
+        server.unhost("net-1", HOST)
+        agent.schedule("net-1")
+        wait_until(lambda: ("net-1", None) in stub.calls, 10, 0.05, "teardown after the grace")
+        assert stub.handovers == [("net-1", 1)] and "net-1" not in agent.applied
+    finally:
+        agent.shutdown()
 
 
 def test_stale_revision_is_ignored(server: FakeServer, tmp_path: Path) -> None:

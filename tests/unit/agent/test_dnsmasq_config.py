@@ -322,3 +322,10 @@ def test_agent_options_become_dnsmasq_flags() -> None:
     assert "--dhcp-broadcast" in argv
     big = dnsmasq_argv(network(), paths, "ns-x", 600, options=DnsmasqOptions(lease_max=10**6))
     assert "--dhcp-lease-max=256" in big  # never more than the subnets hold
+
+
+def test_command_line_delays_offers_only_while_handing_over() -> None:
+    assert not any(a.startswith("--dhcp-reply-delay")
+                   for a in dnsmasq_argv(network(), ConfPaths("/x"), "ns-a", 60))
+    argv = dnsmasq_argv(network(), ConfPaths("/x"), "ns-a", 60, reply_delay=2)
+    assert "--dhcp-reply-delay=2" in argv
