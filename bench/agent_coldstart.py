@@ -42,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support.fake_server
 
+from bench.step_timer import StepTimer, ip_step
 from neutrino.agent import dnsmasq
 from neutrino.agent.cleanup import cleanup_dhcp
 from neutrino.agent.dhcp_agent import DhcpAgent
@@ -160,11 +161,27 @@ def resolves(vm: str, port: PortInfo, server: str) -> bool:
     return True
 
 
+def profile(agent: DhcpAgent, networks: int) -> StepTimer:
+    """Time each step of the agent's bring-up (wall clock, waits included)."""
+    timer = StepTimer(agent.applied, buckets=5, total=networks)
+    timer.wrap(agent.ip.runner, "run", ip_step)
+    timer.wrap(agent.networks, "converge", "network: whole pass")
+    timer.wrap(agent.networks, "_plug", "plug (root + namespace)")
+    timer.wrap(agent.networks.interface.shared, "run", "root lines: shared batch + wait")
+    timer.wrap(agent.networks, "_spawn", "dnsmasq spawn (+ leases file)")
+    timer.wrap(agent.networks, "_write_files", "write hosts/opts files")
+    timer.wrap(agent.networks, "_ensure_dhcp_port", "server: DHCP port")
+    timer.wrap(agent.client, "get_network_info", "server: network info")
+    return timer
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("networks", type=int, nargs="?", default=100)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--profile", action="store_true",
+                        help="print per-step wall times by how many networks were up")
     parser.add_argument("--stacks", nargs="+", choices=("v4", "dual"), default=["v4"],
                         help="v4: IPv4-only networks; dual: IPv4 + DHCPv6-stateful each")
     parser.add_argument("--tag", default="nb",
@@ -242,6 +259,7 @@ def run(args: argparse.Namespace, dual: bool) -> Figures:
         dnsmasq_dns_servers=[], num_sync_threads=args.threads, resync_interval=60,
         namespace_prefix=f"{prefix}-dhcp-", kill_dnsmasq_on_exit=False, dnsmasq_path="dnsmasq")
     agent = DhcpAgent(settings, server)
+    timer = profile(agent, args.networks) if args.profile else None
     stop = threading.Event()
     vms: list[str] = []
     figures.load_before = os.getloadavg()[0]
@@ -279,6 +297,8 @@ def run(args: argparse.Namespace, dual: bool) -> Figures:
               f"{figures.load_before:.1f}: other work on this machine slows the wall clock)")
         print(f"  of which the agent process {own:.1f} s, child processes {kids:.1f} s")
 
+        if timer is not None:
+            print(timer.table())
         print(f"  heartbeats during cold start (report_interval 1 s): {len(during)}, "
               f"longest gap {max(gaps):.2f} s")
 

@@ -14,6 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import OperationalError
 
 from neutrino import heap, logs
+from neutrino.agent_protocol.sibling_wake import wake_dir
 from neutrino.api.app import create_app
 from neutrino.api.connection_guard import uvicorn_options
 from neutrino.config import ConfigError, ServerSettings, load_server_settings
@@ -159,7 +160,7 @@ def serve(settings: ServerSettings, db: Database, config_files: list[str]) -> in
     if settings.api_workers > 1:
         os.environ[CONFIG_ENV] = os.pathsep.join(os.path.abspath(p) for p in config_files)
         db.dispose()
-        with worker_values_dir() as path:
+        with worker_values_dir() as path, wake_dir():
             # The master serves no API; the metrics listener is its, summing the workers'.
             exposition = Exposition(lambda: MultiProcessCollector(None, path),
                                     lambda: fleet.summarize(db, settings))

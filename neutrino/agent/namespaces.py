@@ -73,18 +73,69 @@ def _run_mounting(ip: IpCommand, args: list[str], stdin: str | None = None) -> N
         raise CommandError(argv, proc.returncode, proc.stderr, stdin)
 
 
-def add_lines(name: str) -> list[str]:
-    """Batch lines creating the namespace within the agent's own `ip -batch`, or [] when it
-    must be mounted from the machine's mount namespace (then call create)."""
-    return [] if outer_mount_namespace() is not None else [f"netns add {name}"]
-
-
 def create(ip: IpCommand, name: str) -> None:
     if exists(name):
         return
     if os.path.exists(netns_path(name)):
         delete_many(ip, [name])  # a stale mount point left by an agent in another mount ns
-    _run_mounting(ip, ["netns", "add", name])
+    if outer_mount_namespace() is None and _shared_mount_point():
+        _mount_new(name)
+    else:
+        # iproute2 makes /run/netns a shared mount point the first time; and from a private
+        # mount namespace only the machine's mount namespace gives a mount everyone sees.
+        _run_mounting(ip, ["netns", "add", name])
+
+
+_shared: list[bool] = []  # once seen shared, /run/netns stays so for the process's life
+
+
+def _shared_mount_point() -> bool:
+    """Whether /run/netns is a shared mount point of our mount namespace (iproute2 makes it
+    one, bound onto itself, which os.path.ismount cannot tell). Read once it is."""
+    if _shared:
+        return True
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split(" - ", 1)[0].split()
+            if fields[4] == NETNS_DIR and any(o.startswith("shared:") for o in fields[6:]):
+                _shared.append(True)
+                return True
+    return False
+
+
+_CLONE_NEWNET = 0x40000000
+_MS_BIND = 0x1000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _mount_new(name: str) -> None:
+    """A new network namespace bind-mounted at /run/netns/<name>, as `ip netns add` does but
+    without its first step: iproute2 re-applies `mount --make-rshared /run/netns` on every
+    add, which walks every namespace mount already there (the kernel's propagation
+    bookkeeping): with thousands of namespaces that walk dominated a cold start's CPU.
+    /run/netns is already a shared mount point (made by iproute2), so the new mount still
+    propagates to other mount namespaces. The calling thread alone enters the new namespace
+    (unshare of CLONE_NEWNET is per thread) and comes back before returning."""
+    path = netns_path(name)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    try:
+        original = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            if _libc.unshare(_CLONE_NEWNET) != 0:
+                errno = ctypes.get_errno()
+                raise OSError(errno, f"unshare of a network namespace: {os.strerror(errno)}")
+            try:
+                if _libc.mount(b"/proc/thread-self/ns/net", path.encode(), None, _MS_BIND,
+                               None) != 0:
+                    errno = ctypes.get_errno()
+                    raise OSError(errno, f"bind mount of {path}: {os.strerror(errno)}")
+            finally:
+                _setns(original, "the agent's own namespace")
+        finally:
+            os.close(original)
+    except OSError:
+        os.unlink(path)
+        raise
 
 
 def delete(ip: IpCommand, name: str) -> None:
@@ -96,10 +147,6 @@ def delete_many(ip: IpCommand, names: list[str]) -> None:
     """Delete namespaces in one `ip -batch`, from where they were mounted."""
     if names:
         _run_mounting(ip, ["-batch", "-"], "".join(f"netns delete {name}\n" for name in names))
-
-
-_CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _setns(fd: int, what: str) -> None:

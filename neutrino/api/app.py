@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from neutrino import heap
 from neutrino.agent_protocol import http_endpoints, rabbit_endpoints
 from neutrino.agent_protocol.messages import HTTP_PREFIX, Event
+from neutrino.agent_protocol.sibling_wake import SiblingWake
 from neutrino.agent_protocol.signal import ChangeSignal
 from neutrino.api import agents as agents_api
 from neutrino.api import attributes, discovery, errors, openapi
@@ -75,9 +76,12 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                rng: random.Random | None = None) -> FastAPI:
     services = build_services(settings, db, rng)
     signal = ChangeSignal()
+    siblings = SiblingWake.from_env()  # None unless one of several API workers
 
     def _wake_agents(_written: list[Event]) -> None:
         signal.notify()
+        if siblings is not None:
+            siblings.tell()
 
     services.committed.subscribe(_wake_agents)
     services.binding_changes.subscribe(services.metrics.binding_changed)
@@ -86,7 +90,10 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        signal.bind(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        signal.bind(loop)
+        if siblings is not None:
+            siblings.listen(loop, signal.notify)
         rabbit = rabbit_endpoints.start(services)  # None unless transport_url is rabbit://
         if rabbit is not None:
             hearing.watch_broker(rabbit.channel)
@@ -130,6 +137,8 @@ def create_app(settings: ServerSettings, db: Database, *, background: bool = Tru
                 await run_in_threadpool(rabbit.stop)
             await run_in_threadpool(_last_flush, services)
             services.committed.unsubscribe(_wake_agents)
+            if siblings is not None:
+                siblings.close(loop)
             services.binding_changes.unsubscribe(services.metrics.binding_changed)
             db.unwatch_reachability(hearing.database_reachable)
 
