@@ -32,6 +32,11 @@ from neutrino.tls import uvicorn_ssl_options
 
 LOG = logging.getLogger("neutrino.server")
 CONFIG_ENV = "NEUTRINO_CONFIG_FILES"
+# How long uvicorn's supervisor waits for a worker to answer its liveness ping before it kills
+# the worker and starts another. uvicorn's default (5 s) is shorter than a worker's imports
+# take on a busy host (over 20 s was seen at load average 40): every worker was then killed
+# while starting, again and again, and the server never served.
+WORKER_HEALTHCHECK_TIMEOUT = 60
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -168,6 +173,7 @@ def serve(settings: ServerSettings, db: Database, config_files: list[str]) -> in
                 uvicorn.run("neutrino.server:app_from_env", factory=True,
                             host=settings.bind_host, port=settings.bind_port,
                             workers=settings.api_workers, log_config=None,
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
                             **uvicorn_options(settings), **tls_options(settings))
         return 0
     given = multiprocess_dir()
