@@ -112,7 +112,8 @@ def server(db_url: str, extra: str = "", workers: int = 1, code_dir: str | None 
         proc = subprocess.Popen([sys.executable, "-m", "neutrino.server", "--config-file", conf],
                                 stdout=subprocess.DEVNULL, stderr=log, cwd=code_dir)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        # Imports alone take 15 s at a load average of 20 (a shared machine).
+        deadline = time.monotonic() + 120
         while True:
             try:
                 httpx.get(url + "/")
