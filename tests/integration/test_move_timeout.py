@@ -89,15 +89,20 @@ def test_a_target_that_never_becomes_ready_is_reported_then_replaced(
         assert len(stuck_entries(server, net)) == 1
         assert hosting(server, net) == {x: "leaving", y: "stuck"}
 
-        # An agent that can take it appears: the move is retried there at once (the
-        # check's next pass), y's binding that served nothing goes, x still serves.
-        hosts.start(z)
-        wait_until(lambda: hosting(server, net) == {x: "leaving", z: "loading"}, 15,
-                   message="the move retried on z")
+        # An agent that can take it appears: the check's next pass retries the move there,
+        # y's binding that served nothing goes, and x goes only once z is ready. z confirms
+        # what it is given by itself: a test confirming it could lose the race with z's
+        # own time limit on a loaded machine.
+        hosts.start(z, auto=True)
+        wait_until(lambda: hosting(server, net) == {z: "ready"}, 30, message="moved to z")
         newest = stuck_entries(server, net)[0]
         assert newest["reason"].endswith(f"retried on {z}"), newest
-        hosts.confirm(z, [net])
-        wait_until(lambda: hosting(server, net) == {z: "ready"}, 15, message="moved to z")
+        assert (newest["from_agent_id"], newest["to_agent_id"]) == (hosts.ids[x], hosts.ids[y])
+        with server.client() as c:
+            [moved] = body_of(c.get("/v2.0/agent-history", params={
+                "network_id": net, "kind": "move"}))["agent_history"]
+        assert (moved["from_agent_id"], moved["to_agent_id"]) == (hosts.ids[x], hosts.ids[z])
+        assert moved["id"] > newest["id"]  # x's binding went after the retry, not before
         assert moves.pending(hosts.ids[x]) == []
 
 
