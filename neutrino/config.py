@@ -359,6 +359,10 @@ SERVER_OPTS: tuple[Opt, ...] = COMMON_OPTS + (
     Opt("allow_automatic_dhcp_failover", "DEFAULT", "allow_automatic_dhcp_failover",
         parse_bool, True),
     Opt("dhcp_failover_grace", "DEFAULT", "dhcp_failover_grace", int_in(0), 0),
+    # Seconds a move's target may stay alive but not ready (scheduler/moves.py timed_out)
+    # before the move is reported stuck and retried on another agent if one can take it;
+    # the source serves meanwhile (docs/operations.md, "Stuck moves"). 0: no limit.
+    Opt("dhcp_move_timeout", "DEFAULT", "dhcp_move_timeout", int_in(0), 300),
     # Rebalance DHCP networks by itself when a DHCP agent registers or comes back
     # (services/rebalance.py; docs/operations.md, "Rebalance"). Off, as Neutron has none.
     Opt("dhcp_rebalance_on_agent_join", "DEFAULT", "dhcp_rebalance_on_agent_join",
@@ -489,6 +493,7 @@ class ServerSettings:
     max_connections: int = 2048
     dns_domain: str = dns_names.DEFAULT_DOMAIN
     dhcp_rebalance_on_agent_join: bool = False
+    dhcp_move_timeout: int = 300
     log: LogOptions = LogOptions()
     default_availability_zones: list[str] = field(default_factory=list)
     metrics_bind: tuple[str, int] | None = None

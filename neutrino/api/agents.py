@@ -21,7 +21,7 @@ from neutrino.scheduler.readiness import LEAVING, LOADING, READY
 from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, PageRequest
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
-from neutrino.services.moves import Moves
+from neutrino.services.moves import STUCK, Moves
 
 # What an agent shows, so what its list filters and sorts on.
 AGENT_FIELDS = {*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY, "resources_synced"}
@@ -107,7 +107,7 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
                              .values())
             item["configurations"] = {**(item.get("configurations") or {}),
                                       **{f"networks_{state}": states[state]
-                                         for state in (READY, LOADING, LEAVING)}}
+                                         for state in (READY, LOADING, LEAVING, STUCK)}}
         return item
 
     @router.get("/v2.0/agents/{agent_id}",
@@ -145,7 +145,8 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
         require_admin(ctx, "get_dhcp-networks")
         nets = await run_in_threadpool(bindings.networks_of_agent, agent_id)
         states = await run_in_threadpool(moves.states_on_agent, agent_id)
-        # dhcp_state: this agent's binding (ready, loading, leaving); clients ignore it.
+        # dhcp_state: this agent's binding (ready, loading, leaving, stuck); clients
+        # ignore it.
         return json_response({"networks": [{**n, "dhcp_state": states.get(n["id"], "loading")}
                                            for n in nets]})
 

@@ -245,6 +245,11 @@ class NetworkMove(Base):
     to_agent_id: Mapped[str] = mapped_column(String(UUID_LEN), index=True)
     reason: Mapped[str] = mapped_column(String(NAME_LEN), default="")
     requested_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Since when the current target loads (a re-target restarts it); NULL: requested_at.
+    # [DEFAULT] dhcp_move_timeout counts from here (scheduler/moves.py timed_out).
+    target_since: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # Since when the move is reported stuck: timed out with no other agent to retry on.
+    stuck_since: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class IpQuarantine(Base):

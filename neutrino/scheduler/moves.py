@@ -4,13 +4,16 @@ The same choice serves a drain, a move whose target died (re-targeting) and the 
 planner: a live, enabled agent that may take the network (`allowed`, the L2-reach filter of
 scheduler/reach.py) in a zone the network may use (`zones`, scheduler/zones.py) and that
 does not host it yet, least loaded first and spread over availability zones by
-choose_agents (the zones of the agents that stay are the ones in use).
+choose_agents (the zones of the agents that stay are the ones in use). A move's next step
+(move_step) and its time limit (timed_out, stuck_action: [DEFAULT] dhcp_move_timeout) are
+decided here too.
 """
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from neutrino.scheduler.placement import LEAST_LOADED, AgentSnapshot, choose_agents
 from neutrino.scheduler.readiness import BindingFacts
@@ -72,15 +75,17 @@ WAIT = "wait"          # the target is loading: the source keeps serving
 FINISH = "finish"      # remove the source's binding; the move is done
 RETARGET = "retarget"  # the target cannot finish it: choose another
 FORGET = "forget"      # the source's binding is gone already: nothing left to do
+TIME_OUT = "time_out"  # the target is usable but not ready within dhcp_move_timeout
 
 
 def move_step(source: BindingFacts | None, target: BindingFacts | None,
-              target_usable: bool, source_dead: bool) -> str:
+              target_usable: bool, source_dead: bool, timed_out: bool = False) -> str:
     """The next step of a move from `source` to `target` (None: that binding is gone).
 
     The source goes only when the target is ready, or when keeping it serves nobody: it
     confirmed nothing (no dnsmasq of it to keep), or failover judged its agent dead (it
-    would drop that binding anyway, and the target is its replacement).
+    would drop that binding anyway, and the target is its replacement). A target that is
+    usable but still loading after the time limit (`timed_out`) is a stuck move's.
     """
     if source is None:
         return FORGET
@@ -90,4 +95,27 @@ def move_step(source: BindingFacts | None, target: BindingFacts | None,
         return FINISH
     if target is None or not target_usable:
         return RETARGET
-    return WAIT
+    return TIME_OUT if timed_out else WAIT
+
+
+def timed_out(target_since: datetime, now: datetime, timeout: int) -> bool:
+    """True when the target has loaded for longer than `timeout` seconds (0: no limit)."""
+    return timeout > 0 and (now - target_since).total_seconds() > timeout
+
+
+# What a timed-out move does (stuck_action).
+RETRY = "retry"    # another agent can take the network: move to it instead
+REPORT = "report"  # nobody else can: report the move stuck (once); the source serves on
+KEEP = "keep"      # reported already and still nobody else: nothing to do now
+
+
+def stuck_action(reported: bool, alternative: str | None) -> str:
+    """What a timed-out move does, given whether it was reported stuck already and the
+    agent another try would use (choose_target avoiding the current target; None: none).
+
+    Never a removal of the source: a stuck move only ever gets another target, so the
+    network is served by its old agent until some target is ready.
+    """
+    if alternative is not None:
+        return RETRY
+    return KEEP if reported else REPORT

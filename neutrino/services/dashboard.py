@@ -33,12 +33,12 @@ from neutrino.db.session import Database
 from neutrino.errors import InvalidInput
 from neutrino.neutron_names import AGENT_TYPE_DHCP
 from neutrino.scheduler.liveness import alive_cutoff, is_alive, silence
-from neutrino.scheduler.readiness import LOADING, BindingFacts, binding_state
+from neutrino.scheduler.readiness import LOADING, BindingFacts
 from neutrino.services import fleet
 from neutrino.services.agent_load import reported_load
 from neutrino.services.clock import isoformat, utcnow
 from neutrino.services.history import History, HistoryQuery
-from neutrino.services.moves import facts_of, history_kind
+from neutrino.services.moves import facts_of, history_kind, shown_state
 
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 MAX_PAGE_SIZE = 100
@@ -251,9 +251,12 @@ class Dashboard:
         # Each binding's state by the moves' ready rule (scheduler/readiness.py): ready,
         # loading, or leaving (a move takes the network away once its target is ready).
         facts = facts_of(session, ids) if ids else {}
-        leaving = {(n, a) for n, a in conn.execute(
-            select(NetworkMove.network_id, NetworkMove.from_agent_id)
-            .where(NetworkMove.network_id.in_(ids)))} if ids else set()
+        moving = list(conn.execute(
+            select(NetworkMove.network_id, NetworkMove.from_agent_id, NetworkMove.to_agent_id,
+                   NetworkMove.stuck_since)
+            .where(NetworkMove.network_id.in_(ids)))) if ids else []
+        leaving = {(m.network_id, m.from_agent_id) for m in moving}
+        stuck = {(m.network_id, m.to_agent_id) for m in moving if m.stuck_since is not None}
         if ids:
             for b in conn.execute(
                     select(NetworkDhcpAgentBinding.network_id, Agent.id, Agent.host,
@@ -268,16 +271,17 @@ class Dashboard:
                                       self.settings.agent_down_time),
                     "admin_state_up": b.admin_state_up,
                     "readiness": self._state(facts[b.network_id].get(b.id),
-                                             (b.network_id, b.id) in leaving)})
+                                             (b.network_id, b.id) in leaving,
+                                             (b.network_id, b.id) in stuck)})
         items = [{"id": r.id, "name": r.name, "needs_dhcp": bool(r.needs_dhcp),
                   "at_risk": bool(r.at_risk), "agents": hosts[r.id]} for r in rows]
         return {"total": total, "page": q.page, "size": q.size, "items": items}
 
     @staticmethod
-    def _state(fact: BindingFacts | None, leaving: bool) -> str:
+    def _state(fact: BindingFacts | None, leaving: bool, stuck: bool) -> str:
         if fact is None:  # bound between the two reads: nothing confirmed yet
             return LOADING
-        return binding_state(fact.applied_revision, fact.bound_revision, leaving, fact.wired)
+        return shown_state(fact, leaving, stuck)
 
     def _moves(self, conn: Connection) -> dict[str, Any]:
         """Moves in progress (a drain, a rebalance, a removal waiting for its replacement):
@@ -287,9 +291,11 @@ class Dashboard:
                                           .group_by(NetworkMove.reason)):
             kind = history_kind(reason or "")
             by_kind[kind] = by_kind.get(kind, 0) + int(count)
+        stuck = int(conn.execute(select(func.count()).select_from(NetworkMove)
+                                 .where(NetworkMove.stuck_since.is_not(None))).scalar_one())
         rows = conn.execute(select(NetworkMove.network_id, NetworkMove.from_agent_id,
                                    NetworkMove.to_agent_id, NetworkMove.reason,
-                                   NetworkMove.requested_at)
+                                   NetworkMove.requested_at, NetworkMove.stuck_since)
                             .order_by(NetworkMove.requested_at, NetworkMove.network_id)
                             .limit(MOVES_SHOWN)).all()
         names = {r.id: r.name for r in conn.execute(
@@ -298,12 +304,13 @@ class Dashboard:
         agent_ids = {a for r in rows for a in (r[1], r[2]) if a}
         hosts = {r.id: r.host for r in conn.execute(
             select(Agent.id, Agent.host).where(Agent.id.in_(agent_ids)))} if agent_ids else {}
-        return {"total": sum(by_kind.values()), "by_kind": by_kind,
+        return {"total": sum(by_kind.values()), "by_kind": by_kind, "stuck": stuck,
                 "items": [{"network_id": net, "network": names.get(net) or net,
                            "from": hosts.get(src, src), "to": hosts.get(dst, dst) if dst else "",
                            "kind": history_kind(reason or ""), "reason": reason or "",
-                           "since": isoformat(since) if since else None}
-                          for net, src, dst, reason, since in rows]}
+                           "since": isoformat(since) if since else None,
+                           "stuck_since": isoformat(stuck_at) if stuck_at else None}
+                          for net, src, dst, reason, since, stuck_at in rows]}
 
     def _timeline(self, conn: Connection) -> dict[str, Any]:
         """The newest entries of the agent history, each with a line an operator reads:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,8 +27,8 @@ from neutrino.scheduler.moves import PlannedMove, plan_drain
 from neutrino.services import binding_changes, fleet_snapshot
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
-from neutrino.services.moves import MoveInfo, Moves
-from neutrino.services.networks import load_network
+from neutrino.services.moves import MOVE_BATCH, MoveInfo, MoveRequest, Moves
+from neutrino.services.networks import load_network, lock_networks
 
 LOG = logging.getLogger(__name__)
 CHUNK = 500
@@ -50,7 +51,11 @@ class DrainReport:
             "admin_state_up": self.admin_state_up, "dry_run": self.dry_run,
             "networks": self.hosting,
             "moving": [{"network_id": m.network_id, "to_agent_id": m.to_agent_id,
-                        "reason": m.reason} for m in self.moving],
+                        "reason": m.reason, "stuck": m.stuck_since is not None}
+                       for m in self.moving],
+            # Moves whose target has not become ready within dhcp_move_timeout and that no
+            # other agent can take: the agent serves these networks until one is ready.
+            "stuck": sum(1 for m in self.moving if m.stuck_since is not None),
             "unmovable": list(self.unmovable),
             "planned": [{"network_id": p.network_id, "to_agent_id": p.to_agent,
                          "action": "drop" if p.drop else "move" if p.to_agent else "stay"}
@@ -119,31 +124,48 @@ class Drains:
             return self._plan(session, agent_id, utcnow())
 
         plan = self.db.run(disable)
-        started = []
-        for move in [p for p in plan if p.to_agent is not None or p.drop][:limit]:
-            if self._start_one(move):
-                started.append(move)
+        todo = [p for p in plan if p.to_agent is not None or p.drop][:limit]
+        started: list[PlannedMove] = []
+        # One transaction per MOVE_BATCH networks (plan_drain's network id order, which is
+        # also the order request_many locks them in), not one per network.
+        for start in range(0, len(todo), MOVE_BATCH):
+            batch = todo[start:start + MOVE_BATCH]
+
+            def work(session: Session, batch: list[PlannedMove] = batch
+                     ) -> list[PlannedMove]:
+                return self._start_batch(session, batch)
+            started += self.db.run(work)  # an error rolls the whole batch back
         report = self.status(agent_id)
         report.planned = started
         LOG.info("drain of DHCP agent %s: %d moves started, %d networks still hosted, %d "
                  "unmovable", agent_id, len(started), report.hosting, len(report.unmovable))
         return report
 
-    def _start_one(self, move: PlannedMove) -> bool:
-        def work(session: Session) -> None:
-            net = load_network(session, move.network_id, lock=True)
-            agent = self.bindings._dhcp_agent(session, move.from_agent)
-            if move.drop:
+    def _start_batch(self, session: Session, batch: Sequence[PlannedMove]
+                     ) -> list[PlannedMove]:
+        """Start a batch of the plan's moves in one transaction; returns those started."""
+        now = utcnow()
+        lock_networks(session, (m.network_id for m in batch))  # all of them, in id order
+        moving = [m for m in batch if not m.drop]
+        results = self.moves.request_many(session, [
+            MoveRequest(m.network_id, m.from_agent, m.to_agent, "drain", reach_checked=True)
+            for m in moving], now)
+        started = [m for m, r in zip(moving, results, strict=True) if isinstance(r, MoveInfo)]
+        binding_changes.note(session, "drain", len(started))
+        for move, result in zip(moving, results, strict=True):
+            if not isinstance(result, MoveInfo):
+                # Changed since the plan (the target died or took it, the binding or the
+                # network went): the next pass plans this network again.
+                LOG.info("drain: network %s not moved now: %s", move.network_id, result)
+        for move in (m for m in batch if m.drop):
+            # The other agents host it dhcp_agents_per_network times already: a removal,
+            # which still waits when it would take the last ready binding.
+            try:
+                net = load_network(session, move.network_id, lock=True)
+                agent = self.bindings._dhcp_agent(session, move.from_agent)
                 self.moves.remove_in(session, net, agent, "drain")
-            else:
-                self.moves.request_in(session, net.id, move.from_agent, move.to_agent,
-                                      "drain", utcnow(), reach_checked=True)
-                binding_changes.note(session, "drain")
-        try:
-            self.db.run(work)  # an error rolls the whole of it back
-        except (Conflict, NotFound) as exc:
-            # Changed since the plan (the target died or took it, the binding or the
-            # network went): the next pass plans this network again.
-            LOG.info("drain: network %s not moved now: %s", move.network_id, exc)
-            return False
-        return True
+            except (Conflict, NotFound) as exc:
+                LOG.info("drain: network %s not moved now: %s", move.network_id, exc)
+                continue
+            started.append(move)
+        return started

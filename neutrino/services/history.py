@@ -46,7 +46,9 @@ FAILOVER = "failover"        # moved off a dead agent
 DRAIN = "drain"              # moved off an agent being drained
 REBALANCE = "rebalance"      # moved to even out the load
 MOVE = "move"                # any other make-before-break move an operator asked for
-BINDING_KINDS = (SCHEDULED, ADDED, REMOVED, FAILOVER, DRAIN, REBALANCE, MOVE)
+STUCK = "stuck"              # a move's target not ready within dhcp_move_timeout (retried
+                             # on to_agent's successor, or reported; the source serves on)
+BINDING_KINDS = (SCHEDULED, ADDED, REMOVED, FAILOVER, DRAIN, REBALANCE, MOVE, STUCK)
 # Agent state changes: the agent and its host.
 REGISTERED = "registered"
 DISABLED = "disabled"

@@ -25,24 +25,39 @@ from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, NetworkM
 from neutrino.db.session import Database
 from neutrino.errors import (
     AgentDisabled,
+    Conflict,
     MoveTargetUnusable,
     NetworkNotFound,
     NetworkNotHosted,
     NoMoveTarget,
+    NotFound,
 )
 from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler import moves as plan
 from neutrino.scheduler.liveness import is_alive, judged_dead, silent_while_heard
-from neutrino.scheduler.readiness import BindingFacts, binding_state, removal_waits_for
+from neutrino.scheduler.readiness import (
+    LOADING,
+    BindingFacts,
+    binding_state,
+    removal_waits_for,
+)
 from neutrino.services import binding_changes, history, statuses
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import api_time, utcnow
 from neutrino.services.history import SERVER, Actor
-from neutrino.services.networks import load_network
+from neutrino.services.networks import load_network, lock_networks
 
 LOG = logging.getLogger(__name__)
 # Moves looked at per query of `check` and `after_confirmations`.
 CHUNK = 500
+# Moves started per transaction by drain and rebalance (request_many): a thousand networks
+# in five transactions, each short enough not to hold its network locks for long.
+MOVE_BATCH = 200
+# Moves finished (or re-targeted) per transaction: fewer than MOVE_BATCH, since each step
+# costs more statements and holds its network's lock meanwhile.
+ADVANCE_BATCH = 50
+# What the API shows for the target's binding of a stuck move, and for the move itself.
+STUCK = "stuck"
 
 
 @dataclass(frozen=True)
@@ -53,12 +68,30 @@ class MoveInfo:
     reason: str
     requested_at: datetime | None
     done: bool  # the source's binding is gone already
+    stuck_since: datetime | None = None  # reported stuck: timed out, no other agent to try
 
     def view(self) -> dict[str, Any]:
         return {"network_id": self.network_id, "from_agent_id": self.from_agent_id,
                 "to_agent_id": self.to_agent_id, "reason": self.reason,
                 "requested_at": api_time(self.requested_at) if self.requested_at else None,
-                "state": "done" if self.done else "pending"}
+                "state": "done" if self.done else STUCK if self.stuck_since else "pending",
+                "stuck_since": api_time(self.stuck_since) if self.stuck_since else None}
+
+
+@dataclass(frozen=True)
+class MoveRequest:
+    """One move for request_many: network, source, target (None: the least loaded that may
+    take it), its reason; `reach_checked`: the caller chose the target with Bindings.reach."""
+
+    network_id: str
+    from_agent_id: str
+    to_agent_id: str | None = None
+    reason: str = ""
+    reach_checked: bool = False
+
+
+# A move request_many did not start: why, as the per-move path would have raised it.
+Refusal = Conflict | NotFound
 
 
 def facts_of(session: Session, network_ids: Sequence[str]
@@ -116,13 +149,22 @@ def history_kind(reason: str) -> str:
         change_reason(reason), history.MOVE)
 
 
-def _state(facts: BindingFacts, leaving: bool) -> str:
-    return binding_state(facts.applied_revision, facts.bound_revision, leaving, facts.wired)
+def shown_state(facts: BindingFacts, leaving: bool, stuck_target: bool) -> str:
+    """A binding's state as the API and the dashboard show it: the ready rule's
+    (scheduler/readiness.py), and `stuck` for a stuck move's target that is still loading."""
+    state = binding_state(facts.applied_revision, facts.bound_revision, leaving, facts.wired)
+    return STUCK if stuck_target and state == LOADING else state
+
 
 
 def _info(row: NetworkMove, done: bool = False) -> MoveInfo:
     return MoveInfo(row.network_id, row.from_agent_id, row.to_agent_id, row.reason,
-                    row.requested_at, done)
+                    row.requested_at, done, row.stuck_since)
+
+
+def target_since(row: NetworkMove) -> datetime:
+    """Since when the move's current target loads (rows older than 0017: the request)."""
+    return row.target_since or row.requested_at
 
 
 class Moves:
@@ -152,14 +194,62 @@ class Moves:
                    reach_checked: bool = False) -> MoveInfo:
         """`request` inside the caller's transaction; the caller has locked the network.
         `reach_checked`: the caller chose the target with Bindings.reach just now."""
+        [result] = self.request_many(session, [MoveRequest(
+            network_id, from_agent_id, to_agent_id, reason, reach_checked)], now)
+        if isinstance(result, Conflict | NotFound):
+            raise result
+        return result
+
+    def request_many(self, session: Session, requests: Sequence[MoveRequest],
+                     now: datetime) -> list[MoveInfo | Refusal]:
+        """Start these moves in the caller's transaction, with one read of their networks,
+        bindings, moves and agents for all: per request (in order) its move, or why it was
+        not started (nothing of it written). Locks the networks in id order."""
+        nets = lock_networks(session, (r.network_id for r in requests))
+        facts = facts_of(session, list(nets))
+        pending = {(row.network_id, row.from_agent_id): row for row in session.scalars(
+            select(NetworkMove).where(NetworkMove.network_id.in_(list(nets))))} if nets else {}
+        agent_ids = sorted({a for r in requests for a in (r.from_agent_id, r.to_agent_id) if a})
+        # Into the session's identity map: the checks' session.get reads no more rows.
+        list(session.scalars(select(Agent).where(Agent.id.in_(agent_ids))))
+        results: list[MoveInfo | Refusal] = []
+        started: list[NetworkMove] = []
+        for req in requests:
+            try:
+                if req.network_id not in nets:
+                    raise NetworkNotFound(req.network_id)
+                row = pending.get((req.network_id, req.from_agent_id))
+                if row is not None:
+                    results.append(_info(row))
+                    continue
+                row = self._start(session, req, facts[req.network_id], now)
+            except (Conflict, NotFound) as exc:
+                results.append(exc)
+                continue
+            pending[(row.network_id, row.from_agent_id)] = row
+            started.append(row)
+            results.append(_info(row))
+        if not started:
+            return results
+        session.flush()
+        statuses.refresh_networks(session, [r.network_id for r in started])
+        # A source that serves nothing goes at once.
+        over = {(r.network_id, r.from_agent_id) for r in started
+                if not facts[r.network_id][r.from_agent_id].ready
+                and self._step(session, r.network_id, r.from_agent_id, now)}
+        return [replace(r, done=True) if isinstance(r, MoveInfo)
+                and (r.network_id, r.from_agent_id) in over else r for r in results]
+
+    def _start(self, session: Session, req: MoveRequest, facts: dict[str, BindingFacts],
+               now: datetime) -> NetworkMove:
+        """Check one move as `request` does and write it (binding the target if needed);
+        `facts` (the network's bindings) is updated with the new one."""
+        network_id, from_agent_id, to_agent_id = (req.network_id, req.from_agent_id,
+                                                  req.to_agent_id)
         source = self.bindings._dhcp_agent(session, from_agent_id)
-        facts = binding_facts(session, network_id)
         if from_agent_id not in facts:
             raise NetworkNotHosted(f"The network {network_id} is not hosted by the DHCP "
                                    f"agent {from_agent_id}.")
-        pending = session.get(NetworkMove, (network_id, from_agent_id))
-        if pending is not None:
-            return _info(pending)
         if to_agent_id is None:
             to_agent_id = self._choose(session, network_id, set(facts), from_agent_id, now)
             if to_agent_id is None:
@@ -168,24 +258,22 @@ class Moves:
                     f"{network_id} can take it from DHCP agent {from_agent_id}; it stays.")
         elif to_agent_id not in facts:
             self._check_target(session, to_agent_id, from_agent_id, network_id, now,
-                               reach_checked)
+                               req.reach_checked)
         if to_agent_id == from_agent_id:
             raise MoveTargetUnusable(f"DHCP agent {to_agent_id} cannot take network "
                                      f"{network_id} from itself.")
         if to_agent_id not in facts:
             self.bindings._bind(session, network_id, to_agent_id, now)
-            statuses.refresh_networks(session, [network_id])
+            revision = session.get(Network, network_id)
+            facts[to_agent_id] = BindingFacts(
+                to_agent_id, None, revision.revision_number if revision else None)
         row = NetworkMove(network_id=network_id, from_agent_id=from_agent_id,
-                          to_agent_id=to_agent_id, reason=reason[:255], requested_at=now)
+                          to_agent_id=to_agent_id, reason=req.reason[:255], requested_at=now,
+                          target_since=now)
         session.add(row)
-        session.flush()
         LOG.info("network %s moving from DHCP agent %s on %s to %s (%s)", network_id,
-                 from_agent_id, source.host, to_agent_id, reason or "no reason given")
-        info = _info(row)
-        # A source that serves nothing goes at once.
-        done = not facts[from_agent_id].ready and self._step(session, network_id,
-                                                             from_agent_id, now)
-        return replace(info, done=done)
+                 from_agent_id, source.host, to_agent_id, req.reason or "no reason given")
+        return row
 
     def _check_target(self, session: Session, agent_id: str, from_agent_id: str,
                       network_id: str, now: datetime, reach_checked: bool) -> None:
@@ -252,10 +340,13 @@ class Moves:
         facts = binding_facts(session, network_id)
         source = session.get(Agent, from_agent_id)
         target = session.get(Agent, row.to_agent_id)
-        step = self._next_step(facts, from_agent_id, row.to_agent_id, source, target, now)
+        step = self._next_step(facts, from_agent_id, row.to_agent_id, source, target, now,
+                               target_since(row))
         net = session.get(Network, network_id)
         if step == plan.WAIT:
             return False
+        if step == plan.TIME_OUT and target is not None:
+            return self._time_out(session, row, facts, target, now)
         if step == plan.FORGET or source is None or net is None:
             session.delete(row)
             return True
@@ -273,7 +364,7 @@ class Moves:
 
     def _next_step(self, facts: dict[str, BindingFacts], from_agent_id: str,
                    to_agent_id: str, source: AgentLiveness | None,
-                   target: AgentLiveness | None, now: datetime) -> str:
+                   target: AgentLiveness | None, now: datetime, since: datetime) -> str:
         hearing = self.hearing_since()
         down = self.settings.agent_down_time
         usable = target is not None and target.admin_state_up and not silent_while_heard(
@@ -281,10 +372,40 @@ class Moves:
         source_dead = source is not None and judged_dead(
             source.heartbeat_timestamp, now, hearing, down, self.settings.dhcp_failover_grace)
         return plan.move_step(facts.get(from_agent_id), facts.get(to_agent_id), usable,
-                              source_dead)
+                              source_dead,
+                              plan.timed_out(since, now, self.settings.dhcp_move_timeout))
+
+    def _time_out(self, session: Session, row: NetworkMove, facts: dict[str, BindingFacts],
+                  target: Agent, now: datetime) -> bool:
+        """A target alive but not ready within dhcp_move_timeout: retry on another agent,
+        or report the move stuck once (log, history); the source serves on either way."""
+        network_id, source_id, old_id = row.network_id, row.from_agent_id, row.to_agent_id
+        other = self._choose(session, network_id, set(facts) - {old_id}, source_id, now,
+                             avoid={old_id})
+        action = plan.stuck_action(row.stuck_since is not None, other)
+        if action == plan.KEEP:
+            return False
+        waited = (now - target_since(row)).total_seconds()
+        if action == plan.REPORT:
+            row.stuck_since = now
+            why = (f"target on {target.host} not ready after {waited:.0f} s; no other agent "
+                   "can take it, the old agent keeps serving")
+        else:
+            new_host = session.get(Agent, other)
+            why = (f"target on {target.host} not ready after {waited:.0f} s; retried on "
+                   f"{new_host.host if new_host else other}")
+        LOG.warning("move of network %s from DHCP agent %s to %s stuck: %s (%s)", network_id,
+                    source_id, old_id, why, row.reason or "move")
+        history.note(session, history.STUCK, reason=why, network_id=network_id,
+                     from_agent=source_id, to_agent=old_id, host=target.host, now=now)
+        if action == plan.REPORT:
+            return False
+        return self._retarget(session, row, facts, target, now, other)
 
     def _retarget(self, session: Session, row: NetworkMove, facts: dict[str, BindingFacts],
-                  old: Agent | None, now: datetime) -> bool:
+                  old: Agent | None, now: datetime, chosen: str | None = None) -> bool:
+        """Move to another target (`chosen`, or the best now), dropping the old target's
+        binding if it serves nothing yet; give the move up if there is none."""
         # Read before any unbind below: it deletes the row.
         network_id, source_id, old_id = row.network_id, row.from_agent_id, row.to_agent_id
         reason, requested_at = row.reason, row.requested_at
@@ -292,7 +413,8 @@ class Moves:
         assert net is not None
         loading = old is not None and old_id in facts and not facts[old_id].ready
         hosts = set(facts) - ({old_id} if loading else set())
-        new = self._choose(session, network_id, hosts, source_id, now, avoid={old_id})
+        new = chosen or self._choose(session, network_id, hosts, source_id, now,
+                                     avoid={old_id})
         if loading and old is not None:
             # It serves nothing yet: its binding (and DHCP port) go; so does the row.
             self.bindings.drop(session, net, old)
@@ -307,24 +429,29 @@ class Moves:
         if new not in facts:
             self.bindings._bind(session, network_id, new, now)
         session.add(NetworkMove(network_id=network_id, from_agent_id=source_id,
-                                to_agent_id=new, reason=reason, requested_at=requested_at))
+                                to_agent_id=new, reason=reason, requested_at=requested_at,
+                                target_since=now))
         statuses.refresh_networks(session, [network_id])
         LOG.warning("move of network %s from DHCP agent %s re-targeted from %s to %s",
                     network_id, source_id, old_id, new)
         return False
 
     def _advance(self, pairs: Sequence[tuple[str, str]]) -> int:
-        """Advance these moves, one transaction each; returns how many are over."""
+        """Advance these moves, ADVANCE_BATCH networks per transaction (locked in id
+        order); returns how many are over."""
+        ordered = sorted(set(pairs))
         over = 0
-        for network_id, from_agent_id in pairs:
-            def work(session: Session, network_id: str = network_id,
-                     from_agent_id: str = from_agent_id) -> bool:
-                try:
-                    load_network(session, network_id, lock=True)
-                except NetworkNotFound:
-                    return True  # its moves went with it (ON DELETE CASCADE)
-                return self._step(session, network_id, from_agent_id, utcnow())
-            over += bool(self.db.run(work))
+        for start in range(0, len(ordered), ADVANCE_BATCH):
+            batch = ordered[start:start + ADVANCE_BATCH]
+
+            def work(session: Session, batch: list[tuple[str, str]] = batch) -> int:
+                present = lock_networks(session, (n for n, _ in batch))
+                now = utcnow()
+                # A network gone took its moves with it (ON DELETE CASCADE): over.
+                return sum(1 for network_id, from_agent_id in batch
+                           if network_id not in present
+                           or self._step(session, network_id, from_agent_id, now))
+            over += self.db.run(work)
         return over
 
     def after_confirmations(self, agent_id: str, network_ids: Sequence[str]) -> int:
@@ -340,32 +467,59 @@ class Moves:
         return self._advance(pairs) if pairs else 0
 
     def check(self) -> int:
-        """The periodic pass over every pending move (finish, re-target, give up).
+        """The periodic pass over every pending move (finish, re-target, time out).
 
         One read decides which moves have something to do; only those take a transaction
-        (and their network's lock), so a drain of thousands waiting costs a few queries."""
+        (and their network's lock), so a drain of thousands waiting costs a few queries, and
+        a move reported stuck takes one only once another agent could take its network."""
         now = utcnow()
         with self.db.session() as session:
-            rows = [(n, a, t) for n, a, t in session.execute(
+            rows = list(session.execute(
                 select(NetworkMove.network_id, NetworkMove.from_agent_id,
-                       NetworkMove.to_agent_id).order_by(NetworkMove.requested_at))]
+                       NetworkMove.to_agent_id, NetworkMove.requested_at,
+                       NetworkMove.target_since, NetworkMove.stuck_since)
+                .order_by(NetworkMove.requested_at)))
             if not rows:
                 return 0
-            facts = facts_of(session, [n for n, _, _ in rows])
+            facts = facts_of(session, [r.network_id for r in rows])
             agents = {a.id: a for a in session.execute(
                 select(Agent.id, Agent.admin_state_up, Agent.heartbeat_timestamp).where(
-                    Agent.id.in_(sorted({i for _, a, t in rows for i in (a, t)}))))}
-        pairs = [(n, a) for n, a, t in rows
-                 if self._next_step(facts[n], a, t, agents.get(a), agents.get(t), now)
-                 != plan.WAIT]
+                    Agent.id.in_(sorted({i for r in rows
+                                         for i in (r.from_agent_id, r.to_agent_id)}))))}
+            steps = {(r.network_id, r.from_agent_id): self._next_step(
+                facts[r.network_id], r.from_agent_id, r.to_agent_id,
+                agents.get(r.from_agent_id), agents.get(r.to_agent_id), now,
+                r.target_since or r.requested_at) for r in rows}
+            reported = [r for r in rows if r.stuck_since is not None
+                        and steps[(r.network_id, r.from_agent_id)] == plan.TIME_OUT]
+            others = self._others(session, reported, facts, now) if reported else {}
+        pairs = [key for key, step in steps.items()
+                 if (others[key] != plan.KEEP if key in others else step != plan.WAIT)]
         return self._advance(pairs) if pairs else 0
 
+    def _others(self, session: Session, rows: Sequence[Any],
+                facts: dict[str, dict[str, BindingFacts]], now: datetime
+                ) -> dict[tuple[str, str], str]:
+        """For moves reported stuck: what each would do now (stuck_action), from one read
+        of the agents for all of them."""
+        ids = sorted({r.network_id for r in rows})
+        candidates = self.bindings.snapshots(session, now)
+        reach = self.bindings.reach(session, now, candidates, ids)
+        zones = self.bindings.zones(session, ids)
+        return {(r.network_id, r.from_agent_id): plan.stuck_action(True, plan.choose_target(
+            r.network_id, set(facts[r.network_id]) - {r.to_agent_id}, r.from_agent_id,
+            candidates, reach, self.rng, {r.to_agent_id}, zones)) for r in rows}
+
     def states_of_network(self, network_id: str) -> dict[str, str]:
-        """agent id -> state of its binding to the network (ready, loading, leaving)."""
+        """agent id -> state of its binding to the network (ready, loading, leaving,
+        stuck: the target of a move reported stuck, still loading)."""
         with self.db.session() as session:
-            leaving = set(session.scalars(select(NetworkMove.from_agent_id).where(
-                NetworkMove.network_id == network_id)))
-            return {a: _state(f, a in leaving)
+            moves = list(session.execute(select(
+                NetworkMove.from_agent_id, NetworkMove.to_agent_id, NetworkMove.stuck_since)
+                .where(NetworkMove.network_id == network_id)))
+            leaving = {m.from_agent_id for m in moves}
+            stuck = {m.to_agent_id for m in moves if m.stuck_since is not None}
+            return {a: shown_state(f, a in leaving, a in stuck)
                     for a, f in binding_facts(session, network_id).items()}
 
     def states_on_agent(self, agent_id: str) -> dict[str, str]:
@@ -373,10 +527,12 @@ class Moves:
         with self.db.session() as session:
             leaving = set(session.scalars(select(NetworkMove.network_id).where(
                 NetworkMove.from_agent_id == agent_id)))
+            stuck = set(session.scalars(select(NetworkMove.network_id).where(
+                NetworkMove.to_agent_id == agent_id, NetworkMove.stuck_since.is_not(None))))
             networks = list(session.scalars(select(NetworkDhcpAgentBinding.network_id).where(
                 NetworkDhcpAgentBinding.dhcp_agent_id == agent_id)))
             facts = facts_of(session, networks)
-            return {n: _state(facts[n][agent_id], n in leaving) for n in networks}
+            return {n: shown_state(facts[n][agent_id], n in leaving, n in stuck) for n in networks}
 
     def after_wiring(self, host: str) -> int:
         """The L2 agent of `host` wired ports: finish the moves to its DHCP agent now ready."""

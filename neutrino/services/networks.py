@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -20,6 +21,9 @@ from neutrino.services.availability_zones import check_hints_exist, hosting_zone
 from neutrino.services.clock import utcnow
 from neutrino.services.views import NETWORK_COLUMNS, network_fields, network_view
 
+# Network rows locked per statement by lock_networks (the bound on an IN list).
+LOCK_CHUNK = 500
+
 
 def load_network(session: Session, network_id: str, project_id: str | None = None,
                  *, lock: bool = False) -> Network:
@@ -32,6 +36,18 @@ def load_network(session: Session, network_id: str, project_id: str | None = Non
                        and not net.shared):
         raise NetworkNotFound(network_id)
     return net
+
+
+def lock_networks(session: Session, network_ids: Iterable[str]) -> dict[str, Network]:
+    """Lock these network rows, in id order (so that batches of binding changes running
+    at once cannot deadlock); returns those that exist, by id."""
+    ids = sorted(set(network_ids))
+    found: dict[str, Network] = {}
+    for start in range(0, len(ids), LOCK_CHUNK):
+        found.update((n.id, n) for n in session.scalars(
+            select(Network).where(Network.id.in_(ids[start:start + LOCK_CHUNK]))
+            .order_by(Network.id).with_for_update()))
+    return found
 
 
 def count_in_project(db: Database, project_id: str) -> int:

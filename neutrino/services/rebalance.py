@@ -19,9 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neutrino.config import ServerSettings
-from neutrino.db.models import Network, NetworkDhcpAgentBinding, NetworkMove, Port, Subnet
+from neutrino.db.models import NetworkDhcpAgentBinding, NetworkMove, Port, Subnet
 from neutrino.db.session import Database
-from neutrino.errors import Conflict, NotFound
 from neutrino.scheduler.placement import AgentSnapshot
 from neutrino.scheduler.rebalance import (
     PlannedMove,
@@ -34,11 +33,9 @@ from neutrino.scheduler.zones import in_zones
 from neutrino.services import binding_changes
 from neutrino.services.bindings import Bindings
 from neutrino.services.clock import utcnow
-from neutrino.services.moves import Moves
+from neutrino.services.moves import MOVE_BATCH, MoveInfo, MoveRequest, Moves
 
 LOG = logging.getLogger(__name__)
-# Moves requested per transaction: a rebalance of a thousand networks in a few of them.
-REQUEST_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -126,8 +123,8 @@ class Rebalancer:
     def run(self) -> Plan:
         """Plan and request every move of the plan (make-before-break, asynchronous)."""
         plan = self.plan()
-        for start in range(0, len(plan.moves), REQUEST_BATCH):
-            batch = plan.moves[start:start + REQUEST_BATCH]
+        for start in range(0, len(plan.moves), MOVE_BATCH):
+            batch = plan.moves[start:start + MOVE_BATCH]
 
             def work(session: Session, batch: list[PlannedMove] = batch) -> dict[str, str]:
                 return self._request(session, batch)
@@ -145,25 +142,15 @@ class Rebalancer:
 
     def _request(self, session: Session, batch: Sequence[PlannedMove]) -> dict[str, str]:
         """Request a batch of moves in one transaction; returns those skipped, and why."""
-        now = utcnow()
-        # Lock the networks in id order, as every batch of binding changes does.
-        ids = sorted({m.network_id for m in batch})
-        present = set(session.scalars(select(Network.id).where(Network.id.in_(ids))
-                                      .order_by(Network.id).with_for_update()))
-        skipped: dict[str, str] = {}
-        for move in batch:
-            if move.network_id not in present:
-                skipped[move.network_id] = f"Network {move.network_id} could not be found."
-                continue
-            try:
-                # A savepoint each: a move the world has overtaken (its target died, the
-                # network was moved meanwhile) leaves nothing behind and waits for the next
-                # rebalance.
-                with session.begin_nested():
-                    self.moves.request_in(session, move.network_id, move.from_agent,
-                                          move.to_agent, f"rebalance: {move.reason}", now)
-            except (Conflict, NotFound) as exc:
-                skipped[move.network_id] = str(exc)
+        # request_many locks the networks in id order, as every batch of binding changes
+        # does, and checks each move as a single request would: a move the world has
+        # overtaken (its target died, the network was moved meanwhile) is skipped with
+        # nothing of it written, and waits for the next rebalance.
+        results = self.moves.request_many(session, [
+            MoveRequest(m.network_id, m.from_agent, m.to_agent, f"rebalance: {m.reason}")
+            for m in batch], utcnow())
+        skipped = {m.network_id: str(r) for m, r in zip(batch, results, strict=True)
+                   if not isinstance(r, MoveInfo)}
         binding_changes.note(session, "rebalance", len(batch) - len(skipped))
         return skipped
 

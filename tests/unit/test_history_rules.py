@@ -37,7 +37,7 @@ def test_retention_cutoff_is_off_at_zero_days() -> None:
 
 
 def test_note_knows_every_kind_other_helpers_use() -> None:
-    for kind in ("scheduled", "added", "removed", "failover", "drain", "rebalance", "move",
+    for kind in ("scheduled", "added", "removed", "failover", "drain", "rebalance", "move", "stuck",
                  "registered", "dead", "alive_again", "disabled", "enabled", "deleted"):
         assert kind in history.KINDS
     with pytest.raises(ValueError, match="unknown agent history kind"):

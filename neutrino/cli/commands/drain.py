@@ -83,7 +83,11 @@ def run_drain(client: NeutronClient, agent_id: str, batch: int, timeout: float,
             targets[move["network_id"]] = move["to_agent_id"] or ""
         left, moving = report["networks"], len(report["moving"])
         stuck = report["unmovable"]
+        # Moves whose target is not ready within the server's dhcp_move_timeout, with no
+        # other agent to retry on: the agent serves those networks until one is.
+        late = report.get("stuck", 0)
         progress.show(total - left, total, f"networks moved off, {moving} moving"
+                      + (f" ({late} stuck)" if late else "")
                       + (f", {len(stuck)} cannot move" if stuck else ""))
         if moving == 0 and left <= len(stuck):
             break

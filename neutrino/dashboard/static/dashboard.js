@@ -286,11 +286,14 @@ function pager(id, page, key) {
 function renderMoves(moves) {
   // Drain and rebalance progress: what is still moving, make-before-break.
   const kinds = Object.entries(moves.by_kind).map(([k, n]) => `${n} ${k}`).join(", ");
-  $("moves-count").textContent = moves.total ? `${moves.total} (${kinds})` : "";
+  // Stuck: a target alive but not ready within dhcp_move_timeout, no other agent to try.
+  const stuck = moves.stuck ? `, ${moves.stuck} stuck` : "";
+  $("moves-count").textContent = moves.total ? `${moves.total} (${kinds}${stuck})` : "";
   $("moves").replaceChildren(...moves.items.map((m) => el("li", { "data-kind": m.kind },
     el("span", { class: "when" }, (m.since || "").replace("T", " ").slice(0, 19)),
     el("span", { class: `kind ${m.kind}` }, m.kind),
-    el("span", {}, `${m.network}: ${m.from} → ${m.to || "?"} (${m.reason})`))));
+    el("span", {}, `${m.network}: ${m.from} → ${m.to || "?"} (${m.reason})`),
+    ...(m.stuck_since ? [badge("stuck")] : []))));
   if (!moves.total) {
     $("moves").append(el("li", { class: "muted" }, "No moves in progress."));
   } else if (moves.total > moves.items.length) {

@@ -71,6 +71,14 @@ def test_unmovable_networks_end_the_drain_and_are_listed_as_stayed() -> None:
     assert "1 cannot move" in shown
 
 
+def test_stuck_moves_are_counted_in_the_progress_line() -> None:
+    stuck = {**report(2, ["n1", "n2"]), "stuck": 1}
+    server = ScriptedDrain([stuck, stuck, report(0, [])])
+    _, shown = drive(server)
+    assert shown.splitlines()[0] == "0/2 networks moved off, 2 moving (1 stuck)"
+    assert shown.splitlines()[-1] == "2/2 networks moved off, 0 moving"
+
+
 def test_progress_bar_redraws_in_place_on_a_terminal() -> None:
     stream = io.StringIO()
     progress = Progress(stream, tty=True)
