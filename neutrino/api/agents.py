@@ -17,11 +17,10 @@ from neutrino.api.responses import json_response
 from neutrino.errors import InvalidInput
 from neutrino.identity.context import RequestContext
 from neutrino.neutron_names import AGENT_TYPE_DHCP
-from neutrino.scheduler.readiness import LEAVING, LOADING, READY
 from neutrino.services.agent_listing import KEYSET_SORT_KEYS, PUSHED_FILTERS, PageRequest
 from neutrino.services.agents import Agents
 from neutrino.services.bindings import Bindings
-from neutrino.services.moves import STUCK, Moves
+from neutrino.services.moves import BINDING_STATES, Moves
 
 # What an agent shows, so what its list filters and sorts on.
 AGENT_FIELDS = {*attributes.AGENT_ATTRS, *attributes.AGENT_READ_ONLY, "resources_synced"}
@@ -107,7 +106,7 @@ def agents_router(agents: Agents, bindings: Bindings, moves: Moves,
                              .values())
             item["configurations"] = {**(item.get("configurations") or {}),
                                       **{f"networks_{state}": states[state]
-                                         for state in (READY, LOADING, LEAVING, STUCK)}}
+                                         for state in BINDING_STATES}}
         return item
 
     @router.get("/v2.0/agents/{agent_id}",

@@ -36,7 +36,9 @@ from neutrino.neutron_names import AGENT_TYPE_LINUXBRIDGE, DEVICE_OWNER_DHCP
 from neutrino.scheduler import moves as plan
 from neutrino.scheduler.liveness import is_alive, judged_dead, silent_while_heard
 from neutrino.scheduler.readiness import (
+    LEAVING,
     LOADING,
+    READY,
     BindingFacts,
     binding_state,
     removal_waits_for,
@@ -58,6 +60,8 @@ MOVE_BATCH = 200
 ADVANCE_BATCH = 50
 # What the API shows for the target's binding of a stuck move, and for the move itself.
 STUCK = "stuck"
+# Every state a binding can show (agent-show counts each as networks_<state>).
+BINDING_STATES = (READY, LOADING, LEAVING, STUCK)
 
 
 @dataclass(frozen=True)

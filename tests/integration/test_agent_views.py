@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from neutrino.agent_protocol.messages import AgentState
+from neutrino.services.moves import BINDING_STATES
 from tests.support.agents import agent_client, dhcp_state
 from tests.support.databases import fresh_database
 from tests.support.server import RunningServer
 
-READINESS = {"networks_ready", "networks_loading", "networks_leaving"}
+READINESS = {f"networks_{state}" for state in BINDING_STATES}
 
 
 @pytest.fixture(scope="module")
