@@ -286,11 +286,23 @@ class FaultLab:
         return all(vm.mac in read(self.conf_paths(host, vm.network).hosts)
                    for host in self.layout[vm.network])
 
+    def handing_over(self) -> list[tuple[str, str]]:
+        """(host, network) pairs outside the layout whose dnsmasq still runs: an agent that
+        lost the network hands it over, its offers delayed, for dhcp_handover_grace
+        (docs/operations.md, "Handing a network over")."""
+        return [(host.name, name) for name in self.layout for host in self.plan.hosts
+                if host.name not in self.layout[name]
+                and dnsmasq.running_pid(self.conf_paths(host.name, name)) is not None]
+
     def wait_stable(self, timeout: float = 40.0) -> None:
-        """Agents alive, every dnsmasq of the layout running, every looping VM leased."""
+        """Agents alive, every dnsmasq of the layout running and no other (handovers over:
+        a fault's timings must not meet a dnsmasq delaying its offers), every looping VM
+        leased."""
         wait_until(self.all_agents_alive, timeout, 0.2, "every agent alive")
         wait_until(lambda: all(self.dnsmasq_pids(self.layout).values()), timeout, 0.2,
                    f"a dnsmasq for every binding of {self.layout}")
+        wait_until(lambda: not self.handing_over(), timeout, 0.2,
+                   "the handovers of networks moved back to end")
         since = time.monotonic()
         wait_until(lambda: all(loop.answers() and loop.answers()[-1].ip
                                and loop.answers()[-1].started > since
