@@ -30,7 +30,10 @@ from tests.support.dhcp_loops import (
 from tests.support.fault_lab import HOSTS, Bindings, FaultLab
 from tests.support.fault_watch import AgentTimes, Moment, Probe, Watch
 
-NEW_PORT_WITHIN = 2.0
+# A new port is served within this long of its create, during or right after a fault. Alone
+# on the test machine it takes 0.6-0.8 s; in CI (three test workers on two cores, the server
+# just restarted and answering 11 s after its start instead of 3) runs measured 2.1-2.2 s.
+NEW_PORT_WITHIN = 3.0
 PROBE_GIVES_UP = 10.0
 THREAD_DIED = "Exception in thread"
 MOVED = "(failover)"  # the server's line for a network moved off a dead agent: evidence
